@@ -1,0 +1,1 @@
+"""The ``trajkit`` command line."""

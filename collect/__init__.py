@@ -1,0 +1,1 @@
+"""Collection: teachers, the CodeAct loop, sandboxes and the runner."""

@@ -1,0 +1,1 @@
+"""Sandboxes: an isolated, persistent Python worker per episode, behind one protocol."""

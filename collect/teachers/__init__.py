@@ -1,0 +1,1 @@
+"""Teachers: strong LLMs behind one interface (`Teacher.complete`)."""

@@ -1,0 +1,42 @@
+"""Host-side tools a source exposes inside the sandbox (e.g. ``wikipedia_search``).
+
+The sandbox defines a stub with the same name in the teacher's namespace; calling it sends a
+request over the worker protocol and blocks until the host answers with ``fn``'s result.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+ToolFn = Callable[..., Any] | Callable[..., Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class Tool:
+    """A named host-side function; ``signature``/``doc`` are shown to the teacher."""
+
+    name: str
+    fn: ToolFn
+    signature: str = ""
+    doc: str = ""
+
+    @classmethod
+    def from_function(cls, fn: ToolFn, name: str | None = None) -> Tool:
+        """Build a tool from a plain function, taking its signature and docstring."""
+        tool_name = name or fn.__name__
+        return cls(
+            name=tool_name,
+            fn=fn,
+            signature=f"{tool_name}{inspect.signature(fn)}",
+            doc=inspect.getdoc(fn) or "",
+        )
+
+    async def call(self, args: list[Any], kwargs: dict[str, Any]) -> Any:
+        """Run the host-side function, awaiting it if it is a coroutine function."""
+        result = self.fn(*args, **kwargs)
+        if inspect.isawaitable(result):
+            result = await result
+        return result

@@ -1,0 +1,1 @@
+"""Dataset versions: immutable folders of filtered trajectories plus a manifest."""

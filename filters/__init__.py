@@ -1,0 +1,1 @@
+"""Filters: small units ``decide(trajectory) -> Keep | Drop(reason)`` composed into a chain."""

@@ -1,0 +1,53 @@
+"""Pydantic models of every record trajkit writes; each carries ``schema_version``.
+
+Records are the seams between stages (source → loop → trajectory → filters → dataset),
+so they are plain data: printable, JSON-serialisable, and described by JSON Schema.
+"""
+
+from trajkit.schemas.manifests import (
+    DatasetManifest,
+    FilterReport,
+    InputFile,
+    RunCounts,
+    RunManifest,
+)
+from trajkit.schemas.task import Task
+from trajkit.schemas.trajectory import (
+    Action,
+    ActionKind,
+    ErrorInfo,
+    ErrorKind,
+    Message,
+    Observation,
+    Step,
+    TeacherInfo,
+    Termination,
+    Timing,
+    Trajectory,
+    Usage,
+    Verdict,
+)
+from trajkit.schemas.version import SCHEMA_VERSION
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "Action",
+    "ActionKind",
+    "DatasetManifest",
+    "ErrorInfo",
+    "ErrorKind",
+    "FilterReport",
+    "InputFile",
+    "Message",
+    "Observation",
+    "RunCounts",
+    "RunManifest",
+    "Step",
+    "Task",
+    "TeacherInfo",
+    "Termination",
+    "Timing",
+    "Trajectory",
+    "Usage",
+    "Verdict",
+]

@@ -1,0 +1,151 @@
+"""The trajectory record: one episode of the CodeAct loop, one JSON line.
+
+It carries everything a filter needs (steps with their errors, verdict, usage), so filters
+never re-run a teacher or a sandbox.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from trajkit.schemas.task import Task
+from trajkit.schemas.version import SCHEMA_VERSION
+
+
+class Message(BaseModel):
+    """An OpenAI-style chat message, exactly as the teacher saw or said it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    role: Literal["system", "user", "assistant"]
+    content: str
+
+
+class Usage(BaseModel):
+    """Token usage as reported by the provider (summed over calls where aggregated)."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    calls: int = 0
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            input_tokens=self.input_tokens + other.input_tokens,
+            output_tokens=self.output_tokens + other.output_tokens,
+            calls=self.calls + other.calls,
+        )
+
+
+class ActionKind(str, Enum):
+    EXECUTE = "execute"
+    SOLUTION = "solution"
+    INVALID = "invalid"
+
+
+class Action(BaseModel):
+    """What the teacher asked for in one turn: code to run, a final answer, or neither."""
+
+    kind: ActionKind
+    content: str
+
+
+class ErrorKind(str, Enum):
+    """Why an action failed; every kind counts as a failed action for self-correction."""
+
+    EXCEPTION = "exception"
+    SYNTAX = "syntax"
+    TIMEOUT = "timeout"
+    WORKER_RESTART = "worker_restart"
+
+
+class ErrorInfo(BaseModel):
+    kind: ErrorKind
+    type: str
+    message: str
+
+
+class Observation(BaseModel):
+    """What came back from the sandbox (or the judge) for one action.
+
+    ``text`` is the bounded text the teacher was shown (without the ``Observation:`` prefix
+    and budget line); ``truncated_chars`` says how much output was cut to get there.
+    """
+
+    text: str
+    error: ErrorInfo | None = None
+    duration_s: float = 0.0
+    truncated_chars: int = 0
+
+
+class Verdict(BaseModel):
+    """A judge's decision on a proposed answer, with the metric's own details."""
+
+    success: bool
+    score: float
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class Step(BaseModel):
+    """One teacher turn and its consequence."""
+
+    index: int
+    assistant: str
+    action: Action
+    observation: Observation | None = None
+    verdict: Verdict | None = None
+    usage: Usage = Field(default_factory=Usage)
+    teacher_latency_s: float = 0.0
+
+
+class TeacherInfo(BaseModel):
+    provider: str
+    model: str
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class Termination(str, Enum):
+    SOLVED = "solved"
+    MAX_TURNS = "max_turns"
+    MAX_SOLUTIONS = "max_solutions"
+    CONTEXT_LIMIT = "context_limit"
+    TEACHER_ERROR = "teacher_error"
+    SANDBOX_ERROR = "sandbox_error"
+    JUDGE_ERROR = "judge_error"
+
+
+class Timing(BaseModel):
+    started_at: str
+    finished_at: str
+    duration_s: float
+    teacher_s: float = 0.0
+    sandbox_s: float = 0.0
+
+
+class Trajectory(BaseModel):
+    """One episode. ``messages`` is the exact conversation; ``steps`` is its parsed form."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    schema_version: str = SCHEMA_VERSION
+    id: str
+    run: str
+    source: str
+    task_id: str
+    task: Task
+    teacher: TeacherInfo
+    sandbox: str
+    messages: list[Message]
+    steps: list[Step]
+    success: bool
+    score: float
+    score_details: dict[str, Any] = Field(default_factory=dict)
+    answer: str | None = None
+    self_corrected: bool
+    termination: Termination
+    termination_detail: str = ""
+    usage: Usage = Field(default_factory=Usage)
+    timing: Timing
+    toolkit_version: str

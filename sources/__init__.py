@@ -1,0 +1,1 @@
+"""Sources: one adapter per benchmark (data formats, prompt, tools, judge)."""
