@@ -1,0 +1,27 @@
+"""Sandbox settings: resource limits and isolation, passed down as one value."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class SandboxConfig(BaseModel):
+    """Limits for one sandboxed worker; every field is recorded in ``run.json``.
+
+    ``isolation=False`` is the explicit, unsafe opt-out for machines that refuse namespaces:
+    the environment is still scrubbed and rlimits still apply, but the network and the host
+    file system are reachable.
+    """
+
+    isolation: bool = True
+    memory_mb: int = Field(2048, ge=64, description="address-space limit (RLIMIT_AS)")
+    cpu_seconds: int = Field(600, ge=1, description="CPU time for the worker's whole life")
+    file_size_mb: int = Field(64, ge=1, description="largest file the code may write")
+    max_processes: int = Field(64, ge=4, description="RLIMIT_NPROC inside the sandbox")
+    open_files: int = Field(256, ge=32)
+    work_mb: int = Field(256, ge=1, description="size of the private /work tmpfs")
+    tmp_mb: int = Field(128, ge=1, description="size of the private /tmp tmpfs")
+    output_limit: int = Field(65536, ge=256, description="characters of output kept per cell")
+    kill_grace_s: float = Field(2.0, gt=0, description="wait after an interrupt before killing")
+    start_timeout_s: float = Field(30.0, gt=0)
+    extra_binds: list[str] = Field(default_factory=list, description="more read-only paths")

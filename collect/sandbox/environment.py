@@ -1,0 +1,71 @@
+"""What the sandbox can see of the host: a scrubbed environment and an allow-list of paths.
+
+Nothing here is inherited by default: API keys, tokens and the user's home never cross over.
+"""
+
+from __future__ import annotations
+
+import os
+import site
+import sys
+from pathlib import Path
+
+# Read-only system paths a Python interpreter and its scientific stack need.
+SYSTEM_PATHS = (
+    "/usr",
+    "/bin",
+    "/sbin",
+    "/lib",
+    "/lib32",
+    "/lib64",
+    "/libx32",
+    "/etc/ld.so.cache",
+    "/etc/ld.so.conf",
+    "/etc/ld.so.conf.d",
+    "/etc/localtime",
+    "/etc/nsswitch.conf",
+    "/etc/passwd",
+    "/etc/group",
+    "/etc/mime.types",
+    "/etc/ssl/certs",
+    "/etc/alternatives",
+)
+
+
+def python_paths() -> list[str]:
+    """The interpreter's own prefixes and site-packages, resolved, deduplicated, in order."""
+    candidates = [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix]
+    candidates += site.getsitepackages()
+    candidates.append(str(Path(sys.executable).resolve().parent.parent))
+    seen: list[str] = []
+    for path in candidates:
+        for variant in (path, os.path.realpath(path)):
+            if variant not in seen and os.path.exists(variant):
+                seen.append(variant)
+    return seen
+
+
+def bind_paths(extra: list[str]) -> list[str]:
+    """Every path bound read-only into the sandbox; parents before children."""
+    paths = list(SYSTEM_PATHS) + python_paths() + [os.path.abspath(p) for p in extra]
+    unique = list(dict.fromkeys(paths))
+    return sorted(unique, key=lambda p: p.count("/"))
+
+
+def sandbox_env(output_limit: int) -> dict[str, str]:
+    """The worker's whole environment: built from scratch, never copied from ours."""
+    venv_bin = str(Path(sys.prefix) / "bin")
+    return {
+        "PATH": f"{venv_bin}:/usr/local/bin:/usr/bin:/bin",
+        "HOME": "/sandbox",
+        "TMPDIR": "/tmp",
+        "LANG": "C.UTF-8",
+        "LC_ALL": "C.UTF-8",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONIOENCODING": "utf-8",
+        "MPLBACKEND": "Agg",
+        "OPENBLAS_NUM_THREADS": "1",
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "TRAJKIT_OUTPUT_LIMIT": str(output_limit),
+    }

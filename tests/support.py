@@ -1,0 +1,50 @@
+"""Shared test helpers: skips that CI turns into failures.
+
+A test needing a system facility (user namespaces, Docker, a browser) may skip on a laptop
+that lacks it, printing why; with ``TRAJKIT_REQUIRE_ALL=1`` (set by ``.ci/run``) the same
+condition fails instead, so CI always exercises it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from concurrent.futures import ThreadPoolExecutor
+from functools import cache
+
+import pytest
+
+
+def require(condition: bool, reason: str) -> None:
+    """Skip (or, in CI, fail) the calling test unless ``condition`` holds."""
+    if condition:
+        return
+    if os.environ.get("TRAJKIT_REQUIRE_ALL") == "1":
+        pytest.fail(f"required facility missing (TRAJKIT_REQUIRE_ALL=1): {reason}")
+    pytest.skip(reason)
+
+
+@cache
+def local_isolation_error() -> str | None:
+    """None if the isolated local sandbox starts on this machine, else why not."""
+    from trajkit.collect.sandbox.local import LocalSandbox
+    from trajkit.schemas.errors import SandboxUnavailableError
+
+    async def probe() -> str | None:
+        sandbox = LocalSandbox()
+        try:
+            await sandbox.start()
+        except SandboxUnavailableError as exc:
+            return str(exc)
+        finally:
+            await sandbox.close()
+        return None
+
+    # Run on a private thread: callers may already be inside an event loop.
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(lambda: asyncio.run(probe())).result()
+
+
+def require_isolation() -> None:
+    error = local_isolation_error()
+    require(error is None, f"isolated local sandbox unavailable: {error}")
