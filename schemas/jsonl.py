@@ -47,7 +47,8 @@ def iter_json_lines(path: Path, torn: list[TornTail] | None = None) -> Iterator[
                     if torn is not None:
                         torn.append(TornTail(offset=start, lineno=lineno))
                     return
-                raise DataError(f"{path}:{lineno}: not valid JSON ({exc.msg})") from None
+                reason = getattr(exc, "msg", None) or type(exc).__name__
+                raise DataError(f"{path}:{lineno}: not valid JSON ({reason})") from None
             yield lineno, obj
 
 

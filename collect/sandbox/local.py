@@ -8,6 +8,8 @@ fresh worker, and the cell's result says the state was lost; the episode goes on
 from __future__ import annotations
 
 import asyncio
+import atexit
+import functools
 import json
 import os
 import resource
@@ -40,6 +42,19 @@ UNAVAILABLE_HINT = (
 )
 
 
+@functools.cache
+def _jail_mountpoint() -> str:
+    """One empty host directory every jail mounts its private root over.
+
+    The mount happens inside each jail's own mount namespace, so all jails can share the
+    directory; nothing is ever created in it on the host side.
+    """
+    path = tempfile.mkdtemp(prefix="trajkit-jail-")
+    os.chmod(path, 0o755)
+    atexit.register(shutil.rmtree, path, True)
+    return path
+
+
 class ProtocolError(Exception):
     """The worker died or wrote something that is not a protocol message."""
 
@@ -62,12 +77,10 @@ class LocalSandbox:
     async def start(self) -> None:
         """Start the worker and wait until it has defined the tools and said it is ready."""
         cfg = self.config
-        self._root = tempfile.mkdtemp(prefix="trajkit-sbx-")
-        os.chmod(self._root, 0o755)
         env = sandbox_env(cfg.output_limit)
         if cfg.isolation:
             jail_cfg = {
-                "root_dir": self._root,
+                "root_dir": _jail_mountpoint(),
                 "worker_path": str(WORKER),
                 "binds": bind_paths(cfg.extra_binds),
                 "work_mb": cfg.work_mb,
@@ -78,12 +91,21 @@ class LocalSandbox:
             }
             argv = [sys.executable, "-I", "-S", str(JAIL), json.dumps(jail_cfg)]
             preexec = None
-            cwd = self._root
+            cwd = "/"
         else:
+            self._root = tempfile.mkdtemp(prefix="trajkit-sbx-")
             env["HOME"] = env["TMPDIR"] = self._root
             argv = [sys.executable, "-I", str(WORKER)]
             preexec = self._apply_rlimits
             cwd = self._root
+        try:
+            await self._spawn(argv, env, cwd, preexec)
+        except BaseException:
+            await self._kill()  # cancelled or failed half-way: never leave a worker behind
+            raise
+
+    async def _spawn(self, argv: list[str], env: dict[str, str], cwd: str, preexec: Any) -> None:
+        cfg = self.config
         self._proc = await asyncio.create_subprocess_exec(
             *argv,
             stdin=asyncio.subprocess.PIPE,
@@ -106,7 +128,8 @@ class LocalSandbox:
             raise ProtocolError(f"worker sent {msg!r} instead of ready")
 
     async def close(self) -> None:
-        """Kill the worker's whole process group and remove its private directory."""
+        """Kill the worker's whole process group and remove its private directory, if any
+        (an isolated worker's directories are tmpfs that vanish with its namespace)."""
         await self._kill()
         if self._root:
             shutil.rmtree(self._root, ignore_errors=True)

@@ -11,7 +11,8 @@ trajkit. Protocol, one JSON object per line:
 
 The protocol travels on private duplicates of the original stdin/stdout; fds 1 and 2 are
 re-pointed at a pipe so output from C code and subprocesses is captured and capped too.
-A cell over its timeout gets SIGINT, like Jupyter's interrupt: the interpreter survives.
+A cell over its timeout is interrupted (KeyboardInterrupt, like Jupyter's interrupt): the
+interpreter and the variables defined before the cell survive.
 """
 
 import ast
@@ -166,7 +167,6 @@ class Interpreter:
         self.tool_lock = threading.Lock()
         self.tool_seq = 0
         self.timed_out = False
-        self.main_ident = threading.get_ident()
 
     def add_tool(self, name: str, doc: str) -> None:
         def tool(*args, **kwargs):
@@ -197,9 +197,14 @@ class Interpreter:
             raise RuntimeError(f"{name}() failed: {msg.get('error', 'unknown error')}")
         return msg.get("value")
 
-    def _interrupt(self) -> None:
+    def _on_alarm(self, signum, frame) -> None:
+        """The cell's time is up: interrupt it like Jupyter's interrupt (KeyboardInterrupt).
+
+        A timer signal rather than a watchdog thread, so a cell that used up the process
+        limit (a fork bomb) can still be interrupted and the next cell still runs.
+        """
         self.timed_out = True
-        signal.pthread_kill(self.main_ident, signal.SIGINT)
+        raise KeyboardInterrupt
 
     def run(self, code: str, timeout: float) -> dict:
         self.cell += 1
@@ -208,15 +213,14 @@ class Interpreter:
         self.timed_out = False
         error = None
         start = time.perf_counter()
-        timer = threading.Timer(timeout, self._interrupt) if timeout and timeout > 0 else None
+        signal.signal(signal.SIGALRM, self._on_alarm)
         try:
-            if timer:
-                timer.start()
+            if timeout and timeout > 0:
+                signal.setitimer(signal.ITIMER_REAL, timeout)
             try:
                 self._execute(code, name)
             finally:
-                if timer:
-                    timer.cancel()
+                signal.setitimer(signal.ITIMER_REAL, 0)
         except KeyboardInterrupt:
             if self.timed_out:
                 error = {

@@ -71,7 +71,7 @@ async def test_timeout_interrupts_and_keeps_state(sandbox):
 
 async def test_ignored_interrupt_kills_and_restarts(sandbox):
     await sandbox.run("lost = 1", timeout=5)
-    code = "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass"
+    code = "while True:\n    try:\n        sum(range(1000))\n    except BaseException:\n        pass"
     r = await sandbox.run(code, timeout=0.5)
     assert r.restarted and r.error is not None and r.error.kind == ErrorKind.TIMEOUT
     assert "variables were lost" in r.output

@@ -1,0 +1,48 @@
+"""Everything ``trajkit collect`` needs, as one value built from flags (or a job file)."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from trajkit.collect.loop import LoopConfig
+from trajkit.collect.sandbox.config import SandboxConfig
+from trajkit.sources.base import LoadOptions
+
+RUN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+def default_run_name(source: str) -> str:
+    return f"{source}-{datetime.now(timezone.utc).strftime('%Y%m%d-%H%M%S')}"
+
+
+class CollectConfig(BaseModel):
+    """A collection run's full configuration; ``run.json`` records it verbatim."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source: str
+    teacher: str
+    teacher_params: dict[str, Any] = Field(default_factory=lambda: {"temperature": 0.0})
+    load: LoadOptions = Field(default_factory=LoadOptions)
+    out: Path = Path("out")
+    run: str
+    concurrency: int = Field(8, ge=1, le=4096)
+    sandbox: str = "local"
+    sandbox_config: SandboxConfig = Field(default_factory=SandboxConfig)
+    loop: LoopConfig = Field(default_factory=LoopConfig)
+
+    @field_validator("run")
+    @classmethod
+    def _safe_run_name(cls, value: str) -> str:
+        if not RUN_NAME.match(value):
+            raise ValueError("use letters, digits, '.', '_' or '-' (it names a directory)")
+        return value
+
+    @property
+    def run_dir(self) -> Path:
+        return self.out / "runs" / self.run

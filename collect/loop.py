@@ -1,0 +1,328 @@
+"""The CodeAct loop: one task, one teacher, one sandbox, one ``Trajectory``.
+
+Each turn the teacher either runs code (the sandbox's output comes back as an observation) or
+proposes an answer (the source's judge scores it), within a budget of turns and proposals.
+Every way an episode can end is a ``Termination`` recorded in the trajectory, so one bad
+episode never stops a run of thousands; only ``TeacherFatalError`` (no call can ever succeed),
+``SandboxUnavailableError`` (no sandbox can ever start) and cancellation propagate.
+
+The loop owns the sandbox: it starts it alongside the first teacher call, so container or
+process start-up overlaps model latency, and always closes it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import hashlib
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from trajkit.collect.observation import DEFAULT_OBSERVATION_CHARS, cell_observation
+from trajkit.collect.parse import STOP_SEQUENCES, parse_action
+from trajkit.collect.prompts import (
+    CORRECT_ANSWER_TEXT,
+    corrective_text,
+    feedback_message,
+    system_prompt,
+)
+from trajkit.collect.sandbox.base import CellResult, Sandbox
+from trajkit.collect.self_correction import is_self_correcting_steps
+from trajkit.collect.teachers.base import ContextLimitError, Teacher, TeacherError
+from trajkit.schemas import (
+    ActionKind,
+    Message,
+    Observation,
+    Step,
+    Task,
+    Termination,
+    Timing,
+    Trajectory,
+    Usage,
+    Verdict,
+)
+from trajkit.schemas.errors import SandboxUnavailableError, TeacherFatalError
+from trajkit.schemas.version import toolkit_version
+from trajkit.sources.base import Source
+
+log = logging.getLogger(__name__)
+
+#: Extra time, beyond ``exec_timeout``, before a silent sandbox counts as broken. The sandbox
+#: enforces the cell timeout itself; this only guards the episode against a hung transport.
+RUN_GRACE_S = 30.0
+
+# Close tasks outliving a cancelled episode; kept referenced so they are not garbage collected.
+_closing: set[asyncio.Task[None]] = set()
+
+
+class LoopConfig(BaseModel):
+    """Budget and wording of one episode; recorded in ``run.json`` via ``model_dump()``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_turns: int = Field(default=5, ge=1, description="Assistant turns per episode.")
+    max_solutions: int = Field(default=2, ge=1, description="Answers the judge will score.")
+    exec_timeout: float = Field(default=10.0, gt=0, description="Seconds per code cell.")
+    observation_chars: int = Field(
+        default=DEFAULT_OBSERVATION_CHARS, ge=100, description="Cap on observation text."
+    )
+    wrong_answer_message: str = "Your answer is wrong."
+
+
+def trajectory_id(run: str, source: str, task_id: str) -> str:
+    """Deterministic id, so a resumed run recognises episodes it already wrote."""
+    return hashlib.sha256(f"{run}\0{source}\0{task_id}".encode()).hexdigest()[:24]
+
+
+def _utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class _SandboxFailure(Exception):
+    """The sandbox could not run a cell; the message is the termination detail."""
+
+
+@functools.cache
+def _toolkit_version() -> str:
+    return toolkit_version()  # reads package metadata: once per process, not per episode
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+@dataclass
+class _Episode:
+    """Mutable state of one episode while it is being played."""
+
+    task: Task
+    source: Source
+    teacher: Teacher
+    sandbox: Sandbox
+    config: LoopConfig
+    start: asyncio.Task[None]
+    messages: list[Message] = field(default_factory=list)
+    steps: list[Step] = field(default_factory=list)
+    usage: Usage = field(default_factory=Usage)
+    verdict: Verdict | None = None
+    answer: str | None = None
+    teacher_s: float = 0.0
+    sandbox_s: float = 0.0
+    started: bool = False
+
+    async def play(self) -> tuple[Termination, str]:
+        """Run turns until the episode ends; return why, with a detail for errors."""
+        cfg = self.config
+        turns_left, solutions_left = cfg.max_turns, cfg.max_solutions
+        while True:
+            t0 = time.perf_counter()
+            try:
+                completion = await self.teacher.complete(
+                    list(self.messages), list(STOP_SEQUENCES), task_id=self.task.task_id
+                )
+            except TeacherFatalError:
+                raise
+            except ContextLimitError as exc:
+                return Termination.CONTEXT_LIMIT, str(exc) or type(exc).__name__
+            except TeacherError as exc:
+                return Termination.TEACHER_ERROR, str(exc) or type(exc).__name__
+            finally:
+                elapsed = time.perf_counter() - t0
+                self.teacher_s += elapsed
+
+            text = completion.text
+            self.messages.append(Message(role="assistant", content=text))
+            self.usage = self.usage + completion.usage
+            turns_left -= 1
+            action = parse_action(text)
+            step = Step(
+                index=len(self.steps),
+                assistant=text,
+                action=action,
+                usage=completion.usage,
+                teacher_latency_s=completion.latency_s or elapsed,
+            )
+            self.steps.append(step)
+
+            if action.kind is ActionKind.SOLUTION:
+                try:
+                    verdict = await self.source.judge(self.task, action.content)
+                except Exception as exc:
+                    log.warning("judge failed on %s: %s", self.task.task_id, _describe(exc))
+                    return Termination.JUDGE_ERROR, _describe(exc)
+                step.verdict, self.verdict, self.answer = verdict, verdict, action.content
+                if verdict.success:
+                    step.observation = Observation(text=CORRECT_ANSWER_TEXT)
+                    return Termination.SOLVED, ""
+                solutions_left -= 1
+                step.observation = Observation(text=cfg.wrong_answer_message)
+                if solutions_left <= 0:
+                    return Termination.MAX_SOLUTIONS, ""
+            elif action.kind is ActionKind.EXECUTE:
+                try:
+                    result = await self._execute(action.content)
+                except _SandboxFailure as exc:
+                    return Termination.SANDBOX_ERROR, str(exc)
+                step.observation = cell_observation(result, cfg.observation_chars)
+            else:
+                step.observation = Observation(text=corrective_text(action.content))
+
+            if turns_left <= 0:
+                return Termination.MAX_TURNS, ""
+            assert step.observation is not None
+            self.messages.append(
+                Message(
+                    role="user",
+                    content=feedback_message(step.observation.text, turns_left, solutions_left),
+                )
+            )
+
+    async def _execute(self, code: str) -> CellResult:
+        """Run one cell, first waiting for the start begun before the first teacher call.
+
+        Raises ``_SandboxFailure`` for anything the sandbox raised instead of a result.
+        """
+        t0 = time.perf_counter()
+        try:
+            if not self.started:
+                try:
+                    await self.start
+                except SandboxUnavailableError:
+                    raise
+                except Exception as exc:
+                    raise _SandboxFailure(f"start failed: {_describe(exc)}") from exc
+                self.started = True
+            timeout = self.config.exec_timeout
+            try:
+                return await asyncio.wait_for(
+                    self.sandbox.run(code, timeout=timeout), timeout + RUN_GRACE_S
+                )
+            except SandboxUnavailableError:
+                raise
+            except asyncio.TimeoutError:
+                raise _SandboxFailure(
+                    f"no result within {timeout + RUN_GRACE_S:.0f}s (cell timeout {timeout:g}s)"
+                ) from None
+            except Exception as exc:
+                raise _SandboxFailure(_describe(exc)) from exc
+        finally:
+            self.sandbox_s += time.perf_counter() - t0
+
+
+async def _close_sandbox(sandbox: Sandbox, start: asyncio.Task[None], cancel_start: bool) -> None:
+    """Settle the start task, then close: a sandbox is never left half-started or open."""
+    if cancel_start and not start.done():
+        start.cancel()
+    try:
+        await start
+    except SandboxUnavailableError:
+        pass  # raised to the caller already if it mattered (an execute awaited it)
+    except (Exception, asyncio.CancelledError) as exc:
+        log.debug("sandbox start ended with %s", _describe(exc))
+    try:
+        await sandbox.close()
+    except Exception as exc:
+        log.warning("sandbox close failed: %s", _describe(exc))
+
+
+async def _shutdown(sandbox: Sandbox, start: asyncio.Task[None], cancel_start: bool) -> None:
+    """Close the sandbox in its own task, shielded: a further cancellation arriving while we
+    wait still propagates at once, but cannot abort the close half-way and leak a worker."""
+    closing = asyncio.ensure_future(_close_sandbox(sandbox, start, cancel_start))
+    _closing.add(closing)
+    closing.add_done_callback(_closing.discard)
+    await asyncio.shield(closing)
+
+
+async def wait_for_closing() -> None:
+    """Wait for every sandbox close that a cancelled episode left running in the background.
+
+    A runner calls this before its event loop ends, so no worker process outlives the run.
+    """
+    while _closing:
+        await asyncio.gather(*list(_closing), return_exceptions=True)
+
+
+async def run_episode(
+    task: Task,
+    source: Source,
+    teacher: Teacher,
+    sandbox: Sandbox,
+    config: LoopConfig,
+    *,
+    run: str,
+    sandbox_name: str,
+) -> Trajectory:
+    """Play one episode of ``task`` and return its record; ``sandbox`` must be un-started.
+
+    Never raises for a failed episode (teacher, sandbox or judge error, exhausted budget):
+    those end it with a ``Termination``. Raises ``TeacherFatalError``,
+    ``SandboxUnavailableError`` and ``asyncio.CancelledError``, after closing the sandbox.
+    """
+    started_at, t0 = _utc_now(), time.perf_counter()
+    messages = [
+        Message(
+            role="system",
+            content=system_prompt(source.tools(task), config.max_turns, config.max_solutions),
+        ),
+        Message(role="user", content=task.prompt),
+    ]
+    start = asyncio.create_task(sandbox.start())
+    episode = _Episode(task, source, teacher, sandbox, config, start, messages)
+    completed = False
+    try:
+        termination, detail = await episode.play()
+        completed = True
+    finally:
+        # On a normal end let a pending start finish so close sees a whole sandbox; when
+        # unwinding (fatal error, Ctrl-C) stop waiting for it.
+        await _shutdown(sandbox, start, cancel_start=not completed)
+    return _record(episode, termination, detail, run, sandbox_name, started_at, t0)
+
+
+def _record(
+    ep: _Episode,
+    termination: Termination,
+    detail: str,
+    run: str,
+    sandbox_name: str,
+    started_at: str,
+    t0: float,
+) -> Trajectory:
+    """Assemble the trajectory; outcome fields come from the last verdict, if any."""
+    verdict = ep.verdict
+    success = bool(verdict and verdict.success)
+    details: dict[str, Any] = dict(verdict.details) if verdict else {}
+    return Trajectory(
+        id=trajectory_id(run, ep.task.source, ep.task.task_id),
+        run=run,
+        source=ep.task.source,
+        task_id=ep.task.task_id,
+        task=ep.task,
+        teacher=ep.teacher.info,
+        sandbox=sandbox_name,
+        messages=ep.messages,
+        steps=ep.steps,
+        success=success,
+        score=verdict.score if verdict else 0.0,
+        score_details=details,
+        answer=ep.answer,
+        self_corrected=is_self_correcting_steps(ep.steps, success),
+        termination=termination,
+        termination_detail=detail,
+        usage=ep.usage,
+        timing=Timing(
+            started_at=started_at,
+            finished_at=_utc_now(),
+            duration_s=time.perf_counter() - t0,
+            teacher_s=ep.teacher_s,
+            sandbox_s=ep.sandbox_s,
+        ),
+        toolkit_version=_toolkit_version(),
+    )

@@ -1,0 +1,77 @@
+"""Turning one assistant turn into an ``Action``: code to run, an answer to judge, or neither.
+
+The teacher is asked to stop right after ``</execute>`` or ``</solution>``; providers cut the
+stop sequence and teachers restore it, but a truncated turn (length limit, provider quirk) may
+still lack the closing tag, so an unclosed block runs to the end of the text. A turn that
+proposes a solution is treated as one even if it also wrote code: the answer is what the
+teacher committed to, and running code after it would show an observation nobody reads.
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+
+from trajkit.schemas import Action, ActionKind
+
+EXECUTE_OPEN, EXECUTE_CLOSE = "<execute>", "</execute>"
+SOLUTION_OPEN, SOLUTION_CLOSE = "<solution>", "</solution>"
+
+#: Passed to ``Teacher.complete`` so each turn ends right after its action.
+STOP_SEQUENCES: list[str] = [EXECUTE_CLOSE, SOLUTION_CLOSE]
+
+#: ``Action.content`` of an INVALID action: why the turn could not be used.
+REASON_NO_TAG = "no <execute> or <solution> block"
+REASON_EMPTY_EXECUTE = "empty <execute> block"
+REASON_EMPTY_SOLUTION = "empty <solution> block"
+
+_FENCE = re.compile(r"\A```[A-Za-z0-9_+-]*[ \t]*\n(?P<body>.*?)\n?```\Z", re.DOTALL)
+
+
+def _block(text: str, open_tag: str, close_tag: str) -> str | None:
+    """The text inside the first ``open_tag`` block (to the end if unclosed), or None."""
+    lower = text.lower()
+    start = lower.find(open_tag)
+    if start < 0:
+        return None
+    start += len(open_tag)
+    end = lower.find(close_tag, start)
+    return text[start:] if end < 0 else text[start:end]
+
+
+def clean_code(code: str) -> str:
+    """Strip blank edges, a Markdown fence wrapped around the whole block, and common indent.
+
+    Teachers often write ``<execute>```python ...```</execute>`` or indent the block; both
+    would otherwise be a syntax error that says nothing about the teacher's reasoning.
+    """
+    code = code.strip("\n").rstrip()
+    fenced = _FENCE.match(code.strip())
+    if fenced:
+        code = fenced.group("body")
+    code = textwrap.dedent(code).strip("\n").rstrip()
+    # ``<execute> x = 1\ny = 2`` leaves the first line indented alone: always a syntax error.
+    first, sep, rest = code.partition("\n")
+    return first.lstrip() + sep + rest
+
+
+def parse_action(text: str) -> Action:
+    """Classify one assistant turn; tags are matched case-insensitively.
+
+    Solution wins over execute; an empty block of either kind is INVALID (judging an empty
+    answer would burn a proposal, running empty code a sandbox round trip), and so is a turn
+    with neither tag. INVALID actions carry the reason as their content.
+    """
+    answer = _block(text, SOLUTION_OPEN, SOLUTION_CLOSE)
+    if answer is not None:
+        answer = answer.strip()
+        if answer:
+            return Action(kind=ActionKind.SOLUTION, content=answer)
+        return Action(kind=ActionKind.INVALID, content=REASON_EMPTY_SOLUTION)
+    code = _block(text, EXECUTE_OPEN, EXECUTE_CLOSE)
+    if code is not None:
+        code = clean_code(code)
+        if code.strip():
+            return Action(kind=ActionKind.EXECUTE, content=code)
+        return Action(kind=ActionKind.INVALID, content=REASON_EMPTY_EXECUTE)
+    return Action(kind=ActionKind.INVALID, content=REASON_NO_TAG)

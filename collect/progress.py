@@ -1,0 +1,48 @@
+"""Live progress of a run: done/total, success rate, tokens, elapsed and ETA."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from trajkit.schemas import RunCounts, Usage
+
+
+class RunProgress:
+    """A rich progress bar on a terminal; silent otherwise (batch jobs read ``run.json``)."""
+
+    def __init__(self, console: Console, run: str, total: int, already: int) -> None:
+        self._progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("success {task.fields[rate]}"),
+            TextColumn("tokens {task.fields[tokens]}"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=console,
+            disable=not console.is_terminal,
+        )
+        self._task = self._progress.add_task(
+            run, total=total, completed=already, rate="-", tokens="0"
+        )
+
+    def __enter__(self) -> RunProgress:
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._progress.stop()
+
+    def update(self, counts: RunCounts, usage: Usage) -> None:
+        rate = f"{counts.succeeded / counts.done:.0%}" if counts.done else "-"
+        tokens = f"{usage.input_tokens + usage.output_tokens:,}"
+        self._progress.update(self._task, completed=counts.done, rate=rate, tokens=tokens)

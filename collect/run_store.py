@@ -1,0 +1,144 @@
+"""The run directory on disk: append-only ``trajectories.jsonl``, ``run.json``, a lock.
+
+Nothing collected is lost or paid for twice: each finished trajectory is one ``write`` of one
+line to an ``O_APPEND`` file (so a crash tears at most the last line, which is cut away on
+reopen), finished tasks are known from the file itself, and an exclusive lock keeps two
+processes from writing the same run.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+from collections import Counter
+from datetime import datetime, timezone
+from pathlib import Path
+
+from trajkit.schemas import RunCounts, RunManifest, Trajectory, Usage
+from trajkit.schemas.errors import ConfigError
+from trajkit.schemas.jsonl import TornTail, iter_records
+from trajkit.schemas.version import toolkit_version
+
+TRAJECTORIES = "trajectories.jsonl"
+RUN_JSON = "run.json"
+LOCK = ".lock"
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+class RunStore:
+    """Owns one run directory for the lifetime of a ``collect`` process."""
+
+    def __init__(self, run_dir: Path, run: str, config: dict) -> None:
+        self.dir = run_dir
+        self.run = run
+        self.config = config
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self._lock_fd = self._acquire_lock()
+        self.path = self.dir / TRAJECTORIES
+        self.done: set[str] = set()
+        self.counts = RunCounts()
+        self.usage = Usage()
+        self.repaired_bytes = 0
+        self.started_at = utc_now()
+        self._check_config()
+        self._load_existing()
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+
+    def _acquire_lock(self) -> int:
+        fd = os.open(self.dir / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise ConfigError(
+                f"--run: {self.dir} is being written by another trajkit process"
+            ) from None
+        return fd
+
+    def _check_config(self) -> None:
+        """Resuming with another source or teacher would mix two collections in one run."""
+        path = self.dir / RUN_JSON
+        if not path.exists():
+            return
+        try:
+            previous = RunManifest.model_validate_json(path.read_text())
+        except ValueError:
+            return  # unreadable manifest: the trajectories file is the source of truth
+        self.started_at = previous.started_at
+        for key in ("source", "teacher"):
+            old, new = previous.config.get(key), self.config.get(key)
+            if old is not None and old != new:
+                raise ConfigError(
+                    f"--run {self.run}: this run was collected with {key} {old!r}, not {new!r}; "
+                    "use another --run name"
+                )
+
+    def _load_existing(self) -> None:
+        if not self.path.exists():
+            return
+        torn: list[TornTail] = []
+        for _, traj in iter_records(self.path, Trajectory, torn):
+            if traj.task_id in self.done:
+                continue
+            self._tally(traj)
+        if torn:
+            size = self.path.stat().st_size
+            self.repaired_bytes = size - torn[0].offset
+            with open(self.path, "r+b") as fh:
+                fh.truncate(torn[0].offset)
+        elif self.path.stat().st_size:
+            with open(self.path, "rb") as fh:
+                fh.seek(-1, os.SEEK_END)
+                last = fh.read(1)
+            if last != b"\n":  # a complete record that lost only its newline
+                with open(self.path, "ab") as fh:
+                    fh.write(b"\n")
+
+    def _tally(self, traj: Trajectory) -> None:
+        self.done.add(traj.task_id)
+        counts = self.counts
+        counts.done += 1
+        counts.succeeded += int(traj.success)
+        counts.self_corrected += int(traj.self_corrected)
+        by = Counter(counts.by_termination)
+        by[traj.termination.value] += 1
+        counts.by_termination = dict(by)
+        self.usage = self.usage + traj.usage
+
+    def append(self, traj: Trajectory) -> None:
+        """Write one finished trajectory as a single line, in one system call."""
+        if traj.task_id in self.done:
+            return
+        data = (traj.model_dump_json() + "\n").encode()
+        view = memoryview(data)
+        while view:
+            written = os.write(self._fd, view)
+            view = view[written:]
+        self._tally(traj)
+
+    def write_manifest(self, status: str, total_tasks: int, detail: str = "") -> RunManifest:
+        """Atomically replace ``run.json`` (write a temp file, then rename)."""
+        self.counts.total_tasks = total_tasks
+        manifest = RunManifest(
+            run=self.run,
+            status=status,  # type: ignore[arg-type]
+            status_detail=detail,
+            config=self.config,
+            counts=self.counts,
+            usage=self.usage,
+            started_at=self.started_at,
+            updated_at=utc_now(),
+            toolkit_version=toolkit_version(),
+        )
+        tmp = self.dir / f".{RUN_JSON}.tmp"
+        tmp.write_text(json.dumps(manifest.model_dump(mode="json"), indent=2) + "\n")
+        os.replace(tmp, self.dir / RUN_JSON)
+        return manifest
+
+    def close(self) -> None:
+        os.close(self._fd)
+        os.close(self._lock_fd)

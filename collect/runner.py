@@ -1,0 +1,116 @@
+"""Many episodes: bounded concurrency, append-only records, resume, and ``run.json``.
+
+A fatal error (bad key, unknown model, no isolation) stops the run with status ``failed``;
+Ctrl-C stops it as ``interrupted``. Either way every finished trajectory is already on disk
+and a re-run with the same ``--run`` continues from there without repeating any task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+
+from rich.console import Console
+
+from trajkit.collect.config import CollectConfig
+from trajkit.collect.loop import run_episode, wait_for_closing
+from trajkit.collect.progress import RunProgress
+from trajkit.collect.run_store import RunStore
+from trajkit.collect.sandbox.factory import SandboxFactory, check_sandbox, sandbox_factory
+from trajkit.collect.teachers.base import Teacher
+from trajkit.collect.teachers.registry import make_teacher
+from trajkit.schemas import RunManifest, Task
+from trajkit.schemas.errors import UserError
+from trajkit.sources.base import Source
+from trajkit.sources.registry import get_source
+
+MANIFEST_EVERY_S = 2.0
+
+
+@dataclass
+class RunResult:
+    manifest: RunManifest
+    skipped: int
+    repaired_bytes: int
+
+
+async def collect(config: CollectConfig, console: Console | None = None) -> RunResult:
+    """Run (or resume) the collection described by ``config``."""
+    console = console or Console(stderr=True)
+    source = get_source(config.source)
+    tasks = source.load(config.load)
+    factory = sandbox_factory(config.sandbox, config.sandbox_config)
+    store = RunStore(config.run_dir, config.run, config.model_dump(mode="json"))
+    try:
+        pending = [t for t in tasks if t.task_id not in store.done]
+        skipped = len(tasks) - len(pending)
+        store.write_manifest("running", len(tasks))
+        try:
+            if pending:
+                await check_sandbox(factory)
+                teacher = make_teacher(config.teacher, config.teacher_params)
+                try:
+                    await _run_all(config, source, teacher, factory, store, pending, len(tasks), console)
+                finally:
+                    await teacher.aclose()
+        except UserError as exc:
+            store.write_manifest("failed", len(tasks), str(exc))
+            raise
+        except (KeyboardInterrupt, asyncio.CancelledError):
+            store.write_manifest("interrupted", len(tasks), "stopped by the user")
+            raise
+        manifest = store.write_manifest("completed", len(tasks))
+        return RunResult(manifest, skipped, store.repaired_bytes)
+    finally:
+        store.close()
+        close = getattr(source, "aclose", None)
+        if close is not None:
+            await close()
+
+
+async def _run_all(
+    config: CollectConfig,
+    source: Source,
+    teacher: Teacher,
+    factory: SandboxFactory,
+    store: RunStore,
+    pending: list[Task],
+    total: int,
+    console: Console,
+) -> None:
+    queue: asyncio.Queue[Task] = asyncio.Queue()
+    for task in pending:
+        queue.put_nowait(task)
+    last_manifest = time.monotonic()
+
+    with RunProgress(console, config.run, total, store.counts.done) as progress:
+
+        async def worker() -> None:
+            nonlocal last_manifest
+            while True:
+                try:
+                    task = queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    return
+                sandbox = factory(source.tools(task))
+                traj = await run_episode(
+                    task, source, teacher, sandbox, config.loop,
+                    run=config.run, sandbox_name=config.sandbox,
+                )
+                store.append(traj)
+                progress.update(store.counts, store.usage)
+                if time.monotonic() - last_manifest > MANIFEST_EVERY_S:
+                    last_manifest = time.monotonic()
+                    store.write_manifest("running", total)
+
+        workers = [asyncio.create_task(worker()) for _ in range(min(config.concurrency, len(pending)))]
+        try:
+            done, _ = await asyncio.wait(workers, return_when=asyncio.FIRST_EXCEPTION)
+            for finished in done:
+                finished.result()  # re-raise a fatal error from any worker
+        finally:
+            for w in workers:
+                w.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+            await wait_for_closing()

@@ -1,0 +1,200 @@
+"""Anthropic Messages API teacher.
+
+The Messages API differs from chat completions in ways the loop must not see: the system
+prompt is a separate field, roles must alternate, ``max_tokens`` is required, and the matched
+stop sequence is reported (``stop_sequence``) but cut from the text. Retries are the SDK's.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+import anthropic
+from anthropic.types import Message as AnthropicMessage
+
+from trajkit.collect.teachers.base import Completion, ContextLimitError, TeacherError
+from trajkit.collect.teachers.common import (
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT_S,
+    is_context_limit,
+    is_model_missing,
+    one_line,
+    split_params,
+)
+from trajkit.schemas import Message, TeacherInfo, Usage
+from trajkit.schemas.errors import TeacherFatalError
+
+DEFAULT_MAX_TOKENS = 1024
+# The API rejects empty or whitespace-only text blocks (e.g. an empty assistant turn).
+_EMPTY_PLACEHOLDER = "(empty)"
+
+
+class AnthropicTeacher:
+    """A teacher behind ``AsyncAnthropic().messages.create`` (non-streaming)."""
+
+    provider = "anthropic"
+
+    def __init__(
+        self,
+        model: str,
+        params: dict[str, Any] | None = None,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        timeout: float = DEFAULT_TIMEOUT_S,
+    ) -> None:
+        """Build the client; a missing key is a user error now, not a failure per episode.
+
+        ``params``: ``max_tokens`` (default 1024), sampling fields (temperature, top_p,
+        top_k, ...) sent as body fields, and client options ``timeout``/``max_retries``.
+        ``ANTHROPIC_BASE_URL`` is honoured by the SDK.
+        """
+        self.model = model
+        self._params = dict(params or {})
+        sampling, options = split_params(self._params)
+        self._max_tokens = int(sampling.pop("max_tokens", DEFAULT_MAX_TOKENS))
+        self._extra = sampling
+        self._max_retries = int(options.get("max_retries", max_retries))
+        key = api_key or os.environ.get("ANTHROPIC_API_KEY")
+        token = None if key else os.environ.get("ANTHROPIC_AUTH_TOKEN")
+        if not key and not token:
+            raise TeacherFatalError(f"{self.name}: no API key — set ANTHROPIC_API_KEY")
+        client_kwargs: dict[str, Any] = {
+            "max_retries": self._max_retries,
+            "timeout": float(options.get("timeout", timeout)),
+        }
+        if key:
+            client_kwargs["api_key"] = key
+        else:
+            client_kwargs["auth_token"] = token
+        if base_url is not None:
+            client_kwargs["base_url"] = base_url
+        try:
+            self._client = anthropic.AsyncAnthropic(**client_kwargs)
+        except (anthropic.AnthropicError, ValueError, TypeError) as exc:
+            raise TeacherFatalError(f"{self.name}: cannot create client: {one_line(exc)}") from None
+
+    @property
+    def name(self) -> str:
+        """``anthropic:MODEL``, the prefix of every error message this teacher raises."""
+        return f"{self.provider}:{self.model}"
+
+    @property
+    def info(self) -> TeacherInfo:
+        """What goes into each trajectory's ``teacher`` field."""
+        return TeacherInfo(provider=self.provider, model=self.model, params=self._params)
+
+    async def complete(
+        self, messages: list[Message], stop: list[str], *, task_id: str
+    ) -> Completion:
+        """One Messages API call; the matched stop sequence is put back on the text."""
+        system, turns = to_anthropic_messages(messages)
+        kwargs: dict[str, Any] = {
+            "model": self.model,
+            "max_tokens": self._max_tokens,
+            "messages": turns,
+        }
+        if system:
+            kwargs["system"] = system
+        if stop:
+            kwargs["stop_sequences"] = list(stop)
+        body = {**self._extra, **kwargs}
+        started = time.perf_counter()
+        try:
+            # A plain-JSON POST through the SDK: same auth, retries and error types as
+            # messages.create(), without its per-call params introspection (CPU per turn).
+            resp = await self._client.post("/v1/messages", body=body, cast_to=AnthropicMessage)
+        except anthropic.APIStatusError as exc:
+            raise self._translate(exc) from exc
+        except anthropic.APITimeoutError as exc:
+            raise TeacherError(
+                f"{self.name}: request timed out after {self._max_retries} retries"
+            ) from exc
+        except anthropic.APIConnectionError as exc:
+            raise TeacherError(
+                f"{self.name}: connection failed after {self._max_retries} retries: "
+                f"{one_line(exc.__cause__ or exc)}"
+            ) from exc
+        except anthropic.AnthropicError as exc:
+            raise TeacherError(f"{self.name}: {one_line(exc)}") from exc
+        latency = time.perf_counter() - started
+
+        if resp.stop_reason == "model_context_window_exceeded":
+            raise ContextLimitError(f"{self.name}: context window exceeded while generating")
+        text = "".join(getattr(b, "text", "") for b in resp.content if b.type == "text")
+        matched = resp.stop_sequence
+        if resp.stop_reason == "stop_sequence" and matched and not text.endswith(matched):
+            text += matched
+        u = resp.usage
+        usage = Usage(
+            input_tokens=(u.input_tokens or 0)
+            + (u.cache_creation_input_tokens or 0)
+            + (u.cache_read_input_tokens or 0),
+            output_tokens=u.output_tokens or 0,
+            calls=1,
+        )
+        return Completion(
+            text=text,
+            usage=usage,
+            stop_reason=resp.stop_reason,
+            latency_s=latency,
+            raw={
+                "id": resp.id,
+                "model": resp.model,
+                "stop_reason": resp.stop_reason,
+                "stop_sequence": matched,
+            },
+        )
+
+    def _translate(self, exc: anthropic.APIStatusError) -> Exception:
+        """Map the SDK's final HTTP error onto fatal / context-limit / per-episode errors."""
+        status = exc.status_code
+        msg = one_line(exc.api_message or exc.message)
+        if status == 401:
+            return TeacherFatalError(
+                f"{self.name}: authentication failed (401) — check ANTHROPIC_API_KEY: {msg}"
+            )
+        if status in (402, 403):
+            return TeacherFatalError(f"{self.name}: permission denied ({status}): {msg}")
+        if status == 404:
+            return TeacherFatalError(
+                f"{self.name}: model not found (404) — check the model name and "
+                f"ANTHROPIC_BASE_URL: {msg}"
+            )
+        if status == 413 or (status == 400 and is_context_limit(msg)):
+            return ContextLimitError(f"{self.name}: context limit exceeded: {msg}")
+        if status == 400 and is_model_missing(msg):
+            return TeacherFatalError(f"{self.name}: unknown model (400): {msg}")
+        if status == 400 and "credit balance" in msg.lower():
+            return TeacherFatalError(f"{self.name}: billing problem (400): {msg}")
+        if status in (400, 422):
+            return TeacherError(f"{self.name}: bad request ({status}): {msg}")
+        return TeacherError(f"{self.name}: HTTP {status} after {self._max_retries} retries: {msg}")
+
+    async def aclose(self) -> None:
+        """Close the SDK's HTTP connection pool."""
+        await self._client.close()
+
+
+def to_anthropic_messages(messages: list[Message]) -> tuple[str, list[dict[str, str]]]:
+    """Split off the system prompt and merge consecutive same-role turns.
+
+    The Messages API takes ``system`` as its own field and requires user/assistant turns
+    to alternate; the loop may legitimately produce two user turns in a row.
+    """
+    system_parts = [m.content for m in messages if m.role == "system"]
+    turns: list[dict[str, str]] = []
+    for m in messages:
+        if m.role == "system":
+            continue
+        if turns and turns[-1]["role"] == m.role:
+            turns[-1]["content"] += "\n\n" + m.content
+        else:
+            turns.append({"role": m.role, "content": m.content})
+    for turn in turns:
+        if not turn["content"].strip():
+            turn["content"] = _EMPTY_PLACEHOLDER
+    return "\n\n".join(system_parts), turns

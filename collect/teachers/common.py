@@ -1,0 +1,104 @@
+"""Helpers shared by the teachers: stop-sequence handling, error wording, option splitting.
+
+Kept free of any SDK import so the replay teacher (and tests) never pay for loading one.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+#: Keys of a teacher's ``params`` that configure the HTTP client rather than sampling.
+CLIENT_OPTION_KEYS = ("timeout", "max_retries")
+
+DEFAULT_MAX_RETRIES = 6
+DEFAULT_TIMEOUT_S = 600.0
+
+# Wordings vendors and OpenAI-compatible servers (vLLM, Ollama, LiteLLM) use when the
+# conversation does not fit; matched case-insensitively against the error message/code.
+_CONTEXT_RE = re.compile(
+    r"context_length_exceeded|maximum context length|context (length|window|limit)"
+    r"|prompt is too long|too many (input )?tokens|input is too long",
+    re.IGNORECASE,
+)
+# A 400 that really means "this model does not exist" (some proxies do not use 404).
+_MODEL_MISSING_RE = re.compile(
+    r"model\b.*\b(does not exist|not found|not exist|is not available|unknown)"
+    r"|(unknown|invalid) model|model_not_found",
+    re.IGNORECASE,
+)
+_CLOSING_TAG_RE = re.compile(r"^</([A-Za-z][\w-]*)>$")
+
+
+def split_params(params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Split ``params`` into (sampling params sent with each request, client options).
+
+    One ``params`` dict comes from the CLI; ``timeout``/``max_retries`` tune the SDK's own
+    retry machinery and must not be sent to the API as body fields.
+    """
+    sampling = {k: v for k, v in params.items() if k not in CLIENT_OPTION_KEYS}
+    options = {k: params[k] for k in CLIENT_OPTION_KEYS if k in params}
+    return sampling, options
+
+
+def one_line(text: object, limit: int = 300) -> str:
+    """Collapse whitespace and cap length: errors must print as a single readable line."""
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def is_context_limit(message: str, code: str | None = None) -> bool:
+    """True when a 400's message or code says the conversation exceeds the context window."""
+    return bool(_CONTEXT_RE.search(message) or (code and _CONTEXT_RE.search(code)))
+
+
+def is_model_missing(message: str, code: str | None = None) -> bool:
+    """True when an error says the requested model does not exist."""
+    return bool(_MODEL_MISSING_RE.search(message) or (code and _MODEL_MISSING_RE.search(code)))
+
+
+def restore_closing_tag(text: str, stop: Sequence[str]) -> str:
+    """Re-append a stripped closing-tag stop sequence (``</execute>``) to ``text``.
+
+    OpenAI-style APIs cut the matched stop sequence and do not say which one matched, so we
+    infer it: only a stop sequence that is a closing tag whose opening tag is still unclosed
+    in ``text`` is restored (the innermost/last-opened wins). A natural end of turn leaves no
+    tag open, so it never gets a bogus closing tag.
+    """
+    best: str | None = None
+    best_pos = -1
+    for seq in stop:
+        m = _CLOSING_TAG_RE.match(seq)
+        if not m:
+            continue
+        opens = list(re.finditer(rf"<{re.escape(m.group(1))}(\s[^<>]*)?>", text))
+        if not opens:
+            continue
+        pos = opens[-1].start()
+        if seq in text[pos:]:
+            continue  # already closed
+        if pos > best_pos:
+            best, best_pos = seq, pos
+    return text + best if best is not None else text
+
+
+def cut_at_stop(text: str, stop: Sequence[str]) -> tuple[str, str | None]:
+    """Cut ``text`` where a generating model would have hit a stop sequence, keeping it.
+
+    Returns ``(text_with_stop_restored, matched_stop_or_None)``. The stop that completes
+    first while generating (earliest end) wins, as with a streaming vendor.
+    """
+    best: tuple[int, int, str] | None = None
+    for seq in stop:
+        if not seq:
+            continue
+        i = text.find(seq)
+        if i >= 0:
+            cand = (i + len(seq), i, seq)
+            if best is None or cand[:2] < best[:2]:
+                best = cand
+    if best is None:
+        return text, None
+    end, _, seq = best
+    return text[:end], seq

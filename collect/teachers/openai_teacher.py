@@ -1,0 +1,212 @@
+"""OpenAI chat-completions teacher (also vLLM, Ollama, LiteLLM and other compatible servers).
+
+Key and endpoint come from the SDK's own ``OPENAI_API_KEY`` / ``OPENAI_BASE_URL`` so a local
+server is used by setting two env vars. Retries (429, 5xx, timeouts, dropped connections)
+are left to the SDK's ``max_retries`` machinery; we only translate what it finally raises.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+import openai
+from openai.types.chat import ChatCompletion
+
+from trajkit.collect.teachers.base import Completion, ContextLimitError, TeacherError
+from trajkit.collect.teachers.common import (
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT_S,
+    is_context_limit,
+    is_model_missing,
+    one_line,
+    restore_closing_tag,
+    split_params,
+)
+from trajkit.schemas import Message, TeacherInfo, Usage
+from trajkit.schemas.errors import TeacherFatalError
+
+# Request fields the SDK names explicitly; anything else in params (e.g. vLLM's ``top_k``,
+# ``repetition_penalty``) goes through ``extra_body`` so compatible servers still get it.
+_NAMED = frozenset(
+    {
+        "temperature",
+        "top_p",
+        "max_tokens",
+        "max_completion_tokens",
+        "seed",
+        "presence_penalty",
+        "frequency_penalty",
+        "logit_bias",
+        "reasoning_effort",
+        "service_tier",
+        "user",
+    }
+)
+# 400 codes that will fail every call of the run (a config mistake, not a bad episode).
+_FATAL_400_CODES = frozenset({"unsupported_parameter", "unsupported_value", "invalid_api_key"})
+
+
+class OpenAITeacher:
+    """A teacher behind ``AsyncOpenAI().chat.completions.create`` (non-streaming)."""
+
+    provider = "openai"
+
+    def __init__(
+        self,
+        model: str,
+        params: dict[str, Any] | None = None,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        timeout: float = DEFAULT_TIMEOUT_S,
+    ) -> None:
+        """Build the client; a missing key is a user error now, not a failure per episode.
+
+        ``params`` holds sampling fields (temperature, max_tokens, top_p, seed, ...) plus the
+        optional client options ``timeout`` (seconds) and ``max_retries``, which override the
+        keyword arguments.
+        """
+        self.model = model
+        self._params = dict(params or {})
+        self._sampling, options = split_params(self._params)
+        self._max_retries = int(options.get("max_retries", max_retries))
+        key = api_key or os.environ.get("OPENAI_API_KEY")
+        if not key:
+            raise TeacherFatalError(
+                f"{self.name}: no API key — set OPENAI_API_KEY (any non-empty value for a "
+                "local vLLM/Ollama server given in OPENAI_BASE_URL)"
+            )
+        client_kwargs: dict[str, Any] = {
+            "api_key": key,
+            "max_retries": self._max_retries,
+            "timeout": float(options.get("timeout", timeout)),
+        }
+        if base_url is not None:
+            client_kwargs["base_url"] = base_url
+        try:
+            self._client = openai.AsyncOpenAI(**client_kwargs)
+        except (openai.OpenAIError, ValueError, TypeError) as exc:
+            raise TeacherFatalError(f"{self.name}: cannot create client: {one_line(exc)}") from None
+
+    @property
+    def name(self) -> str:
+        """``openai:MODEL``, the prefix of every error message this teacher raises."""
+        return f"{self.provider}:{self.model}"
+
+    @property
+    def info(self) -> TeacherInfo:
+        """What goes into each trajectory's ``teacher`` field."""
+        return TeacherInfo(provider=self.provider, model=self.model, params=self._params)
+
+    async def complete(
+        self, messages: list[Message], stop: list[str], *, task_id: str
+    ) -> Completion:
+        """One chat completion; the stripped closing-tag stop sequence is put back."""
+        named = {k: v for k, v in self._sampling.items() if k in _NAMED}
+        extra = {k: v for k, v in self._sampling.items() if k not in _NAMED}
+        if stop:
+            named["stop"] = list(stop)
+        started = time.perf_counter()
+        try:
+            # A plain-JSON POST through the SDK keeps its auth, retries and error types but
+            # skips its per-call type introspection of the params (~4 ms of CPU per call,
+            # which caps throughput at thousands of concurrent episodes).
+            body: dict[str, Any] = {
+                **extra,
+                **named,
+                "model": self.model,
+                "messages": [{"role": m.role, "content": m.content} for m in messages],
+            }
+            resp = await self._client.post(
+                "/chat/completions",
+                body=body,
+                cast_to=ChatCompletion,
+                options={"security": {"bearer_auth": True}},  # what create() asks for
+            )
+        except openai.APIStatusError as exc:
+            raise self._translate(exc) from exc
+        except openai.APITimeoutError as exc:
+            raise TeacherError(
+                f"{self.name}: request timed out after {self._max_retries} retries"
+            ) from exc
+        except openai.APIConnectionError as exc:
+            raise TeacherError(
+                f"{self.name}: connection failed after {self._max_retries} retries: "
+                f"{one_line(exc.__cause__ or exc)}"
+            ) from exc
+        except openai.OpenAIError as exc:  # e.g. a response that does not parse
+            raise TeacherError(f"{self.name}: {one_line(exc)}") from exc
+        latency = time.perf_counter() - started
+
+        if not resp.choices:
+            raise TeacherError(f"{self.name}: response had no choices")
+        choice = resp.choices[0]
+        text = choice.message.content or ""
+        finish = choice.finish_reason
+        if finish == "stop" and stop:
+            text = _restore_stop(text, stop, choice.model_extra or {})
+        usage = Usage(calls=1)
+        if resp.usage is not None:
+            usage = Usage(
+                input_tokens=resp.usage.prompt_tokens or 0,
+                output_tokens=resp.usage.completion_tokens or 0,
+                calls=1,
+            )
+        return Completion(
+            text=text,
+            usage=usage,
+            stop_reason=finish,
+            latency_s=latency,
+            raw={"id": resp.id, "model": resp.model, "finish_reason": finish},
+        )
+
+    def _translate(self, exc: openai.APIStatusError) -> Exception:
+        """Map the SDK's final HTTP error onto fatal / context-limit / per-episode errors."""
+        status = exc.status_code
+        body = exc.body if isinstance(exc.body, dict) else {}
+        msg = one_line(body.get("message") or exc.message)
+        code = str(body.get("code") or "") or None
+        if status == 401:
+            return TeacherFatalError(
+                f"{self.name}: authentication failed (401) — check OPENAI_API_KEY: {msg}"
+            )
+        if status == 403:
+            return TeacherFatalError(f"{self.name}: permission denied (403): {msg}")
+        if status == 404:
+            return TeacherFatalError(
+                f"{self.name}: model not found (404) — check the model name and "
+                f"OPENAI_BASE_URL: {msg}"
+            )
+        if status in (400, 413, 422):
+            if is_context_limit(msg, code) or status == 413:
+                return ContextLimitError(f"{self.name}: context limit exceeded: {msg}")
+            if is_model_missing(msg, code):
+                return TeacherFatalError(f"{self.name}: unknown model ({status}): {msg}")
+            if code in _FATAL_400_CODES:
+                return TeacherFatalError(f"{self.name}: request rejected ({status}, {code}): {msg}")
+            return TeacherError(f"{self.name}: bad request ({status}): {msg}")
+        if status == 429 and code == "insufficient_quota":
+            return TeacherFatalError(f"{self.name}: quota exhausted (429): {msg}")
+        return TeacherError(f"{self.name}: HTTP {status} after {self._max_retries} retries: {msg}")
+
+    async def aclose(self) -> None:
+        """Close the SDK's HTTP connection pool."""
+        await self._client.close()
+
+
+def _restore_stop(text: str, stop: list[str], extra: dict[str, Any]) -> str:
+    """Put back the stop sequence the server cut.
+
+    vLLM reports the matched stop string in a non-standard ``stop_reason`` field (``None``
+    for a natural end); when present it is exact. Otherwise (OpenAI) infer it from the
+    unclosed opening tag.
+    """
+    if "stop_reason" in extra:
+        matched = extra["stop_reason"]
+        if isinstance(matched, str) and matched in stop and not text.endswith(matched):
+            return text + matched
+        return text
+    return restore_closing_tag(text, stop)

@@ -1,0 +1,144 @@
+"""Input trajectory files as fixed snapshots: a content hash plus the byte range it covers.
+
+A run may still be appending (or have crashed mid-line) while a dataset is built from it. A
+snapshot covers only the *complete* lines, so a torn tail neither changes the fingerprint nor
+crashes the build, and records are then read from exactly that byte range, so records appended
+after hashing can never slip into a version whose manifest claims the older hash.
+
+Complete-line rule: every newline-terminated line, plus a final unterminated line that is valid
+JSON (a hand-edited file missing its last newline). Such a final line is hashed *as if* it ended
+with ``\\n``, so the hash does not change when the writer later adds that newline. An
+unterminated final line that is not valid JSON is a torn tail: excluded, and reported.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from trajkit.schemas import SCHEMA_VERSION, Trajectory
+from trajkit.schemas.errors import DataError
+
+TRAJECTORIES_FILE = "trajectories.jsonl"
+_CHUNK = 1 << 20
+
+
+def resolve_input(path: Path) -> Path:
+    """A run directory → its ``trajectories.jsonl``; a file → itself; missing → ``DataError``."""
+    path = Path(path)
+    if path.is_dir():
+        target = path / TRAJECTORIES_FILE
+        if not target.is_file():
+            raise DataError(f"{path}: run directory has no {TRAJECTORIES_FILE}")
+        return target.resolve()
+    if path.is_file():
+        return path.resolve()
+    raise DataError(f"{path}: no such run directory or trajectories file")
+
+
+@dataclass(frozen=True)
+class InputSnapshot:
+    """``sha256`` of the complete lines in ``path[0:end]``; ``torn`` if a torn tail was left out."""
+
+    path: Path
+    sha256: str
+    end: int
+    torn: bool
+
+
+def _is_json(raw: bytes) -> bool:
+    try:
+        json.loads(raw)
+    except ValueError:
+        return False
+    return True
+
+
+def snapshot_input(path: Path) -> InputSnapshot:
+    """Hash the complete lines of ``path`` (see the module docstring), streaming."""
+    digest = hashlib.sha256()
+    size = 0
+    pending = b""
+    with open(path, "rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            size += len(chunk)
+            cut = chunk.rfind(b"\n")
+            if cut < 0:
+                pending += chunk
+                continue
+            digest.update(pending)
+            digest.update(chunk[: cut + 1])
+            pending = chunk[cut + 1 :]
+    if not pending.strip():
+        return InputSnapshot(path, digest.hexdigest(), size - len(pending), torn=False)
+    if _is_json(pending):
+        digest.update(pending + b"\n")
+        return InputSnapshot(path, digest.hexdigest(), size, torn=False)
+    return InputSnapshot(path, digest.hexdigest(), size - len(pending), torn=True)
+
+
+def _no_constants(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _parse(path: Path, lineno: int, raw: bytes) -> Trajectory:
+    """Validate one line, raising ``DataError`` with ``file:line`` like ``schemas.jsonl``.
+
+    ``NaN``/``Infinity`` are refused here: they have no JSON form, so a dataset containing them
+    could not be written canonically.
+    """
+    try:
+        obj = json.loads(raw, parse_constant=_no_constants)
+    except ValueError as exc:
+        raise DataError(f"{path}:{lineno}: not valid JSON ({exc})") from None
+    if isinstance(obj, dict):
+        version = str(obj.get("schema_version", SCHEMA_VERSION))
+        if version.split(".")[0] != SCHEMA_VERSION.split(".")[0]:
+            raise DataError(
+                f"{path}:{lineno}: schema_version {version} is not readable by this trajkit "
+                f"(reads {SCHEMA_VERSION.split('.')[0]}.x)"
+            )
+    try:
+        return Trajectory.model_validate(obj)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "record"
+        raise DataError(f"{path}:{lineno}: invalid Trajectory: {where}: {first['msg']}") from None
+
+
+def iter_snapshot(snap: InputSnapshot) -> Iterator[tuple[int, Trajectory]]:
+    """Yield ``(lineno, trajectory)`` from the snapshot's byte range, re-validating each record.
+
+    The bytes are re-hashed while reading; if the file was rewritten (not merely appended to)
+    since the snapshot, that is a ``DataError`` rather than a silently different dataset.
+    """
+    digest = hashlib.sha256()
+    offset = lineno = 0
+    with open(snap.path, "rb") as fh:
+        while offset < snap.end:
+            raw = fh.readline(snap.end - offset)
+            if not raw:
+                break
+            offset += len(raw)
+            lineno += 1
+            digest.update(raw if raw.endswith(b"\n") else raw + b"\n")
+            if not raw.strip():
+                continue
+            try:
+                traj = _parse(snap.path, lineno, raw)
+            except DataError:
+                if snapshot_input(snap.path).sha256 != snap.sha256:
+                    _changed(snap)
+                raise
+            yield lineno, traj
+    if digest.hexdigest() != snap.sha256:
+        _changed(snap)
+
+
+def _changed(snap: InputSnapshot) -> None:
+    raise DataError(f"{snap.path}: changed while being read (not just appended to); retry")

@@ -1,0 +1,357 @@
+"""Build immutable dataset versions ``OUT/datasets/NAME/vN/{data.jsonl, manifest.json}``.
+
+A version is identified by its *fingerprint* (input hashes in the given order + the chain's
+unit names/params + schema version + data format), so asking for the same dataset twice returns
+the existing version instead of writing a copy. A version is written into ``.tmp-*`` and then
+renamed into place, so ``vN`` is either complete or absent: an interrupted build leaves only a
+``.tmp-*`` directory, removed by the next build once its writer is gone.
+
+Canonical ``data.jsonl`` form (``DATA_FORMAT``): one record per line, UTF-8, each line
+``json.dumps(traj.model_dump(mode="json"), sort_keys=True, separators=(",", ":"),
+ensure_ascii=False, allow_nan=False) + "\\n"``; records in input order (inputs as given, lines
+in file order), a record whose ``id`` was already seen in an earlier line or input skipped.
+Same inputs + same chain ⇒ identical bytes, which is what ``rebuild_version`` checks.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import json
+import os
+import re
+import shutil
+import socket
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from trajkit.dataset.inputs import InputSnapshot, iter_snapshot, resolve_input, snapshot_input
+from trajkit.filters.chain import FilterChain
+from trajkit.schemas import SCHEMA_VERSION, DatasetManifest, InputFile, Trajectory
+from trajkit.schemas.errors import ConfigError, DataError
+from trajkit.schemas.version import toolkit_version
+
+DATA_FORMAT = "jsonl/sorted-keys/compact/utf8/v1"
+DATA_FILE = "data.jsonl"
+MANIFEST_FILE = "manifest.json"
+READ_ONLY = 0o444
+TMP_PREFIX = ".tmp-"
+STALE_FOREIGN_TMP_S = 24 * 3600  # a .tmp-* from another host is only removed once this old
+
+_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+_VERSION_RE = re.compile(r"v([1-9][0-9]*)")
+_TMP_RE = re.compile(r"\.tmp-(?P<host>.+)-(?P<pid>[0-9]+)-[a-z0-9_]+")
+
+
+@dataclass
+class VersionResult:
+    """Outcome of :func:`build_version`.
+
+    ``existed``: an equal-fingerprint version was found and nothing was written. ``dry_run``:
+    nothing was written; ``path``/``version`` say where it would go. ``torn`` lists inputs whose
+    torn tail was left out (a live or crashed run).
+    """
+
+    path: Path
+    version: int
+    manifest: DatasetManifest
+    existed: bool
+    dry_run: bool = False
+    torn: list[Path] = field(default_factory=list)
+
+    @property
+    def duplicates(self) -> int:
+        return duplicate_count(self.manifest)
+
+
+def canonical_line(traj: Trajectory) -> bytes:
+    """The one byte form a trajectory has in ``data.jsonl`` (see module docstring)."""
+    text = json.dumps(
+        traj.model_dump(mode="json"),
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        allow_nan=False,
+    )
+    return (text + "\n").encode("utf-8")
+
+
+def compute_fingerprint(input_shas: Sequence[str], filters: Sequence[dict[str, Any]]) -> str:
+    """sha256 identifying a version's content: inputs (order matters), units, formats."""
+    payload = {
+        "data_format": DATA_FORMAT,
+        "schema_version": SCHEMA_VERSION,
+        "inputs": list(input_shas),
+        "filters": [{"name": f["name"], "params": f.get("params", {})} for f in filters],
+    }
+    blob = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def duplicate_count(manifest: DatasetManifest) -> int:
+    """Records skipped because their ``id`` was already taken (derived: read − first unit seen)."""
+    read = sum(i.records for i in manifest.inputs)
+    passed = manifest.filters[0].seen if manifest.filters else manifest.records
+    return read - passed
+
+
+def read_manifest(version_dir: Path) -> DatasetManifest:
+    """Load ``vN/manifest.json``; ``DataError`` naming the file if missing or invalid."""
+    path = Path(version_dir) / MANIFEST_FILE
+    try:
+        return DatasetManifest.model_validate_json(path.read_bytes())
+    except FileNotFoundError:
+        raise DataError(f"{path}: missing") from None
+    except ValueError as exc:
+        raise DataError(f"{path}: invalid manifest: {str(exc).splitlines()[0]}") from None
+
+
+def list_versions(dataset_dir: Path) -> list[int]:
+    """Version numbers present under ``OUT/datasets/NAME``, ascending."""
+    if not Path(dataset_dir).is_dir():
+        return []
+    found = []
+    for entry in Path(dataset_dir).iterdir():
+        m = _VERSION_RE.fullmatch(entry.name)
+        if m and entry.is_dir():
+            found.append(int(m.group(1)))
+    return sorted(found)
+
+
+def find_version(
+    dataset_dir: Path, fingerprint: str, versions: Sequence[int] | None = None
+) -> tuple[int, DatasetManifest] | None:
+    """The existing version with this fingerprint, if any (unreadable manifests never match).
+
+    ``versions`` restricts the search to an earlier ``list_versions`` scan.
+    """
+    for n in list_versions(dataset_dir) if versions is None else versions:
+        try:
+            manifest = read_manifest(Path(dataset_dir) / f"v{n}")
+        except DataError:
+            continue
+        if manifest.fingerprint == fingerprint:
+            return n, manifest
+    return None
+
+
+@dataclass
+class StreamResult:
+    """What streaming inputs through a chain produced (the data bytes went to the sink)."""
+
+    sha256: str
+    records: int
+    counts_by_source: dict[str, int]
+    inputs: list[InputFile]
+
+
+def stream_dataset(
+    snaps: Sequence[InputSnapshot], chain: FilterChain, sink: BinaryIO | None
+) -> StreamResult:
+    """Read snapshots, drop repeated ids, filter, and write canonical lines to ``sink``.
+
+    Memory holds only the set of ids seen. ``sink=None`` computes everything without writing
+    (dry runs). ``chain.reports`` hold the per-unit counts afterwards.
+    """
+    seen_ids: set[str] = set()
+    per_input: list[int] = []
+
+    def unique() -> Iterator[Trajectory]:
+        for snap in snaps:
+            count = 0
+            for _lineno, traj in iter_snapshot(snap):
+                count += 1
+                if traj.id not in seen_ids:
+                    seen_ids.add(traj.id)
+                    yield traj
+            per_input.append(count)
+
+    digest = hashlib.sha256()
+    records = 0
+    by_source: dict[str, int] = {}
+    for traj in chain.run(unique()):
+        try:
+            line = canonical_line(traj)
+        except ValueError as exc:
+            raise DataError(f"trajectory {traj.id}: cannot be written as JSON: {exc}") from None
+        digest.update(line)
+        if sink is not None:
+            sink.write(line)
+        records += 1
+        by_source[traj.source] = by_source.get(traj.source, 0) + 1
+    inputs = [
+        InputFile(path=str(s.path), sha256=s.sha256, records=n)
+        for s, n in zip(snaps, per_input, strict=True)
+    ]
+    return StreamResult(digest.hexdigest(), records, dict(sorted(by_source.items())), inputs)
+
+
+def _check_name(name: str) -> None:
+    if not _NAME_RE.fullmatch(name or ""):
+        raise ConfigError(
+            f"--dataset: invalid dataset name {name!r} (letters, digits, '.', '_', '-'; "
+            "not starting with '.' or '-')"
+        )
+
+
+def _utc_now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except OSError:
+        return True
+    return True
+
+
+def clean_stale_tmp(dataset_dir: Path) -> list[Path]:
+    """Remove ``.tmp-*`` dirs left by interrupted builds; never one whose writer is alive.
+
+    Temp dirs are named ``.tmp-HOST-PID-RANDOM``: on this host a dead PID means stale; from
+    another host (shared filesystem) only dirs older than a day are removed.
+    """
+    removed: list[Path] = []
+    if not Path(dataset_dir).is_dir():
+        return removed
+    host = socket.gethostname()
+    for entry in Path(dataset_dir).iterdir():
+        if not entry.name.startswith(TMP_PREFIX) or not entry.is_dir():
+            continue
+        m = _TMP_RE.fullmatch(entry.name)
+        if m and m.group("host") == host:
+            stale = not _pid_alive(int(m.group("pid")))
+        else:
+            try:
+                stale = time.time() - entry.stat().st_mtime > STALE_FOREIGN_TMP_S
+            except OSError:
+                continue
+        if stale:
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry)
+    return removed
+
+
+def _write_manifest(directory: Path, manifest: DatasetManifest) -> None:
+    path = directory / MANIFEST_FILE
+    if path.exists():
+        path.unlink()
+    with open(path, "wb") as fh:
+        fh.write((manifest.model_dump_json(indent=2) + "\n").encode("utf-8"))
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.chmod(path, READ_ONLY)
+
+
+def build_version(
+    run_dirs: Sequence[Path],
+    name: str,
+    out: Path,
+    chain: FilterChain,
+    *,
+    dry_run: bool = False,
+) -> VersionResult:
+    """Filter runs into ``OUT/datasets/NAME/vN`` unless an equal version already exists.
+
+    ``run_dirs`` are run directories or ``trajectories.jsonl`` files, in the order that defines
+    the data order and the fingerprint. Raises ``DataError`` (missing input, bad line with
+    ``file:line``) and ``ConfigError`` (bad name, no inputs); on any error no ``vN`` appears.
+    Safe to call concurrently: versions are claimed by an exclusive rename, retried at N+1.
+    """
+    _check_name(name)
+    if not run_dirs:
+        raise ConfigError("no input runs given")
+    snaps = [snapshot_input(resolve_input(Path(p))) for p in run_dirs]
+    torn = [s.path for s in snaps if s.torn]
+    fingerprint = compute_fingerprint([s.sha256 for s in snaps], chain.spec())
+    root = Path(out) / "datasets" / name
+
+    found = find_version(root, fingerprint)
+    if found is not None:
+        n, manifest = found
+        return VersionResult(root / f"v{n}", n, manifest, existed=True, dry_run=dry_run, torn=torn)
+
+    def manifest_for(version: int, result: StreamResult) -> DatasetManifest:
+        return DatasetManifest(
+            name=name,
+            version=version,
+            fingerprint=fingerprint,
+            created_at=_utc_now(),
+            inputs=result.inputs,
+            filters=[r.model_copy(deep=True) for r in chain.reports],
+            records=result.records,
+            counts_by_source=result.counts_by_source,
+            data_sha256=result.sha256,
+            toolkit_version=toolkit_version(),
+        )
+
+    if dry_run:
+        result = stream_dataset(snaps, chain, sink=None)
+        n = max(list_versions(root), default=0) + 1
+        return VersionResult(
+            root / f"v{n}", n, manifest_for(n, result), existed=False, dry_run=True, torn=torn
+        )
+
+    root.mkdir(parents=True, exist_ok=True)
+    clean_stale_tmp(root)
+    prefix = f"{TMP_PREFIX}{socket.gethostname()}-{os.getpid()}-"
+    tmp: Path | None = Path(tempfile.mkdtemp(prefix=prefix, dir=root))
+    try:
+        os.chmod(tmp, 0o755)  # mkdtemp makes it 0o700; the published version must be readable
+        data_path = tmp / DATA_FILE
+        with open(data_path, "wb") as fh:
+            result = stream_dataset(snaps, chain, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(data_path, READ_ONLY)
+        while True:
+            # One scan decides both "already there?" and N: versions are contiguous, so
+            # anything published after this scan makes the rename below collide, and the
+            # retry's scan sees it (an equal-fingerprint one is then returned, not duplicated).
+            versions = list_versions(root)
+            found = find_version(root, fingerprint, versions)
+            if found is not None:
+                n, manifest = found
+                return VersionResult(root / f"v{n}", n, manifest, existed=True, torn=torn)
+            n = max(versions, default=0) + 1
+            manifest = manifest_for(n, result)
+            _write_manifest(tmp, manifest)
+            _fsync_dir(tmp)
+            target = root / f"v{n}"
+            try:
+                # POSIX rename onto an existing non-empty directory fails, and a published
+                # version is never empty: this is the create-exclusive claim of vN.
+                os.rename(tmp, target)
+            except OSError as exc:
+                if exc.errno in (errno.EEXIST, errno.ENOTEMPTY) or target.exists():
+                    continue
+                raise
+            tmp = None
+            _fsync_dir(root)
+            return VersionResult(target, n, manifest, existed=False, torn=torn)
+    finally:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)

@@ -1,0 +1,67 @@
+"""Reference extraction: the final ``\\boxed{...}`` answer of a MATH worked solution.
+
+MATH stores no separate answer field; by convention the answer is the last box in the
+solution. Boxes nest braces (``\\boxed{\\frac{1}{2}}``), may contain escaped braces
+(``\\boxed{\\{1,2\\}}``), and a few use the brace-less form ``\\boxed 5``, so a regex is not
+enough: we scan.
+"""
+
+from __future__ import annotations
+
+import re
+
+# ``\boxed`` or ``\fbox`` not followed by another letter (so ``\boxedfoo`` is not a box).
+_BOX_RE = re.compile(r"\\(?:boxed|fbox)(?![A-Za-z])")
+_BARE_END = re.compile(r"[\s$]")
+
+
+def last_boxed(text: str) -> str | None:
+    """Return the content of the last ``\\boxed``/``\\fbox`` in ``text``, or ``None``.
+
+    The last box wins because worked solutions sometimes box intermediate results. A
+    malformed last box (unbalanced braces, nothing after ``\\boxed``) gives ``None`` rather
+    than silently falling back to an earlier, intermediate box.
+    """
+    matches = list(_BOX_RE.finditer(text))
+    if not matches:
+        return None
+    return _box_content(text, matches[-1].end())
+
+
+def _box_content(text: str, pos: int) -> str | None:
+    """Read the argument of a box command whose name ends just before ``pos``."""
+    start = pos
+    while pos < len(text) and text[pos] in " \t":
+        pos += 1
+    if pos >= len(text):
+        return None
+    if text[pos] == "{":
+        return _braced(text, pos)
+    if pos == start:
+        # ``\boxedx`` is excluded by the regex; ``\boxed$`` or ``\boxed\n`` has no argument.
+        return None
+    # Brace-less form ``\boxed 5``: the argument runs to the next whitespace or ``$``.
+    end_match = _BARE_END.search(text, pos)
+    end = end_match.start() if end_match else len(text)
+    content = text[pos:end].strip()
+    return content or None
+
+
+def _braced(text: str, open_pos: int) -> str | None:
+    """Return what lies between the brace at ``open_pos`` and its match, else ``None``."""
+    depth = 0
+    i = open_pos
+    while i < len(text):
+        ch = text[i]
+        if ch == "\\":
+            i += 2  # an escaped character (``\{``, ``\}``, ``\\``) never opens or closes
+            continue
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+            if depth == 0:
+                content = text[open_pos + 1 : i].strip()
+                return content or None
+        i += 1
+    return None

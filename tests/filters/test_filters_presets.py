@@ -1,0 +1,65 @@
+"""CLI-style chain names and the registry that rebuilds units from a manifest."""
+
+from __future__ import annotations
+
+import pytest
+
+from trajkit.filters.chain import FilterChain
+from trajkit.filters.presets import build_chain, default_chain
+from trajkit.filters.registry import REGISTRY, chain_from_reports, make_filter
+from trajkit.filters.success import SuccessFilter
+from trajkit.schemas.errors import ConfigError
+
+
+def test_default_chain_is_success_then_self_correct() -> None:
+    assert default_chain().names == ["success", "self-correct"]
+
+
+@pytest.mark.parametrize(
+    ("names", "expected"),
+    [
+        (["success"], ["success"]),
+        (["self-correct"], ["self-correct"]),
+        (["self-correct", "success"], ["self-correct", "success"]),
+        (["success,self-correct"], ["success", "self-correct"]),
+        (["success", "success"], ["success"]),
+        ([], ["success", "self-correct"]),
+        (["all"], []),
+    ],
+)
+def test_build_chain(names: list[str], expected: list[str]) -> None:
+    assert build_chain(names).names == expected
+
+
+@pytest.mark.parametrize("names", [["nope"], ["success", "bogus"], ["all", "success"]])
+def test_build_chain_rejects_bad_names(names: list[str]) -> None:
+    with pytest.raises(ConfigError) as info:
+        build_chain(names)
+    message = str(info.value)
+    assert "--keep" in message and "\n" not in message
+
+
+def test_unknown_name_lists_choices() -> None:
+    with pytest.raises(ConfigError, match=r"choose from: all, success, self-correct"):
+        build_chain(["nope"])
+
+
+def test_registry_round_trips_every_unit() -> None:
+    for name, factory in REGISTRY.items():
+        unit = factory()
+        rebuilt = make_filter(name, unit.params)
+        assert rebuilt.name == name and rebuilt.params == unit.params
+    assert make_filter("success", {"min_score": 0.25}).params == {"min_score": 0.25}
+
+
+def test_registry_errors_are_config_errors() -> None:
+    with pytest.raises(ConfigError, match="unknown filter"):
+        make_filter("nope", {})
+    with pytest.raises(ConfigError, match="bad params"):
+        make_filter("success", {"threshold": 1})
+
+
+def test_chain_from_reports_rebuilds_in_order() -> None:
+    chain = FilterChain([SuccessFilter(min_score=0.5), make_filter("self-correct")])
+    rebuilt = chain_from_reports(chain.reports)
+    assert rebuilt.spec() == chain.spec()
