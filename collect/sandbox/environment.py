@@ -52,6 +52,22 @@ def bind_paths(extra: list[str]) -> list[str]:
     return sorted(unique, key=lambda p: p.count("/"))
 
 
+def worker_sys_path() -> list[str]:
+    """Our ``sys.path`` entries that the sandbox can see (site-packages, .pth additions).
+
+    The fork server runs without the ``site`` module (faster start), so the worker gets the
+    import path the host computed, restricted to directories that are bound inside.
+    """
+    roots = python_paths()
+    keep = []
+    for entry in sys.path:
+        if not entry or not os.path.isabs(entry) or not os.path.isdir(entry):
+            continue
+        if any(entry == root or entry.startswith(root.rstrip("/") + "/") for root in roots):
+            keep.append(entry)
+    return list(dict.fromkeys(keep))
+
+
 def sandbox_env(output_limit: int) -> dict[str, str]:
     """The worker's whole environment: built from scratch, never copied from ours."""
     venv_bin = str(Path(sys.prefix) / "bin")

@@ -13,18 +13,19 @@ Why our own launcher instead of bubblewrap: it needs nothing but the kernel and 
 * rlimits (address space, CPU time, file size, processes, open files, no core dumps) and
   ``no_new_privs``; the worker gets only the environment the host passes (scrubbed).
 
-Process tree: this launcher (host PID namespace) → init (PID 1, reaps, dies with us) → worker.
-Exit code ``JAIL_UNAVAILABLE`` plus one line on stderr means the kernel refused isolation.
+Process tree: launcher (host PID namespace, a child of the fork server) → init (PID 1,
+reaps, dies with us) → worker. Exit code ``JAIL_UNAVAILABLE`` plus one line on stderr means
+the kernel refused isolation; ``JAIL_BROKEN`` means building the sandbox failed.
 
-Usage: ``python -I -S jail.py CONFIG_JSON``; protocol fds 0/1 are inherited by the worker.
+Used by ``forkserver.py`` through :func:`launch`; stdlib only, like the worker.
 """
 
 import ctypes
-import json
 import os
 import resource
 import signal
 import sys
+from collections.abc import Callable
 
 JAIL_UNAVAILABLE = 97
 
@@ -204,7 +205,7 @@ def _enter_userns_as_root(extra_flags: int) -> None:
         raise JailError("the uid map helper failed")
 
 
-def _build_root(cfg: dict, sources: list, worker_source: bytes) -> None:
+def _build_root(cfg: dict, sources: list) -> None:
     """Assemble the new root on tmpfs and pivot into it (runs as PID 1 of the new namespace)."""
     root = cfg["root_dir"]
     mount(None, "/", None, MS_REC | MS_PRIVATE)
@@ -232,9 +233,6 @@ def _build_root(cfg: dict, sources: list, worker_source: bytes) -> None:
     shm = _mkpath(root, "/dev/shm", True)
     mount("tmpfs", shm, "tmpfs", MS_NOSUID | MS_NODEV, f"size={cfg['tmp_mb']}m,mode=1777")
     mount("proc", _mkpath(root, "/proc", True), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
-    worker_dir = _mkpath(root, "/opt/trajkit", True)
-    with open(f"{worker_dir}/worker.py", "wb") as fh:
-        fh.write(worker_source)
     os.makedirs(root + "/.oldroot")
     os.chdir(root)
     pivot_root = 155 if os.uname().machine == "x86_64" else 41
@@ -246,8 +244,8 @@ def _build_root(cfg: dict, sources: list, worker_source: bytes) -> None:
     _libc.sethostname(b"sandbox", 7)
 
 
-def _limit_and_exec(cfg: dict, privileged: bool) -> None:
-    """In the worker: give up every capability, set rlimits, exec the interpreter.
+def _become_worker(cfg: dict, privileged: bool) -> None:
+    """In the worker: give up every capability, set rlimits, take the scrubbed environment.
 
     As root we switch to the uid mapped to ``nobody``; otherwise a nested user namespace
     leaves us no capability over the mount namespace (no remounting the binds read-write).
@@ -263,7 +261,8 @@ def _limit_and_exec(cfg: dict, privileged: bool) -> None:
     _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
     _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     os.chdir("/sandbox")
-    os.execve(cfg["argv"][0], cfg["argv"], cfg["env"])
+    os.environ.clear()
+    os.environ.update(cfg["env"])
 
 
 def _init(child: int) -> int:
@@ -279,11 +278,14 @@ def _init(child: int) -> int:
             return os.waitstatus_to_exitcode(status) & 0xFF
 
 
-def main() -> None:
-    cfg = json.loads(sys.argv[1])
+def launch(cfg: dict, run_worker: Callable[[], None]) -> None:
+    """Build the namespaces for one worker and run it; never returns (exits with its status).
+
+    Called in a fresh child of the fork server whose fds 0/1/2 are the worker's protocol and
+    diagnostics pipes. Becomes the host-side process of the sandbox; its child is PID 1 (init)
+    of the new namespaces and the grandchild runs ``run_worker`` as the unprivileged worker.
+    """
     _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    with open(cfg["worker_path"], "rb") as fh:
-        worker_source = fh.read()
     sources = _inspect_sources(cfg["binds"])
     privileged = os.geteuid() == 0
     flags = CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS
@@ -294,7 +296,8 @@ def main() -> None:
             _enter_userns(0, flags)
     except (JailError, OSError) as exc:
         sys.stderr.write(f"cannot create the sandbox namespaces: {exc}\n")
-        sys.exit(JAIL_UNAVAILABLE)
+        sys.stderr.flush()
+        os._exit(JAIL_UNAVAILABLE)
     pid = os.fork()
     if pid:
         os.close(0)
@@ -304,21 +307,24 @@ def main() -> None:
     # PID 1 of the new namespaces.
     _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     try:
-        _build_root(cfg, sources, worker_source)
+        _build_root(cfg, sources)
     except (JailError, OSError) as exc:
         sys.stderr.write(f"cannot build the sandbox file system: {exc}\n")
+        sys.stderr.flush()
         os._exit(JAIL_BROKEN)
     child = os.fork()
     if child == 0:
+        code = 0
         try:
-            _limit_and_exec(cfg, privileged)
+            _become_worker(cfg, privileged)
+            run_worker()
         except (JailError, OSError) as exc:
             sys.stderr.write(f"cannot start the sandbox worker: {exc}\n")
-        os._exit(JAIL_BROKEN)
+            sys.stderr.flush()
+            code = JAIL_BROKEN
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        os._exit(code)
     os.close(0)
     os.close(1)
     os._exit(_init(child))
-
-
-if __name__ == "__main__":
-    main()

@@ -24,7 +24,8 @@ from typing import Any
 
 from trajkit.collect.sandbox.base import CellResult
 from trajkit.collect.sandbox.config import SandboxConfig
-from trajkit.collect.sandbox.environment import bind_paths, sandbox_env
+from trajkit.collect.sandbox.environment import bind_paths, sandbox_env, worker_sys_path
+from trajkit.collect.sandbox.forkserver_client import STREAM_LIMIT, fork_server
 from trajkit.collect.tools import Tool
 from trajkit.schemas import ErrorInfo, ErrorKind
 from trajkit.schemas.errors import SandboxUnavailableError
@@ -33,7 +34,6 @@ HERE = Path(__file__).resolve().parent
 WORKER = HERE / "worker.py"
 JAIL = HERE / "jail.py"
 JAIL_UNAVAILABLE = 97
-STREAM_LIMIT = 32 * 1024 * 1024
 
 UNAVAILABLE_HINT = (
     "the local sandbox cannot be isolated here ({detail}); enable unprivileged user namespaces "
@@ -67,7 +67,7 @@ class LocalSandbox:
     def __init__(self, config: SandboxConfig | None = None, tools: Sequence[Tool] = ()) -> None:
         self.config = config or SandboxConfig()
         self.tools = {tool.name: tool for tool in tools}
-        self._proc: asyncio.subprocess.Process | None = None
+        self._proc: Any = None  # asyncio.subprocess.Process or JailedProcess
         self._root: str | None = None
         self._seq = 0
         self.restarts = 0
@@ -78,53 +78,48 @@ class LocalSandbox:
         """Start the worker and wait until it has defined the tools and said it is ready."""
         cfg = self.config
         env = sandbox_env(cfg.output_limit)
-        if cfg.isolation:
-            jail_cfg = {
-                "root_dir": _jail_mountpoint(),
-                "worker_path": str(WORKER),
-                "binds": bind_paths(cfg.extra_binds),
-                "work_mb": cfg.work_mb,
-                "tmp_mb": cfg.tmp_mb,
-                "rlimits": self._rlimits(),
-                "env": env,
-                "argv": [sys.executable, "-I", "/opt/trajkit/worker.py"],
-            }
-            argv = [sys.executable, "-I", "-S", str(JAIL), json.dumps(jail_cfg)]
-            preexec = None
-            cwd = "/"
-        else:
-            self._root = tempfile.mkdtemp(prefix="trajkit-sbx-")
-            env["HOME"] = env["TMPDIR"] = self._root
-            argv = [sys.executable, "-I", str(WORKER)]
-            preexec = self._apply_rlimits
-            cwd = self._root
         try:
-            await self._spawn(argv, env, cwd, preexec)
+            if cfg.isolation:
+                self._proc = await fork_server().spawn(self._jail_config(env))
+            else:
+                self._root = tempfile.mkdtemp(prefix="trajkit-sbx-")
+                env["HOME"] = env["TMPDIR"] = self._root
+                self._proc = await asyncio.create_subprocess_exec(
+                    sys.executable, "-I", str(WORKER),
+                    stdin=asyncio.subprocess.PIPE,
+                    stdout=asyncio.subprocess.PIPE,
+                    stderr=asyncio.subprocess.PIPE,
+                    env=env,
+                    cwd=self._root,
+                    start_new_session=True,
+                    limit=STREAM_LIMIT,
+                    preexec_fn=self._apply_rlimits,
+                )
+            await self._handshake()
         except BaseException:
             await self._kill()  # cancelled or failed half-way: never leave a worker behind
             raise
 
-    async def _spawn(self, argv: list[str], env: dict[str, str], cwd: str, preexec: Any) -> None:
+    def _jail_config(self, env: dict[str, str]) -> dict[str, Any]:
         cfg = self.config
-        self._proc = await asyncio.create_subprocess_exec(
-            *argv,
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            env=env if not cfg.isolation else {"PATH": "/usr/bin:/bin"},
-            cwd=cwd,
-            start_new_session=True,
-            limit=STREAM_LIMIT,
-            preexec_fn=preexec,
-        )
+        return {
+            "root_dir": _jail_mountpoint(),
+            "binds": bind_paths(cfg.extra_binds),
+            "work_mb": cfg.work_mb,
+            "tmp_mb": cfg.tmp_mb,
+            "rlimits": self._rlimits(),
+            "env": env,
+            "sys_path": worker_sys_path(),
+        }
+
+    async def _handshake(self) -> None:
         tools = [{"name": t.name, "doc": t.doc} for t in self.tools.values()]
         try:
             await self._send({"op": "init", "tools": tools})
-            msg = await asyncio.wait_for(self._recv(), cfg.start_timeout_s)
+            msg = await asyncio.wait_for(self._recv(), self.config.start_timeout_s)
         except (ProtocolError, asyncio.TimeoutError, OSError) as exc:
             await self._raise_start_failure(exc)
         if msg.get("op") != "ready":
-            await self._kill()
             raise ProtocolError(f"worker sent {msg!r} instead of ready")
 
     async def close(self) -> None:

@@ -26,7 +26,7 @@ import threading
 import time
 import traceback
 
-OUTPUT_LIMIT = int(os.environ.pop("TRAJKIT_OUTPUT_LIMIT", "65536"))
+DEFAULT_OUTPUT_LIMIT = 65536
 
 
 class BoundedOutput:
@@ -284,9 +284,22 @@ class Interpreter:
         return {"kind": kind, "type": type(exc).__name__, "message": message[:500]}
 
 
+def _exit(code=None):
+    """``exit()``/``quit()`` as the site module would define them."""
+    raise SystemExit(code)
+
+
 def main() -> None:
+    """Serve cells on fds 0/1 until the host closes the channel.
+
+    Also the entry point the fork server calls inside a fresh sandbox, so it reads its
+    settings from the environment only now, not at import time.
+    """
+    limit = int(os.environ.pop("TRAJKIT_OUTPUT_LIMIT", DEFAULT_OUTPUT_LIMIT))
+    if not hasattr(builtins, "exit"):  # started without the site module (fork server)
+        builtins.exit = builtins.quit = _exit
     channel = Channel()
-    sink = BoundedOutput(OUTPUT_LIMIT)
+    sink = BoundedOutput(limit)
     _capture_fds(sink)
     sys.stdout = CellStream(sink)
     sys.stderr = CellStream(sink)

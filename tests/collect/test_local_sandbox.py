@@ -145,3 +145,37 @@ async def test_close_leaves_no_process_or_directory():
             return
         await asyncio.sleep(0.02)
     pytest.fail("a process of the closed sandbox is still alive")
+
+
+def test_sandboxes_die_with_the_collector(tmp_path):
+    """SIGKILL of the collector leaves no fork server, launcher or worker behind."""
+    require_isolation()
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = tmp_path / "host.py"
+    script.write_text(
+        "import asyncio, os, sys\n"
+        "from trajkit.collect.sandbox.local import LocalSandbox\n"
+        "async def main():\n"
+        "    box = LocalSandbox()\n"
+        "    await box.start()\n"
+        "    r = await box.run('import os\\nos.getpid()', timeout=5)\n"
+        "    print(box._proc.pid, flush=True)\n"
+        "    await asyncio.sleep(60)\n"
+        "asyncio.run(main())\n"
+    )
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    launcher = int(proc.stdout.readline())
+    os.kill(launcher, 0)  # alive while the collector is
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    for _ in range(100):
+        try:
+            os.kill(launcher, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.02)
+    pytest.fail("the sandbox outlived its collector")

@@ -80,7 +80,11 @@ async def test_no_network_interfaces_but_loopback(box):
 
 
 async def test_environment_is_scrubbed(box):
-    r = await box.run("import os\nprint(sorted(os.environ))\nprint(dict(os.environ))", timeout=10)
+    r = await box.run(
+        "import os\nprint(sorted(os.environ))\nprint(dict(os.environ))\n"
+        "print(open('/proc/self/environ', 'rb').read())",
+        timeout=10,
+    )
     assert SECRET not in r.output
     assert "OPENAI_API_KEY" not in r.output and "ANTHROPIC_API_KEY" not in r.output
 
