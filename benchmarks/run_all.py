@@ -136,7 +136,7 @@ def main() -> None:
     start_p50, start_p90 = asyncio.run(bench_start(max(reps // 5, 10)))
     bare = bench_bare_start(max(reps // 5, 10))
     rows.append(("isolated worker start, p50 (p90)", f"{start_p50 * 1e3:.0f} ms ({start_p90 * 1e3:.0f} ms)",
-                 f"bare `python -I -c pass`: {bare * 1e3:.0f} ms", f"{start_p50 / bare:.1f}x"))
+                 f"bare `python -I -c pass`: {bare * 1e3:.0f} ms", f"{start_p50 / bare:.2f}x the time"))
 
     turns = 4  # 4 executes + 1 solution = 5 turns, the default budget
     server, port = start_loopback(turns)

@@ -1,0 +1,166 @@
+"""The CLI as scheduled jobs use it: demo, Ctrl-C and resume, run locks, replays, schemas."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from support import require_isolation
+
+TRAJKIT = [sys.executable, "-m", "trajkit.cli"]
+
+
+def run(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([*TRAJKIT, *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=180)
+
+
+def records(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def write_problems(path: Path, n: int) -> Path:
+    with path.open("w") as fh:
+        for i in range(n):
+            fh.write(json.dumps({"problem": f"What is {i}+1? [T{i}]", "solution": f"$\\boxed{{{i + 1}}}$",
+                                 "level": "Level 1", "type": "Prealgebra", "unique_id": f"t/{i}"}) + "\n")
+    return path
+
+
+def solve_after_one_error(messages: list[dict]) -> str:
+    n = sum(m["role"] == "assistant" for m in messages)
+    task = int(messages[1]["content"].split("[T")[-1].split("]")[0])
+    if n == 0:
+        return "<execute>print(answer)</execute>"
+    if n == 1:
+        return f"<execute>answer = {task} + 1\nanswer</execute>"
+    return f"<solution>{task + 1}</solution>"
+
+
+def test_demo_runs_the_whole_pipeline_without_a_key(tmp_path):
+    require_isolation()
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+    proc = run("demo", "--out", str(tmp_path), env=env)
+    assert proc.returncode == 0, proc.stderr
+    version = tmp_path / "datasets" / "demo-math" / "v1"
+    manifest = json.loads((version / "manifest.json").read_text())
+    run_manifest = json.loads((tmp_path / "runs" / "demo" / "run.json").read_text())
+    assert run_manifest["status"] == "completed" and run_manifest["counts"]["done"] == 10
+    assert manifest["records"] == run_manifest["counts"]["self_corrected"] >= 4
+    assert all(r["success"] and r["self_corrected"] for r in records(version / "data.jsonl"))
+    again = run("demo", "--out", str(tmp_path), env=env)
+    assert again.returncode == 0 and "already holds" in again.stdout
+    assert not (tmp_path / "datasets" / "demo-math" / "v2").exists()
+
+
+def test_ctrl_c_stops_cleanly_and_resumes(loopback, tmp_path):
+    require_isolation()
+    data = write_problems(tmp_path / "p.jsonl", 30)
+    loopback.set_policy(solve_after_one_error)
+    loopback.set_delay(0.1)
+    env = {**os.environ, **loopback.env()}
+    args = ["collect", "math", "--teacher", "openai:m", "--data", str(data), "--out",
+            str(tmp_path / "out"), "--run", "sigint", "--concurrency", "2"]
+    proc = subprocess.Popen([*TRAJKIT, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    traj = tmp_path / "out" / "runs" / "sigint" / "trajectories.jsonl"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (traj.exists() and traj.read_text().count("\n") >= 3):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr and "resume" in stderr
+    manifest = json.loads((tmp_path / "out" / "runs" / "sigint" / "run.json").read_text())
+    assert manifest["status"] == "interrupted"
+    partial = records(traj)
+    assert 3 <= len(partial) < 30
+    loopback.set_delay(0)
+    done = run(*args, env=env)
+    assert done.returncode == 0, done.stderr
+    final = records(traj)
+    assert sorted(r["task_id"] for r in final) == sorted(f"t/{i}" for i in range(30))
+    assert all(r["success"] and r["self_corrected"] for r in final)
+
+
+def test_second_writer_of_a_run_is_refused(loopback, tmp_path):
+    require_isolation()
+    data = write_problems(tmp_path / "p.jsonl", 6)
+    loopback.set_policy(solve_after_one_error)
+    loopback.set_delay(0.3)
+    env = {**os.environ, **loopback.env()}
+    args = ["collect", "math", "--teacher", "openai:m", "--data", str(data), "--out",
+            str(tmp_path / "out"), "--run", "locked", "--concurrency", "1"]
+    first = subprocess.Popen([*TRAJKIT, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    run_json = tmp_path / "out" / "runs" / "locked" / "run.json"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not run_json.exists():
+        time.sleep(0.05)
+    second = run(*args, env=env)
+    first.communicate(timeout=120)
+    assert second.returncode == 2 and "another trajkit process" in second.stderr
+    assert first.returncode == 0
+    assert len(records(run_json.parent / "trajectories.jsonl")) == 6
+
+
+def test_resume_with_another_teacher_is_refused(loopback, tmp_path):
+    require_isolation()
+    data = write_problems(tmp_path / "p.jsonl", 2)
+    loopback.set_policy(solve_after_one_error)
+    env = {**os.environ, **loopback.env()}
+    base = ["collect", "math", "--data", str(data), "--out", str(tmp_path / "out"), "--run", "r"]
+    assert run(*base, "--teacher", "openai:m", env=env).returncode == 0
+    other = run(*base, "--teacher", "anthropic:c", env=env)
+    assert other.returncode == 2 and "--run r" in other.stderr and "teacher" in other.stderr
+
+
+def test_replay_of_a_run_reproduces_it_in_fresh_sandboxes(loopback, tmp_path):
+    require_isolation()
+    data = write_problems(tmp_path / "p.jsonl", 4)
+    loopback.set_policy(solve_after_one_error)
+    env = {**os.environ, **loopback.env()}
+    out = tmp_path / "out"
+    assert run("collect", "math", "--teacher", "anthropic:c", "--data", str(data), "--out", str(out),
+               "--run", "live", env=env).returncode == 0
+    live = out / "runs" / "live" / "trajectories.jsonl"
+    replay = run("collect", "math", "--teacher", f"replay:{live}", "--data", str(data), "--out", str(out),
+                 "--run", "again", env={k: v for k, v in env.items() if not k.endswith("_API_KEY")})
+    assert replay.returncode == 0, replay.stderr
+    first = {r["task_id"]: r for r in records(live)}
+    second = {r["task_id"]: r for r in records(out / "runs" / "again" / "trajectories.jsonl")}
+    assert first.keys() == second.keys()
+    for task_id, rec in first.items():
+        assert [m["content"] for m in rec["messages"]] == [m["content"] for m in second[task_id]["messages"]]
+        assert second[task_id]["teacher"]["provider"] == "replay"
+
+
+def test_schema_command_exports_json_schema(tmp_path):
+    proc = run("schema", "Trajectory")
+    assert proc.returncode == 0
+    schema = json.loads(proc.stdout)
+    assert schema["title"] == "Trajectory" and "messages" in schema["properties"]
+    written = run("schema", "--out", str(tmp_path))
+    assert written.returncode == 0
+    names = sorted(p.name for p in tmp_path.glob("*.schema.json"))
+    assert "DatasetManifest.schema.json" in names and "RunManifest.schema.json" in names
+    assert run("schema", "Nope").returncode == 2
+
+
+@pytest.mark.parametrize("flag", ["--json", None])
+def test_stats_of_a_run(flag, loopback, tmp_path):
+    require_isolation()
+    data = write_problems(tmp_path / "p.jsonl", 3)
+    loopback.set_policy(solve_after_one_error)
+    env = {**os.environ, **loopback.env()}
+    out = tmp_path / "out"
+    assert run("collect", "math", "--teacher", "openai:m", "--data", str(data), "--out", str(out),
+               "--run", "s", env=env).returncode == 0
+    proc = run("stats", str(out / "runs" / "s"), *([flag] if flag else []))
+    assert proc.returncode == 0, proc.stderr
+    if flag:
+        stats = json.loads(proc.stdout)
+        assert stats["records"] == 3
