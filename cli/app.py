@@ -60,6 +60,8 @@ def collect(
     split: Annotated[str | None, typer.Option(help="Dataset split.")] = None,
     level: Annotated[list[str] | None, typer.Option(help="Keep only these levels (repeatable).")] = None,
     type_: Annotated[list[str] | None, typer.Option("--type", help="Keep only these types (repeatable).")] = None,
+    difficulty: Annotated[list[str] | None, typer.Option(help="Keep only these difficulties (APPS; same as --level).")] = None,
+    source_opt: Annotated[list[str] | None, typer.Option(help="Source-specific KEY=VALUE (repeatable), e.g. search=corpus.")] = None,
     limit: Annotated[int | None, typer.Option(min=1, help="Sample this many tasks (seeded).")] = None,
     seed: Annotated[int, typer.Option(help="Sampling seed.")] = 0,
     out_dir: Annotated[Path, typer.Option("--out", help="Output root.")] = Path("out"),
@@ -86,11 +88,12 @@ def collect(
         try:
             config = CollectConfig(
                 source=source,
+                source_options=_parse_source_opts(source_opt or []),
                 teacher=teacher,
                 teacher_params={"temperature": temperature, "max_tokens": max_tokens},
                 load=LoadOptions(
                     data=data, hf=hf, hf_config=hf_config, split=split, limit=limit,
-                    seed=seed, levels=level or [], types=type_ or [],
+                    seed=seed, levels=[*(level or []), *(difficulty or [])], types=type_ or [],
                 ),
                 out=out_dir,
                 run=run or default_run_name(source),
@@ -110,6 +113,16 @@ def collect(
         _report_run(result, config.run_dir)
 
     _guard(body)
+
+
+def _parse_source_opts(pairs: list[str]) -> dict[str, str]:
+    options: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--source-opt {pair!r}: expected KEY=VALUE")
+        options[key.strip()] = value.strip()
+    return options
 
 
 def _report_run(result: Any, run_dir: Path) -> None:
@@ -222,7 +235,8 @@ def demo(
     collect(
         source="math", teacher=f"replay:{DEMO_REPLAY}", out_dir=out_dir, run="demo",
         concurrency=4, no_isolation=no_isolation, data=None, hf=None, hf_config=None,
-        split=None, level=None, type_=None, limit=None, seed=0, max_turns=5,
+        split=None, level=None, type_=None, difficulty=None, source_opt=None, limit=None,
+        seed=0, max_turns=5,
         max_solutions=2, exec_timeout=10.0, sandbox="local", temperature=0.0,
         max_tokens=1024, observation_chars=2000, memory_mb=2048,
     )

@@ -26,6 +26,7 @@ class CollectConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     source: str
+    source_options: dict[str, str] = Field(default_factory=dict)
     teacher: str
     teacher_params: dict[str, Any] = Field(default_factory=lambda: {"temperature": 0.0})
     load: LoadOptions = Field(default_factory=LoadOptions)

@@ -22,7 +22,7 @@ from trajkit.collect.teachers.base import Teacher
 from trajkit.collect.teachers.registry import make_teacher
 from trajkit.schemas import RunManifest, Task
 from trajkit.schemas.errors import UserError
-from trajkit.sources.base import Source
+from trajkit.sources.base import Source, SourceRuntime
 from trajkit.sources.registry import get_source
 
 MANIFEST_EVERY_S = 2.0
@@ -38,9 +38,12 @@ class RunResult:
 async def collect(config: CollectConfig, console: Console | None = None) -> RunResult:
     """Run (or resume) the collection described by ``config``."""
     console = console or Console(stderr=True)
-    source = get_source(config.source)
+    source = get_source(config.source, config.source_options)
     tasks = source.load(config.load)
     factory = sandbox_factory(config.sandbox, config.sandbox_config)
+    attach = getattr(source, "attach", None)
+    if attach is not None:
+        attach(SourceRuntime(sandbox_factory=factory))
     store = RunStore(config.run_dir, config.run, config.model_dump(mode="json"))
     try:
         pending = [t for t in tasks if t.task_id not in store.done]

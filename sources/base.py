@@ -5,11 +5,13 @@ A source knows its data formats and metric, nothing about teachers or run direct
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from pydantic import BaseModel, Field
 
+from trajkit.collect.sandbox.base import Sandbox
 from trajkit.collect.tools import Tool
 from trajkit.schemas import Task, Verdict
 
@@ -27,6 +29,18 @@ class LoadOptions(BaseModel):
     types: list[str] = Field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class SourceRuntime:
+    """What the collector lends a source for its whole run.
+
+    ``sandbox_factory`` makes un-started sandboxes (same backend and limits as the episodes)
+    for judges that must run untrusted code, such as APPS running a submitted program: the
+    collector's own process never executes teacher output.
+    """
+
+    sandbox_factory: Callable[[Sequence[Tool]], Sandbox]
+
+
 class Source(Protocol):
     name: str
 
@@ -41,3 +55,10 @@ class Source(Protocol):
     async def judge(self, task: Task, answer: str) -> Verdict:
         """Score a proposed ``<solution>`` with the benchmark's own metric."""
         ...
+
+
+class NeedsRuntime(Protocol):
+    """A source that needs the runtime implements ``attach``; the runner calls it once,
+    before the first episode (and ``aclose()``, if defined, after the last)."""
+
+    def attach(self, runtime: SourceRuntime) -> None: ...

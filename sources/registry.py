@@ -7,6 +7,7 @@ Adding a source is one line in ``_SOURCES``.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Mapping
 
 from trajkit.schemas.errors import ConfigError
 from trajkit.sources.base import Source
@@ -21,10 +22,21 @@ def known_sources() -> list[str]:
     return sorted(_SOURCES)
 
 
-def get_source(name: str) -> Source:
-    """A new instance of the source called ``name``; unknown names are a one-line ConfigError."""
+def get_source(name: str, options: Mapping[str, str] | None = None) -> Source:
+    """A new instance of the source called ``name``.
+
+    ``options`` are the ``--source-opt KEY=VALUE`` pairs; each source validates its own and
+    names the bad one. Unknown names and options are one-line ``ConfigError``s.
+    """
     target = _SOURCES.get(name.strip().lower())
     if target is None:
         raise ConfigError(f"unknown source {name!r} (known: {', '.join(known_sources())})")
     module_name, _, attr = target.partition(":")
-    return getattr(importlib.import_module(module_name), attr)()
+    cls = getattr(importlib.import_module(module_name), attr)
+    options = dict(options or {})
+    if not options:
+        return cls()
+    from_options = getattr(cls, "from_options", None)
+    if from_options is None:
+        raise ConfigError(f"--source-opt: source {name!r} takes no options (got {', '.join(options)})")
+    return from_options(options)

@@ -18,12 +18,13 @@ from trajkit.collect.teachers.base import Completion, ContextLimitError, Teacher
 from trajkit.collect.teachers.common import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT_S,
+    ProviderTeacher,
     is_context_limit,
     is_model_missing,
     one_line,
     split_params,
 )
-from trajkit.schemas import Message, TeacherInfo, Usage
+from trajkit.schemas import Message, Usage
 from trajkit.schemas.errors import TeacherFatalError
 
 DEFAULT_MAX_TOKENS = 1024
@@ -31,7 +32,7 @@ DEFAULT_MAX_TOKENS = 1024
 _EMPTY_PLACEHOLDER = "(empty)"
 
 
-class AnthropicTeacher:
+class AnthropicTeacher(ProviderTeacher):
     """A teacher behind ``AsyncAnthropic().messages.create`` (non-streaming)."""
 
     provider = "anthropic"
@@ -76,16 +77,6 @@ class AnthropicTeacher:
             self._client = anthropic.AsyncAnthropic(**client_kwargs)
         except (anthropic.AnthropicError, ValueError, TypeError) as exc:
             raise TeacherFatalError(f"{self.name}: cannot create client: {one_line(exc)}") from None
-
-    @property
-    def name(self) -> str:
-        """``anthropic:MODEL``, the prefix of every error message this teacher raises."""
-        return f"{self.provider}:{self.model}"
-
-    @property
-    def info(self) -> TeacherInfo:
-        """What goes into each trajectory's ``teacher`` field."""
-        return TeacherInfo(provider=self.provider, model=self.model, params=self._params)
 
     async def complete(
         self, messages: list[Message], stop: list[str], *, task_id: str

@@ -9,6 +9,8 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from trajkit.schemas import TeacherInfo
+
 #: Keys of a teacher's ``params`` that configure the HTTP client rather than sampling.
 CLIENT_OPTION_KEYS = ("timeout", "max_retries")
 
@@ -102,3 +104,21 @@ def cut_at_stop(text: str, stop: Sequence[str]) -> tuple[str, str | None]:
         return text, None
     end, _, seq = best
     return text[:end], seq
+
+
+class ProviderTeacher:
+    """What the SDK-backed teachers share: their name in messages and their record entry."""
+
+    provider: str
+    model: str
+    _params: dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        """``PROVIDER:MODEL``, the prefix of every error message the teacher raises."""
+        return f"{self.provider}:{self.model}"
+
+    @property
+    def info(self) -> TeacherInfo:
+        """What goes into each trajectory's ``teacher`` field."""
+        return TeacherInfo(provider=self.provider, model=self.model, params=self._params)

@@ -18,13 +18,14 @@ from trajkit.collect.teachers.base import Completion, ContextLimitError, Teacher
 from trajkit.collect.teachers.common import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT_S,
+    ProviderTeacher,
     is_context_limit,
     is_model_missing,
     one_line,
     restore_closing_tag,
     split_params,
 )
-from trajkit.schemas import Message, TeacherInfo, Usage
+from trajkit.schemas import Message, Usage
 from trajkit.schemas.errors import TeacherFatalError
 
 # Request fields the SDK names explicitly; anything else in params (e.g. vLLM's ``top_k``,
@@ -48,7 +49,7 @@ _NAMED = frozenset(
 _FATAL_400_CODES = frozenset({"unsupported_parameter", "unsupported_value", "invalid_api_key"})
 
 
-class OpenAITeacher:
+class OpenAITeacher(ProviderTeacher):
     """A teacher behind ``AsyncOpenAI().chat.completions.create`` (non-streaming)."""
 
     provider = "openai"
@@ -90,16 +91,6 @@ class OpenAITeacher:
             self._client = openai.AsyncOpenAI(**client_kwargs)
         except (openai.OpenAIError, ValueError, TypeError) as exc:
             raise TeacherFatalError(f"{self.name}: cannot create client: {one_line(exc)}") from None
-
-    @property
-    def name(self) -> str:
-        """``openai:MODEL``, the prefix of every error message this teacher raises."""
-        return f"{self.provider}:{self.model}"
-
-    @property
-    def info(self) -> TeacherInfo:
-        """What goes into each trajectory's ``teacher`` field."""
-        return TeacherInfo(provider=self.provider, model=self.model, params=self._params)
 
     async def complete(
         self, messages: list[Message], stop: list[str], *, task_id: str

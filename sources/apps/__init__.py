@@ -1,0 +1,1 @@
+"""APPS: programming problems graded by their unit tests inside the sandbox."""

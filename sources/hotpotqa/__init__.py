@@ -1,0 +1,1 @@
+"""HotpotQA: multi-hop questions answered with a Wikipedia search tool."""
