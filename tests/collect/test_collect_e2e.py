@@ -220,6 +220,8 @@ def test_bad_key_stops_with_one_line_and_keeps_data(loopback, math_file, tmp_pat
         (["collect", "math", "--teacher", "openai:m", "--data", "/no/such/file.jsonl"], "file.jsonl"),
         (["collect", "math", "--teacher", "openai:m", "--run", "../escape"], "--run"),
         (["collect", "math", "--teacher", "openai:m", "--sandbox", "vm"], "--sandbox"),
+        (["collect", "math", "--teacher", "openai:m", "--source-opt", "novalue"], "--source-opt"),
+        (["collect", "math", "--teacher", "openai:m", "--source-opt", "a=b"], "--source-opt"),
         (["filter", "/no/such/run", "--dataset", "x"], "/no/such/run"),
         (["filter", "out", "--dataset", "x", "--keep", "bogus"], "--keep"),
         (["stats", "/no/such/dataset"], "/no/such/dataset"),
