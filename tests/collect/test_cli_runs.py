@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from support import require_isolation
+from support import require, require_isolation
 
 TRAJKIT = [sys.executable, "-m", "trajkit.cli"]
 
@@ -164,3 +164,32 @@ def test_stats_of_a_run(flag, loopback, tmp_path):
     if flag:
         stats = json.loads(proc.stdout)
         assert stats["records"] == 3
+
+
+def test_machine_without_user_namespaces_fails_closed(tmp_path):
+    """Where the kernel refuses namespaces, collect stops before any spend, with a hint;
+    ``--no-isolation`` is the explicit way through."""
+    import shutil
+
+    require(shutil.which("unshare") is not None, "util-linux `unshare` not installed")
+    require_isolation()
+    from trajkit.sources.math import DEMO_REPLAY
+
+    def collect_without_userns(*extra: str) -> subprocess.CompletedProcess:
+        inner = " ".join([
+            "echo 0 > /proc/sys/user/max_user_namespaces &&", "exec", *TRAJKIT, "collect", "math",
+            "--teacher", f"replay:{DEMO_REPLAY}", "--out", str(tmp_path / "out"), "--limit", "2", *extra,
+        ])
+        return subprocess.run(["unshare", "--user", "--map-root-user", "sh", "-c", inner],
+                              capture_output=True, text=True, timeout=120)
+
+    refused = collect_without_userns("--run", "refused")
+    assert refused.returncode == 2, refused.stderr
+    lines = [line for line in refused.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "cannot be isolated" in lines[0] and "--no-isolation" in lines[0]
+    assert not (tmp_path / "out" / "runs" / "refused" / "trajectories.jsonl").read_text().strip()
+
+    allowed = collect_without_userns("--run", "unsafe", "--no-isolation")
+    assert allowed.returncode == 0, allowed.stderr
+    assert "--no-isolation" in allowed.stderr  # the warning
+    assert len(records(tmp_path / "out" / "runs" / "unsafe" / "trajectories.jsonl")) == 2
