@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -16,9 +18,18 @@ from trajkit.schemas import RunCounts, Usage
 
 
 class RunProgress:
-    """A rich progress bar on a terminal; silent otherwise (batch jobs read ``run.json``)."""
+    """A rich progress bar on a terminal; elsewhere (cron, CI, Kubernetes logs) one plain
+    line every ``log_every_s`` seconds, so a batch job's log shows it is alive."""
 
-    def __init__(self, console: Console, run: str, total: int, already: int) -> None:
+    def __init__(
+        self, console: Console, run: str, total: int, already: int, log_every_s: float = 30.0
+    ) -> None:
+        self._console = console
+        self._run = run
+        self._total = total
+        self._log_every_s = log_every_s
+        self._started = time.monotonic()
+        self._last_log = self._started
         self._progress = Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
@@ -46,3 +57,11 @@ class RunProgress:
         rate = f"{counts.succeeded / counts.done:.0%}" if counts.done else "-"
         tokens = f"{usage.input_tokens + usage.output_tokens:,}"
         self._progress.update(self._task, completed=counts.done, rate=rate, tokens=tokens)
+        now = time.monotonic()
+        if not self._console.is_terminal and now - self._last_log >= self._log_every_s:
+            self._last_log = now
+            self._console.print(
+                f"{self._run}: {counts.done}/{self._total} episodes, success {rate}, "
+                f"tokens {tokens}, elapsed {now - self._started:.0f}s",
+                highlight=False,
+            )
