@@ -313,4 +313,4 @@ def test_registry() -> None:
     assert "math" in known_sources()
     with pytest.raises(ConfigError) as exc:
         get_source("gsm9k")
-    assert one_line(exc) == "unknown source 'gsm9k' (known: math)"
+    assert one_line(exc) == "unknown source 'gsm9k' (known: apps, hotpotqa, math)"
