@@ -219,31 +219,39 @@ def schema(
     _guard(body)
 
 
+DEMO_SOURCES = ("math", "hotpotqa", "apps")
+
+
 @app.command()
 def demo(
     out_dir: Annotated[Path, typer.Option("--out", help="Output root.")] = Path("out"),
     no_isolation: Annotated[bool, typer.Option("--no-isolation", help="UNSAFE: run without namespaces.")] = False,
 ) -> None:
-    """The whole pipeline on the bundled MATH sample with hand-written replayed turns (no key).
+    """The whole pipeline on every source's bundled sample, replaying hand-written turns (no key).
 
-    Collects into OUT/runs/demo (resumed if present), filters it into the dataset
-    ``demo-math`` and prints its stats; re-running reports the existing version.
+    Collects each source into OUT/runs/demo-SOURCE (resumed if present), filters all of them
+    into the dataset ``demo`` and prints its stats; re-running reports the existing version.
     """
-    from trajkit.dataset.stats import compute_stats, render_stats
-    from trajkit.sources.math import DEMO_REPLAY
+    import importlib
 
-    collect(
-        source="math", teacher=f"replay:{DEMO_REPLAY}", out_dir=out_dir, run="demo",
-        concurrency=4, no_isolation=no_isolation, data=None, hf=None, hf_config=None,
-        split=None, level=None, type_=None, difficulty=None, source_opt=None, limit=None,
-        seed=0, max_turns=5,
-        max_solutions=2, exec_timeout=10.0, sandbox="local", temperature=0.0,
-        max_tokens=1024, observation_chars=2000, memory_mb=2048,
-    )
+    from trajkit.dataset.stats import compute_stats, render_stats
+
+    runs = []
+    for source in DEMO_SOURCES:
+        replay = importlib.import_module(f"trajkit.sources.{source}").DEMO_REPLAY
+        collect(
+            source=source, teacher=f"replay:{replay}", out_dir=out_dir, run=f"demo-{source}",
+            concurrency=4, no_isolation=no_isolation, data=None, hf=None, hf_config=None,
+            split=None, level=None, type_=None, difficulty=None, source_opt=None, limit=None,
+            seed=0, max_turns=5, max_solutions=2, exec_timeout=10.0, sandbox="local",
+            temperature=0.0, max_tokens=1024, observation_chars=2000, memory_mb=2048,
+        )
+        runs.append(out_dir / "runs" / f"demo-{source}")
 
     def body() -> None:
-        result = _filter_runs([out_dir / "runs" / "demo"], "demo-math", out_dir, [], False, table=False)
+        result = _filter_runs(runs, "demo", out_dir, [], False, table=False)
         render_stats(compute_stats(result.path), out)
+        out.print(f"dataset: {result.path}")
 
     _guard(body)
 

@@ -14,6 +14,8 @@ from trajkit.sources.base import Source
 
 _SOURCES: dict[str, str] = {
     "math": "trajkit.sources.math:MathSource",
+    "apps": "trajkit.sources.apps:AppsSource",
+    "hotpotqa": "trajkit.sources.hotpotqa:HotpotQASource",
 }
 
 

@@ -47,15 +47,21 @@ def test_demo_runs_the_whole_pipeline_without_a_key(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
     proc = run("demo", "--out", str(tmp_path), env=env)
     assert proc.returncode == 0, proc.stderr
-    version = tmp_path / "datasets" / "demo-math" / "v1"
+    version = tmp_path / "datasets" / "demo" / "v1"
     manifest = json.loads((version / "manifest.json").read_text())
-    run_manifest = json.loads((tmp_path / "runs" / "demo" / "run.json").read_text())
-    assert run_manifest["status"] == "completed" and run_manifest["counts"]["done"] == 10
-    assert manifest["records"] == run_manifest["counts"]["self_corrected"] >= 4
+    self_corrected = 0
+    for source in ("math", "hotpotqa", "apps"):
+        run_manifest = json.loads((tmp_path / "runs" / f"demo-{source}" / "run.json").read_text())
+        assert run_manifest["status"] == "completed", source
+        assert run_manifest["counts"]["self_corrected"] >= 2, source
+        self_corrected += run_manifest["counts"]["self_corrected"]
+        assert manifest["counts_by_source"][source] >= 2
+    assert manifest["records"] == self_corrected
     assert all(r["success"] and r["self_corrected"] for r in records(version / "data.jsonl"))
+    assert str(version) in proc.stdout
     again = run("demo", "--out", str(tmp_path), env=env)
     assert again.returncode == 0 and "already holds" in again.stdout
-    assert not (tmp_path / "datasets" / "demo-math" / "v2").exists()
+    assert not (tmp_path / "datasets" / "demo" / "v2").exists()
 
 
 def test_ctrl_c_stops_cleanly_and_resumes(loopback, tmp_path):
