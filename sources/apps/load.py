@@ -11,7 +11,6 @@ local directory laid out like the repository takes the same path, which is how i
 from __future__ import annotations
 
 import logging
-import random
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -27,6 +26,8 @@ from trajkit.sources.apps.records import (
     record_to_task,
 )
 from trajkit.sources.base import LoadOptions
+from trajkit.sources.hub import first_line
+from trajkit.sources.sampling import sample_tasks
 
 logger = logging.getLogger(__name__)
 
@@ -147,11 +148,6 @@ def pick_split_files(files: Iterable[str], split: str, config: str | None) -> li
     return []
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
-
-
 def _hub_files(name: str, split: str, config: str | None) -> tuple[list[str], Callable[[str], Path]]:
     """List the Hub repo's files for the split and return a downloader for them."""
     import huggingface_hub as hub  # lazy: only Hub loads need it
@@ -162,7 +158,7 @@ def _hub_files(name: str, split: str, config: str | None) -> tuple[list[str], Ca
             files = hub.list_repo_files(name, repo_type="dataset", revision=revision)
         except Exception as exc:  # network, unknown repo, missing branch
             if revision is None:
-                raise DataError(f"{where}: cannot list the dataset's files: {_first_line(exc)}") from None
+                raise DataError(f"{where}: cannot list the dataset's files: {first_line(exc)}") from None
             break
         chosen = pick_split_files(files, split, config)
         if chosen:
@@ -171,7 +167,7 @@ def _hub_files(name: str, split: str, config: str | None) -> tuple[list[str], Ca
                 try:
                     return Path(hub.hf_hub_download(name, filename, repo_type="dataset", revision=revision))
                 except Exception as exc:
-                    raise DataError(f"{where}: cannot download {filename}: {_first_line(exc)}") from None
+                    raise DataError(f"{where}: cannot download {filename}: {first_line(exc)}") from None
 
             return chosen, fetch
     raise DataError(f"{where}: no .jsonl/.parquet data files for split {split!r}")
@@ -218,18 +214,6 @@ def convert(records: Iterable[RawRecord], report: LoadReport, settings: PromptSe
             task = task.model_copy(update={"task_id": f"{task.task_id}-{count}"})
         tasks.append(task)
     return tasks
-
-
-def sample_tasks(tasks: list[Task], limit: int | None, seed: int) -> list[Task]:
-    """``limit`` tasks chosen with ``random.Random(seed)``, returned in file order; the first
-    ``limit`` of one seeded shuffle, so a larger limit is a superset (resume-friendly)."""
-    if limit is None:
-        return list(tasks)
-    if limit < 0:
-        raise ConfigError(f"--limit: must be >= 0, got {limit}")
-    order = list(range(len(tasks)))
-    random.Random(seed).shuffle(order)
-    return [tasks[i] for i in sorted(order[:limit])]
 
 
 def load_tasks(options: LoadOptions, settings: PromptSettings) -> tuple[list[Task], LoadReport]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import random
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +18,8 @@ from trajkit.schemas.errors import ConfigError, DataError
 from trajkit.schemas.jsonl import TornTail, iter_json_lines
 from trajkit.sources.base import LoadOptions
 from trajkit.sources.hotpotqa.records import LEVELS, TYPES, parse_choices, record_to_task
+from trajkit.sources.hub import load_hf_dataset
+from trajkit.sources.sampling import sample_tasks
 
 logger = logging.getLogger(__name__)
 
@@ -82,11 +83,6 @@ def read_local(data: str) -> Iterator[RawRecord]:
 # --------------------------------------------------------------------------- Hugging Face
 
 
-def _first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {lines[0] if lines else ''}".rstrip(": ")
-
-
 def hf_defaults(name: str, config: str | None, split: str | None) -> tuple[str | None, str]:
     """Hub ``hotpot_qa`` needs a config: ``distractor`` unless told otherwise (``fullwiki``
     is the other). Local paths (parquet/JSON folders, ``save_to_disk``) take none. The split
@@ -94,28 +90,6 @@ def hf_defaults(name: str, config: str | None, split: str | None) -> tuple[str |
     if config is None and not Path(name).expanduser().exists():
         config = "distractor"
     return config, split or "train"
-
-
-def load_hf_dataset(name: str, config: str | None, split: str) -> Any:
-    """A ``datasets.Dataset``: from the Hub, a local data folder, or a ``save_to_disk`` dir."""
-    import datasets  # slow import, only needed here
-
-    where = f"hf {name}" + (f" ({config})" if config else "")
-    local = Path(name).expanduser()
-    try:
-        if local.is_dir() and any(
-            (local / marker).exists() for marker in ("dataset_dict.json", "dataset_info.json")
-        ):
-            ds = datasets.load_from_disk(str(local))
-        else:
-            ds = datasets.load_dataset(name, config, split=split)
-    except Exception as exc:  # network, unknown dataset, missing config: one line for users
-        raise DataError(f"{where}: cannot load split {split!r}: {_first_line(exc)}") from None
-    if isinstance(ds, datasets.DatasetDict):
-        if split not in ds:
-            raise DataError(f"{where}: no split {split!r} (available: {', '.join(ds)})")
-        ds = ds[split]
-    return ds
 
 
 def read_hf(name: str, config: str | None, split: str | None) -> Iterator[RawRecord]:
@@ -160,21 +134,6 @@ def filter_tasks(tasks: list[Task], levels: list[str], types: list[str]) -> list
         if (not want_levels or t.metadata.get("level") in want_levels)
         and (not want_types or t.metadata.get("type") in want_types)
     ]
-
-
-def sample_tasks(tasks: list[Task], limit: int | None, seed: int) -> list[Task]:
-    """``limit`` tasks chosen with ``random.Random(seed)``, returned in file order.
-
-    They are the first ``limit`` of one seeded shuffle, so raising ``--limit`` on a resumed
-    run keeps the tasks already done. ``None`` keeps everything.
-    """
-    if limit is None:
-        return list(tasks)
-    if limit < 0:
-        raise ConfigError(f"limit: must be >= 0, got {limit}")
-    order = list(range(len(tasks)))
-    random.Random(seed).shuffle(order)
-    return [tasks[i] for i in sorted(order[:limit])]
 
 
 def load_tasks(options: LoadOptions) -> tuple[list[Task], LoadReport]:

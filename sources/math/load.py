@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import random
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -19,7 +18,9 @@ from trajkit.schemas import Task
 from trajkit.schemas.errors import ConfigError, DataError
 from trajkit.schemas.jsonl import TornTail, iter_json_lines
 from trajkit.sources.base import LoadOptions
+from trajkit.sources.hub import load_hf_dataset
 from trajkit.sources.math.records import parse_level_filter, record_to_task, type_key
+from trajkit.sources.sampling import sample_tasks
 
 logger = logging.getLogger(__name__)
 
@@ -114,34 +115,6 @@ def default_split(name: str) -> str:
     return "test" if "math-500" in name.lower() else "train"
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
-
-
-def load_hf_dataset(name: str, config: str | None, split: str) -> Any:
-    """Return a ``datasets.Dataset`` from the Hub (or a local dataset path/``save_to_disk``
-    directory, which is also how this is tested offline)."""
-    import datasets  # imported lazily: slow, and only needed for Hub loads
-
-    where = f"hf {name}" + (f" ({config})" if config else "")
-    local = Path(name).expanduser()
-    try:
-        if local.is_dir() and (
-            (local / "dataset_dict.json").exists() or (local / "dataset_info.json").exists()
-        ):
-            ds = datasets.load_from_disk(str(local))
-        else:
-            ds = datasets.load_dataset(name, config, split=split)
-    except Exception as exc:  # network, unknown dataset, missing config: one line for users
-        raise DataError(f"{where}: cannot load split {split!r}: {_first_line(exc)}") from None
-    if isinstance(ds, datasets.DatasetDict):
-        if split not in ds:
-            raise DataError(f"{where}: no split {split!r} (available: {', '.join(ds)})")
-        ds = ds[split]
-    return ds
-
-
 def hf_records(rows: Iterable[Any], label: str) -> Iterator[RawRecord]:
     """Hub rows as raw records; rows carry no file id, so ids come from ``unique_id`` or the
     problem hash, exactly as for a JSONL file holding the same rows."""
@@ -211,22 +184,6 @@ def filter_tasks(tasks: list[Task], levels: list[Any], types: list[str]) -> list
             continue
         out.append(task)
     return out
-
-
-def sample_tasks(tasks: list[Task], limit: int | None, seed: int) -> list[Task]:
-    """Pick ``limit`` tasks with ``random.Random(seed)``, returned in file order.
-
-    The choice is the first ``limit`` entries of one seeded shuffle, so a larger limit with
-    the same seed is a superset of a smaller one: raising ``--limit`` on a resumed run keeps
-    the tasks already done.
-    """
-    if limit is None:
-        return list(tasks)
-    if limit < 0:
-        raise ConfigError(f"limit: must be >= 0, got {limit}")
-    order = list(range(len(tasks)))
-    random.Random(seed).shuffle(order)
-    return [tasks[i] for i in sorted(order[:limit])]
 
 
 def load_tasks(options: LoadOptions) -> tuple[list[Task], LoadReport]:
