@@ -76,6 +76,7 @@ def collect(
     max_tokens: Annotated[int, typer.Option(min=1, help="Teacher max output tokens per turn.")] = 1024,
     observation_chars: Annotated[int, typer.Option(min=100)] = 2000,
     memory_mb: Annotated[int, typer.Option(min=64, help="Sandbox address-space limit.")] = 2048,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Always call the teacher, even for a request answered before.")] = False,
 ) -> None:
     """Run teachers on a source's tasks; write OUT/runs/RUN/{trajectories.jsonl, run.json}."""
     from trajkit.collect.config import CollectConfig, default_run_name
@@ -96,6 +97,7 @@ def collect(
                     seed=seed, levels=[*(level or []), *(difficulty or [])], types=type_ or [],
                 ),
                 out=out_dir,
+                cache=not no_cache,
                 run=run or default_run_name(source),
                 concurrency=concurrency,
                 sandbox=sandbox,
@@ -135,7 +137,8 @@ def _report_run(result: Any, run_dir: Path) -> None:
     rate = f"{c.succeeded / c.done:.0%}" if c.done else "-"
     out.print(
         f"{run_dir}: {c.done}/{c.total_tasks} episodes, success {rate}, "
-        f"self-corrected {c.self_corrected}, tokens in/out {m.usage.input_tokens}/{m.usage.output_tokens}, "
+        f"self-corrected {c.self_corrected}, tokens in/out {m.usage.input_tokens}/{m.usage.output_tokens} "
+        f"({m.usage.cached_calls} of {m.usage.calls} calls from the response cache), "
         f"terminations {json.dumps(c.by_termination, sort_keys=True)}",
         highlight=False, soft_wrap=True,
     )
@@ -245,6 +248,7 @@ def demo(
             split=None, level=None, type_=None, difficulty=None, source_opt=None, limit=None,
             seed=0, max_turns=5, max_solutions=2, exec_timeout=10.0, sandbox="local",
             temperature=0.0, max_tokens=1024, observation_chars=2000, memory_mb=2048,
+            no_cache=False,
         )
         runs.append(out_dir / "runs" / f"demo-{source}")
 

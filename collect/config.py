@@ -36,6 +36,12 @@ class CollectConfig(BaseModel):
     sandbox: str = "local"
     sandbox_config: SandboxConfig = Field(default_factory=SandboxConfig)
     loop: LoopConfig = Field(default_factory=LoopConfig)
+    cache: bool = True
+
+    @property
+    def cache_path(self) -> Path:
+        """Shared by every run under the same output root, so a repeat never pays twice."""
+        return self.out / "cache" / "responses.sqlite"
 
     @field_validator("run")
     @classmethod

@@ -19,6 +19,7 @@ from trajkit.collect.progress import RunProgress
 from trajkit.collect.run_store import RunStore
 from trajkit.collect.sandbox.factory import SandboxFactory, check_sandbox, sandbox_factory
 from trajkit.collect.teachers.base import Teacher
+from trajkit.collect.teachers.cache import with_cache
 from trajkit.collect.teachers.registry import make_teacher
 from trajkit.schemas import RunManifest, Task
 from trajkit.schemas.errors import UserError
@@ -53,6 +54,8 @@ async def collect(config: CollectConfig, console: Console | None = None) -> RunR
             if pending:
                 await check_sandbox(factory)
                 teacher = make_teacher(config.teacher, config.teacher_params)
+                if config.cache:
+                    teacher = with_cache(teacher, config.cache_path)
                 try:
                     await _run_all(config, source, teacher, factory, store, pending, len(tasks), console)
                 finally:

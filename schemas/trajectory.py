@@ -25,17 +25,23 @@ class Message(BaseModel):
 
 
 class Usage(BaseModel):
-    """Token usage as reported by the provider (summed over calls where aggregated)."""
+    """Token usage as reported by the provider (summed over calls where aggregated).
+
+    ``cached_calls`` counts calls answered from trajkit's response cache: their tokens are
+    what the original call reported, but nothing was paid for them this time.
+    """
 
     input_tokens: int = 0
     output_tokens: int = 0
     calls: int = 0
+    cached_calls: int = 0
 
     def __add__(self, other: Usage) -> Usage:
         return Usage(
             input_tokens=self.input_tokens + other.input_tokens,
             output_tokens=self.output_tokens + other.output_tokens,
             calls=self.calls + other.calls,
+            cached_calls=self.cached_calls + other.cached_calls,
         )
 
 

@@ -199,3 +199,30 @@ def test_machine_without_user_namespaces_fails_closed(tmp_path):
     assert allowed.returncode == 0, allowed.stderr
     assert "--no-isolation" in allowed.stderr  # the warning
     assert len(records(tmp_path / "out" / "runs" / "unsafe" / "trajectories.jsonl")) == 2
+
+
+def test_response_cache_means_a_repeat_run_pays_nothing(loopback, tmp_path):
+    require_isolation()
+    data = write_problems(tmp_path / "p.jsonl", 3)
+    loopback.set_policy(solve_after_one_error)
+    env = {**os.environ, **loopback.env()}
+    out = tmp_path / "out"
+    base = ["collect", "math", "--teacher", "openai:m", "--data", str(data), "--out", str(out)]
+    assert run(*base, "--run", "first", env=env).returncode == 0
+    paid = loopback.request_count
+    assert paid == 9  # 3 tasks x 3 turns
+    repeat = run(*base, "--run", "second", env=env)
+    assert repeat.returncode == 0, repeat.stderr
+    assert loopback.request_count == paid  # every turn came from the cache
+    assert "9 of 9 calls from the response cache" in repeat.stdout
+    first = {r["task_id"]: r for r in records(out / "runs" / "first" / "trajectories.jsonl")}
+    second = {r["task_id"]: r for r in records(out / "runs" / "second" / "trajectories.jsonl")}
+    for task_id, rec in first.items():
+        assert rec["messages"] == second[task_id]["messages"]
+        assert second[task_id]["usage"]["cached_calls"] == 3 and rec["usage"]["cached_calls"] == 0
+    uncached = run(*base, "--run", "third", "--no-cache", env=env)
+    assert uncached.returncode == 0
+    assert loopback.request_count == 2 * paid
+    changed = run(*base, "--run", "fourth", "--temperature", "0.7", env=env)
+    assert changed.returncode == 0
+    assert loopback.request_count == 3 * paid  # other sampling params: another request

@@ -1,0 +1,77 @@
+"""The response cache: hits cost nothing, failures are never stored, keys see every input."""
+
+from __future__ import annotations
+
+import pytest
+
+from trajkit.collect.teachers.base import Completion, TeacherError
+from trajkit.collect.teachers.cache import CachingTeacher, ResponseCache, request_key
+from trajkit.schemas import Message, TeacherInfo, Usage
+
+
+class CountingTeacher:
+    def __init__(self, params: dict | None = None, fail: bool = False) -> None:
+        self.calls = 0
+        self.fail = fail
+        self._info = TeacherInfo(provider="openai", model="m", params=params or {})
+
+    @property
+    def info(self) -> TeacherInfo:
+        return self._info
+
+    async def complete(self, messages, stop, *, task_id):
+        self.calls += 1
+        if self.fail:
+            raise TeacherError("rate limited")
+        return Completion(text=f"<solution>{len(messages)}</solution>", usage=Usage(input_tokens=10, output_tokens=3, calls=1))
+
+    async def aclose(self) -> None:
+        pass
+
+
+MESSAGES = [Message(role="system", content="s"), Message(role="user", content="q")]
+
+
+async def test_second_identical_request_is_a_free_hit(tmp_path):
+    inner = CountingTeacher()
+    teacher = CachingTeacher(inner, ResponseCache(tmp_path / "c.sqlite"))
+    first = await teacher.complete(MESSAGES, ["</solution>"], task_id="t")
+    second = await teacher.complete(MESSAGES, ["</solution>"], task_id="other-task")
+    assert inner.calls == 1 and second.text == first.text
+    assert second.usage.cached_calls == 1 and second.usage.input_tokens == 10
+    assert first.usage.cached_calls == 0
+    await teacher.aclose()
+
+
+async def test_cache_survives_reopening(tmp_path):
+    path = tmp_path / "c.sqlite"
+    one = CachingTeacher(CountingTeacher(), ResponseCache(path))
+    await one.complete(MESSAGES, [], task_id="t")
+    await one.aclose()
+    inner = CountingTeacher()
+    two = CachingTeacher(inner, ResponseCache(path))
+    await two.complete(MESSAGES, [], task_id="t")
+    assert inner.calls == 0
+    await two.aclose()
+
+
+async def test_failures_are_not_cached(tmp_path):
+    cache = ResponseCache(tmp_path / "c.sqlite")
+    failing = CachingTeacher(CountingTeacher(fail=True), cache)
+    with pytest.raises(TeacherError):
+        await failing.complete(MESSAGES, [], task_id="t")
+    inner = CountingTeacher()
+    await CachingTeacher(inner, cache).complete(MESSAGES, [], task_id="t")
+    assert inner.calls == 1
+
+
+def test_key_changes_with_every_input():
+    info = TeacherInfo(provider="openai", model="m", params={"temperature": 0})
+    base = request_key(info, MESSAGES, ["</execute>"])[0]
+    assert request_key(info, MESSAGES, ["</execute>"])[0] == base
+    assert request_key(info, MESSAGES, [])[0] != base
+    assert request_key(info, [*MESSAGES, Message(role="assistant", content="x")], ["</execute>"])[0] != base
+    other_params = info.model_copy(update={"params": {"temperature": 1}})
+    assert request_key(other_params, MESSAGES, ["</execute>"])[0] != base
+    other_model = info.model_copy(update={"model": "n"})
+    assert request_key(other_model, MESSAGES, ["</execute>"])[0] != base
