@@ -16,6 +16,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from typer.core import TyperCommand
 
 from trajkit.schemas.errors import ConfigError, UserError
 
@@ -29,6 +30,7 @@ out = Console()
 
 T = TypeVar("T")
 EXIT_INTERRUPTED = 130
+EXIT_BUDGET = 3
 
 
 def _guard(fn: Callable[[], T]) -> T:
@@ -77,10 +79,13 @@ def collect(
     observation_chars: Annotated[int, typer.Option(min=100)] = 2000,
     memory_mb: Annotated[int, typer.Option(min=64, help="Sandbox address-space limit.")] = 2048,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Always call the teacher, even for a request answered before.")] = False,
+    max_cost: Annotated[float | None, typer.Option(help="USD budget for the whole run; exit 3 when reached (resumable).")] = None,
+    price: Annotated[list[str] | None, typer.Option(help="MODEL=IN,OUT USD per million tokens (repeatable; overrides the table).")] = None,
 ) -> None:
     """Run teachers on a source's tasks; write OUT/runs/RUN/{trajectories.jsonl, run.json}."""
     from trajkit.collect.config import CollectConfig, default_run_name
     from trajkit.collect.loop import LoopConfig
+    from trajkit.collect.pricing import parse_price
     from trajkit.collect.runner import collect as run_collect
     from trajkit.collect.sandbox.config import SandboxConfig
     from trajkit.sources.base import LoadOptions
@@ -98,6 +103,8 @@ def collect(
                 ),
                 out=out_dir,
                 cache=not no_cache,
+                max_cost=max_cost,
+                prices=dict(parse_price(p) for p in price or []),
                 run=run or default_run_name(source),
                 concurrency=concurrency,
                 sandbox=sandbox,
@@ -113,6 +120,9 @@ def collect(
             err.print("[bold yellow]warning:[/] --no-isolation: teacher code can reach the network and your files")
         result = asyncio.run(run_collect(config, err))
         _report_run(result, config.run_dir)
+        if result.budget_reached:
+            err.print(f"budget reached: {result.manifest.status_detail}", highlight=False)
+            raise typer.Exit(EXIT_BUDGET)
 
     _guard(body)
 
@@ -145,13 +155,15 @@ def _report_run(result: Any, run_dir: Path) -> None:
 
 
 def _filter_runs(
-    runs: list[Path], dataset: str, out_dir: Path, keep: list[str], dry_run: bool, table: bool = True
+    runs: list[Path], dataset: str, out_dir: Path, keep: list[str], dry_run: bool, table: bool = True,
+    chain: Any = None,
 ) -> Any:
     from trajkit.dataset.stats import render_filter_table
     from trajkit.dataset.version import build_version
     from trajkit.filters.presets import build_chain
 
-    result = build_version(runs, dataset, out_dir, build_chain(keep), dry_run=dry_run)
+    chain = chain if chain is not None else build_chain(keep)
+    result = build_version(runs, dataset, out_dir, chain, dry_run=dry_run)
     if table:
         render_filter_table(result.manifest, out)
     for path in result.torn:
@@ -167,16 +179,92 @@ def _filter_runs(
     return result
 
 
-@app.command("filter")
+class _OrderedCommand(TyperCommand):
+    """Records the order in which options occurred (one entry per occurrence) in ``ctx.meta``,
+    and reports click's own usage errors (unknown option, missing value) as one line, exit 2,
+    like every other bad flag of ``trajkit filter``.
+
+    Click keeps each option's values but not how different options interleave, and for
+    ``trajkit filter`` that interleaving is the chain order. Click's parser already returns
+    the occurrence order to ``Command.parse_args``; this keeps a copy.
+    """
+
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except typer.TyperException as exc:  # typer's (vendored) click UsageError family
+            if getattr(exc, "exit_code", None) != 2 or type(exc).__name__ == "NoArgsIsHelpError":
+                raise
+            message = " ".join(exc.format_message().split())  # type: ignore[attr-defined]
+            err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from None
+
+    def make_parser(self, ctx: typer.Context) -> Any:
+        parser = super().make_parser(ctx)
+        parse = parser.parse_args
+
+        def parse_args(args: list[str]) -> Any:
+            opts, largs, order = parse(args)
+            ctx.meta[_ORDER_KEY] = [p.name for p in order if p.name]
+            return opts, largs, order
+
+        parser.parse_args = parse_args
+        return parser
+
+
+_ORDER_KEY = "trajkit.option_order"
+_CHAIN_HELP = "Chain (units apply in the order the flags are given)"
+
+
+@app.command("filter", cls=_OrderedCommand)
 def filter_(
+    ctx: typer.Context,
     runs: Annotated[list[Path], typer.Argument(help="Run directories (or trajectories.jsonl files).")],
     dataset: Annotated[str, typer.Option(help="Dataset name: writes OUT/datasets/NAME/vN.")],
     out_dir: Annotated[Path, typer.Option("--out", help="Output root.")] = Path("out"),
-    keep: Annotated[list[str] | None, typer.Option(help="Filters in order: success, self-correct, all (default: success + self-correct).")] = None,
+    keep: Annotated[list[str] | None, typer.Option(help="success, self-correct, or all (no keep filter). Without --keep/--preset the default preset comes first.", rich_help_panel=_CHAIN_HELP)] = None,
+    preset: Annotated[list[str] | None, typer.Option(help="default (success + self-correct) or paper (CodeAct's: success, >2 turns, paper-heuristics).", rich_help_panel=_CHAIN_HELP)] = None,
+    dedup: Annotated[list[str] | None, typer.Option(help="exact | near | near:THRESHOLD (default 0.85); keeps the best copy: successful, fewest turns, earliest.", rich_help_panel=_CHAIN_HELP)] = None,
+    min_turns: Annotated[str | None, typer.Option(metavar="N", help="Drop trajectories with fewer assistant turns.", rich_help_panel=_CHAIN_HELP)] = None,
+    max_turns: Annotated[str | None, typer.Option(metavar="N", help="Drop trajectories with more assistant turns.", rich_help_panel=_CHAIN_HELP)] = None,
+    min_tokens: Annotated[str | None, typer.Option(metavar="N", help="Drop trajectories with fewer tokens (all message contents).", rich_help_panel=_CHAIN_HELP)] = None,
+    max_tokens: Annotated[str | None, typer.Option(metavar="N", help="Drop trajectories with more tokens, e.g. 8192.", rich_help_panel=_CHAIN_HELP)] = None,
+    tokenizer: Annotated[str | None, typer.Option(metavar="NAME", help="For --min/--max-tokens: o200k_base (default; tiktoken, needs its cached BPE file), another tiktoken encoding, hf:PATH_OR_NAME, chars4 or whitespace (offline approximations).", rich_help_panel=_CHAIN_HELP)] = None,
+    no_secrets: Annotated[bool, typer.Option("--no-secrets", help="Drop trajectories holding anything shaped like an API key, token or private key.", rich_help_panel=_CHAIN_HELP)] = False,
+    valid_format: Annotated[bool, typer.Option("--valid-format", help="Drop conversations that break the CodeAct format (every turn an action, ends on the answer).", rich_help_panel=_CHAIN_HELP)] = False,
+    decontaminate: Annotated[list[Path] | None, typer.Option(metavar="PATH", help="Evaluation set (txt, JSON, JSONL; repeatable): drop trajectories sharing an n-gram with it.", rich_help_panel=_CHAIN_HELP)] = None,
+    ngram: Annotated[str | None, typer.Option(metavar="N", help="For --decontaminate: n-gram length in words (default 13).", rich_help_panel=_CHAIN_HELP)] = None,
+    decontaminate_field: Annotated[str | None, typer.Option(metavar="KEY", help="For --decontaminate JSON/JSONL: the key holding the text (default: problem, question, prompt or text).", rich_help_panel=_CHAIN_HELP)] = None,
+    balance: Annotated[list[str] | None, typer.Option(metavar="SPEC", help="source=CAP|FRACTION, source:GROUP=..., source+level=..., seed=N (repeatable or comma-separated).", rich_help_panel=_CHAIN_HELP)] = None,
+    config: Annotated[Path | None, typer.Option(metavar="TOML", help="Chain from a file of [[filter]] tables (name + params), instead of chain flags.", rich_help_panel=_CHAIN_HELP)] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the per-filter table without writing.")] = False,
 ) -> None:
     """Filter runs into a new immutable dataset version (or report the identical existing one)."""
-    _guard(lambda: _filter_runs(runs, dataset, out_dir, keep or [], dry_run))
+    from trajkit.filters.flags import ChainFlags, chain_from_flags
+
+    order = ctx.meta.get(_ORDER_KEY)
+    if order is None:  # never silently drop the user's flags if click's parser changes
+        raise RuntimeError("trajkit filter: click did not report the option order")
+    flags = ChainFlags(
+        order=list(order), keep=keep or [], preset=preset or [],
+        dedup=dedup or [], min_turns=min_turns, max_turns=max_turns, min_tokens=min_tokens,
+        max_tokens=max_tokens, tokenizer=tokenizer, no_secrets=no_secrets,
+        valid_format=valid_format, decontaminate=decontaminate or [], ngram=ngram,
+        decontaminate_field=decontaminate_field, balance=balance or [],
+    )
+
+    def body() -> Any:
+        if config is not None:
+            from trajkit.filters.config import chain_from_toml
+
+            if flags.any_chain_flag() or tokenizer or ngram or decontaminate_field:
+                raise ConfigError("--config: cannot be combined with chain flags (put every unit in the file)")
+            chain = chain_from_toml(config)
+        else:
+            chain = chain_from_flags(flags)
+        return _filter_runs(runs, dataset, out_dir, [], dry_run, chain=chain)
+
+    _guard(body)
 
 
 @app.command()
@@ -248,7 +336,7 @@ def demo(
             split=None, level=None, type_=None, difficulty=None, source_opt=None, limit=None,
             seed=0, max_turns=5, max_solutions=2, exec_timeout=10.0, sandbox="local",
             temperature=0.0, max_tokens=1024, observation_chars=2000, memory_mb=2048,
-            no_cache=False,
+            no_cache=False, max_cost=None, price=None,
         )
         runs.append(out_dir / "runs" / f"demo-{source}")
 
@@ -258,6 +346,11 @@ def demo(
         out.print(f"dataset: {result.path}")
 
     _guard(body)
+
+
+from trajkit.cli.dataset_commands import register as _register_dataset_commands  # noqa: E402
+
+_register_dataset_commands(app)
 
 
 def main() -> None:

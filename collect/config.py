@@ -37,6 +37,20 @@ class CollectConfig(BaseModel):
     sandbox_config: SandboxConfig = Field(default_factory=SandboxConfig)
     loop: LoopConfig = Field(default_factory=LoopConfig)
     cache: bool = True
+    max_cost: float | None = Field(None, gt=0, description="USD budget for the whole run")
+    prices: dict[str, tuple[float, float]] = Field(
+        default_factory=dict, description="model → USD per 1M (input, output) tokens"
+    )
+
+    def teacher_price(self) -> tuple[float, float] | None:
+        """USD per 1M tokens for this run's teacher (replays are free); None if unknown."""
+        from trajkit.collect.pricing import price_for
+        from trajkit.collect.teachers.registry import parse_spec
+
+        provider, model = parse_spec(self.teacher)
+        if provider == "replay":
+            return (0.0, 0.0)
+        return price_for(model, self.prices)
 
     @property
     def cache_path(self) -> Path:

@@ -53,9 +53,11 @@ class RunProgress:
     def __exit__(self, *exc: object) -> None:
         self._progress.stop()
 
-    def update(self, counts: RunCounts, usage: Usage) -> None:
+    def update(self, counts: RunCounts, usage: Usage, cost_usd: float | None = None) -> None:
         rate = f"{counts.succeeded / counts.done:.0%}" if counts.done else "-"
         tokens = f"{usage.input_tokens + usage.output_tokens:,}"
+        if cost_usd is not None:
+            tokens += f" ${cost_usd:.4f}"
         self._progress.update(self._task, completed=counts.done, rate=rate, tokens=tokens)
         now = time.monotonic()
         if not self._console.is_terminal and now - self._last_log >= self._log_every_s:

@@ -15,6 +15,7 @@ from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
 
+from trajkit.collect.pricing import trajectory_cost
 from trajkit.schemas import RunCounts, RunManifest, Trajectory, Usage
 from trajkit.schemas.errors import ConfigError
 from trajkit.schemas.jsonl import TornTail, iter_records
@@ -32,7 +33,9 @@ def utc_now() -> str:
 class RunStore:
     """Owns one run directory for the lifetime of a ``collect`` process."""
 
-    def __init__(self, run_dir: Path, run: str, config: dict) -> None:
+    def __init__(
+        self, run_dir: Path, run: str, config: dict, price: tuple[float, float] | None = None
+    ) -> None:
         self.dir = run_dir
         self.run = run
         self.config = config
@@ -42,6 +45,8 @@ class RunStore:
         self.done: set[str] = set()
         self.counts = RunCounts()
         self.usage = Usage()
+        self.price = price
+        self.cost_usd = 0.0
         self.repaired_bytes = 0
         self.started_at = utc_now()
         self._check_config()
@@ -108,6 +113,8 @@ class RunStore:
         by[traj.termination.value] += 1
         counts.by_termination = dict(by)
         self.usage = self.usage + traj.usage
+        if self.price is not None:
+            self.cost_usd += trajectory_cost(traj, self.price)
 
     def append(self, traj: Trajectory) -> None:
         """Write one finished trajectory as a single line, in one system call."""
@@ -130,6 +137,7 @@ class RunStore:
             config=self.config,
             counts=self.counts,
             usage=self.usage,
+            cost_usd=round(self.cost_usd, 6) if self.price is not None else None,
             started_at=self.started_at,
             updated_at=utc_now(),
             toolkit_version=toolkit_version(),

@@ -1,7 +1,8 @@
 """Many episodes: bounded concurrency, append-only records, resume, and ``run.json``.
 
 A fatal error (bad key, unknown model, no isolation) stops the run with status ``failed``;
-Ctrl-C stops it as ``interrupted``. Either way every finished trajectory is already on disk
+Ctrl-C stops it as ``interrupted``; ``--max-cost`` stops starting episodes once the projected
+spend would pass the budget (status ``budget_reached``). Either way every finished trajectory is already on disk
 and a re-run with the same ``--run`` continues from there without repeating any task.
 """
 
@@ -13,8 +14,10 @@ from dataclasses import dataclass
 
 from rich.console import Console
 
+from trajkit.collect.budget import Budget
 from trajkit.collect.config import CollectConfig
 from trajkit.collect.loop import run_episode, wait_for_closing
+from trajkit.collect.pricing import trajectory_cost
 from trajkit.collect.progress import RunProgress
 from trajkit.collect.run_store import RunStore
 from trajkit.collect.sandbox.factory import SandboxFactory, check_sandbox, sandbox_factory
@@ -22,7 +25,7 @@ from trajkit.collect.teachers.base import Teacher
 from trajkit.collect.teachers.cache import with_cache
 from trajkit.collect.teachers.registry import make_teacher
 from trajkit.schemas import RunManifest, Task
-from trajkit.schemas.errors import UserError
+from trajkit.schemas.errors import ConfigError, UserError
 from trajkit.sources.base import Source, SourceRuntime
 from trajkit.sources.registry import get_source
 
@@ -35,6 +38,10 @@ class RunResult:
     skipped: int
     repaired_bytes: int
 
+    @property
+    def budget_reached(self) -> bool:
+        return self.manifest.status == "budget_reached"
+
 
 async def collect(config: CollectConfig, console: Console | None = None) -> RunResult:
     """Run (or resume) the collection described by ``config``."""
@@ -45,7 +52,14 @@ async def collect(config: CollectConfig, console: Console | None = None) -> RunR
     attach = getattr(source, "attach", None)
     if attach is not None:
         attach(SourceRuntime(sandbox_factory=factory))
-    store = RunStore(config.run_dir, config.run, config.model_dump(mode="json"))
+    price = config.teacher_price()
+    if config.max_cost is not None and price is None:
+        raise ConfigError(
+            f"--max-cost: no list price known for {config.teacher!r}; give one with "
+            "--price MODEL=IN,OUT (USD per million tokens)"
+        )
+    store = RunStore(config.run_dir, config.run, config.model_dump(mode="json"), price)
+    budget = Budget(config.max_cost, spent=store.cost_usd, finished=store.counts.done)
     try:
         pending = [t for t in tasks if t.task_id not in store.done]
         skipped = len(tasks) - len(pending)
@@ -57,7 +71,9 @@ async def collect(config: CollectConfig, console: Console | None = None) -> RunR
                 if config.cache:
                     teacher = with_cache(teacher, config.cache_path)
                 try:
-                    await _run_all(config, source, teacher, factory, store, pending, len(tasks), console)
+                    await _run_all(
+                        config, source, teacher, factory, store, budget, pending, len(tasks), console
+                    )
                 finally:
                     await teacher.aclose()
         except UserError as exc:
@@ -66,7 +82,13 @@ async def collect(config: CollectConfig, console: Console | None = None) -> RunR
         except (KeyboardInterrupt, asyncio.CancelledError):
             store.write_manifest("interrupted", len(tasks), "stopped by the user")
             raise
-        manifest = store.write_manifest("completed", len(tasks))
+        if budget.exhausted and store.counts.done < len(tasks):
+            detail = (
+                f"spent ${budget.spent:.4f} of ${config.max_cost:.4f}; resume with a higher --max-cost"
+            )
+            manifest = store.write_manifest("budget_reached", len(tasks), detail)
+        else:
+            manifest = store.write_manifest("completed", len(tasks))
         return RunResult(manifest, skipped, store.repaired_bytes)
     finally:
         store.close()
@@ -81,6 +103,7 @@ async def _run_all(
     teacher: Teacher,
     factory: SandboxFactory,
     store: RunStore,
+    budget: Budget,
     pending: list[Task],
     total: int,
     console: Console,
@@ -95,17 +118,17 @@ async def _run_all(
         async def worker() -> None:
             nonlocal last_manifest
             while True:
-                try:
-                    task = queue.get_nowait()
-                except asyncio.QueueEmpty:
+                if queue.empty() or not budget.try_start():
                     return
+                task = queue.get_nowait()
                 sandbox = factory(source.tools(task))
                 traj = await run_episode(
                     task, source, teacher, sandbox, config.loop,
                     run=config.run, sandbox_name=config.sandbox,
                 )
                 store.append(traj)
-                progress.update(store.counts, store.usage)
+                budget.finish(trajectory_cost(traj, store.price) if store.price else 0.0)
+                progress.update(store.counts, store.usage, store.cost_usd if store.price else None)
                 if time.monotonic() - last_manifest > MANIFEST_EVERY_S:
                     last_manifest = time.monotonic()
                     store.write_manifest("running", total)

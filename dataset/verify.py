@@ -1,19 +1,22 @@
 """Check that a dataset version is intact, and that its manifest really rebuilds it.
 
-``verify_version`` proves nothing was altered since the version was written (hash, counts,
-permissions); ``rebuild_version`` proves the manifest is a complete recipe: the recorded chain
-over the recorded inputs gives the same bytes.
+``verify_version`` proves nothing was altered since the version was written (hashes and sizes of
+every file, record and per-source/teacher/termination counts, token totals, unique ids,
+lineage, permissions); ``rebuild_version`` proves the manifest is a complete recipe: the
+recorded chain over the recorded inputs gives the same bytes.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
+import filecmp
 import os
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 from trajkit.dataset.inputs import resolve_input, snapshot_input
+from trajkit.dataset.lineage import lineage_problems
+from trajkit.dataset.summary import file_sha256, summarize_file
 from trajkit.dataset.version import (
     DATA_FILE,
     MANIFEST_FILE,
@@ -21,15 +24,18 @@ from trajkit.dataset.version import (
     stream_dataset,
 )
 from trajkit.filters.registry import chain_from_reports
-from trajkit.schemas import FilterReport
-from trajkit.schemas.errors import DataError
+from trajkit.schemas import DatasetManifest, FilterReport
+from trajkit.schemas.errors import DataError, UserError
 
 
 def verify_version(path: Path) -> list[str]:
     """Problems found in the version directory ``path`` (empty list = intact).
 
-    Checks: both files present, manifest valid and naming this ``vN``, ``data.jsonl`` sha256,
-    record count and per-source counts as recorded, filter counts consistent, files read-only.
+    Always checked: both files present, manifest valid and naming this ``vN``, ``data.jsonl``
+    sha256, record count and per-source counts, filter counts consistent, files read-only.
+    Checked when the manifest records them (newer manifests): every listed file's sha256 and
+    size, no unlisted files, counts by teacher and termination, token totals, ids unique,
+    parents agreeing with inputs.
     """
     path = Path(path)
     if not path.is_dir():
@@ -49,32 +55,64 @@ def verify_version(path: Path) -> list[str]:
     if path.name != f"v{manifest.version}":
         problems.append(f"{path}: directory name does not match manifest version {manifest.version}")
 
-    digest = hashlib.sha256()
-    lines = 0
-    by_source: dict[str, int] = {}
-    with open(data_path, "rb") as fh:
-        for raw in fh:
-            digest.update(raw)
-            lines += 1
-            try:
-                source = json.loads(raw).get("source", "?")
-            except (ValueError, AttributeError):
-                problems.append(f"{data_path}:{lines}: not a JSON record")
-                continue
-            by_source[source] = by_source.get(source, 0) + 1
-    if digest.hexdigest() != manifest.data_sha256:
-        problems.append(
-            f"{data_path}: sha256 {digest.hexdigest()} != manifest {manifest.data_sha256}"
-        )
+    scanned = summarize_file(data_path)
+    summary = scanned.summary
+    problems += [f"{data_path}:{n}: not a JSON record" for n in scanned.bad_lines[:10]]
+    if scanned.sha256 != manifest.data_sha256:
+        problems.append(f"{data_path}: sha256 {scanned.sha256} != manifest {manifest.data_sha256}")
+    lines = summary.records + len(scanned.bad_lines)
     if lines != manifest.records:
         problems.append(f"{data_path}: {lines} records, manifest says {manifest.records}")
-    if by_source != manifest.counts_by_source:
-        problems.append(f"{data_path}: per-source counts {by_source} != manifest {manifest.counts_by_source}")
+    counts = summary.counts()
+    if counts["source"] != manifest.counts_by_source:
+        problems.append(
+            f"{data_path}: per-source counts {counts['source']} != manifest {manifest.counts_by_source}"
+        )
+    for label, recorded, actual in (
+        ("per-teacher", manifest.counts_by_teacher, counts["teacher"]),
+        ("per-termination", manifest.counts_by_termination, counts["termination"]),
+    ):
+        if recorded is not None and recorded != actual:
+            problems.append(f"{data_path}: {label} counts {actual} != manifest {recorded}")
+    if manifest.usage is not None and manifest.usage != summary.usage:
+        u, m = summary.usage, manifest.usage
+        problems.append(
+            f"{data_path}: token totals in/out {u.input_tokens}/{u.output_tokens} != manifest "
+            f"{m.input_tokens}/{m.output_tokens}"
+        )
+    if summary.duplicate_ids:
+        problems.append(f"{data_path}: repeated record ids: {', '.join(sorted(set(summary.duplicate_ids))[:5])}")
 
+    problems += _file_problems(path, manifest)
+    problems += lineage_problems(manifest)
     problems += _filter_problems(manifest.filters, manifest.records)
-    for file in (path / MANIFEST_FILE, data_path):
+    for file in sorted(p for p in path.iterdir() if p.is_file()):
         if os.stat(file).st_mode & 0o222:
             problems.append(f"{file}: writable (dataset versions are read-only)")
+    return problems
+
+
+def _file_problems(path: Path, manifest: DatasetManifest) -> list[str]:
+    """Every file the manifest lists matches its digest; nothing unlisted sits beside them."""
+    if manifest.files is None:
+        return []
+    problems = []
+    listed = {f.path for f in manifest.files}
+    for f in manifest.files:
+        file = path / f.path
+        if not file.is_file():
+            problems.append(f"{file}: missing")
+            continue
+        if f.path == DATA_FILE and f.sha256 != manifest.data_sha256:
+            problems.append(f"{MANIFEST_FILE}: files entry for {DATA_FILE} disagrees with data_sha256")
+        if f.path == DATA_FILE:
+            continue  # its bytes were hashed above against data_sha256
+        sha, size = file_sha256(file)
+        if (sha, size) != (f.sha256, f.bytes):
+            problems.append(f"{file}: sha256 {sha} ({size} bytes) != manifest {f.sha256} ({f.bytes} bytes)")
+    for entry in sorted(path.iterdir()):
+        if entry.name not in listed and entry.name != MANIFEST_FILE:
+            problems.append(f"{entry}: not part of this version (not in the manifest)")
     return problems
 
 
@@ -125,3 +163,24 @@ def rebuild_version(
     finally:
         partial.unlink(missing_ok=True)
     return result.sha256
+
+
+def rebuild_problems(path: Path, inputs: Sequence[Path] | None = None) -> list[str]:
+    """Rebuild ``path`` from its parents into a scratch directory and compare bytes.
+
+    Empty list = the manifest reproduces ``data.jsonl`` exactly. A parent that is missing or
+    changed, or an unknown filter, is a problem too: the recipe no longer gives this version.
+    """
+    path = Path(path)
+    with tempfile.TemporaryDirectory(prefix="trajkit-rebuild-") as scratch:
+        try:
+            sha = rebuild_version(path, Path(scratch), inputs)
+        except UserError as exc:
+            return [f"rebuild: {exc}"]
+        rebuilt = Path(scratch) / DATA_FILE
+        if not filecmp.cmp(rebuilt, path / DATA_FILE, shallow=False):
+            return [
+                f"rebuild: {path / DATA_FILE} differs from a rebuild from its parents "
+                f"(rebuilt sha256 {sha}, {rebuilt.stat().st_size} bytes)"
+            ]
+    return []

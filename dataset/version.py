@@ -1,4 +1,4 @@
-"""Build immutable dataset versions ``OUT/datasets/NAME/vN/{data.jsonl, manifest.json}``.
+"""Build immutable dataset versions ``OUT/datasets/NAME/vN/{data.jsonl, manifest.json, CHANGELOG.md}``.
 
 A version is identified by its *fingerprint* (input hashes in the given order + the chain's
 unit names/params + schema version + data format), so asking for the same dataset twice returns
@@ -11,6 +11,10 @@ Canonical ``data.jsonl`` form (``DATA_FORMAT``): one record per line, UTF-8, eac
 ensure_ascii=False, allow_nan=False) + "\\n"``; records in input order (inputs as given, lines
 in file order), a record whose ``id`` was already seen in an earlier line or input skipped.
 Same inputs + same chain ⇒ identical bytes, which is what ``rebuild_version`` checks.
+
+The manifest also records the parents (runs, files or earlier versions), counts by source,
+teacher and termination, token totals and the sha256 of every file; ``CHANGELOG.md`` compares
+the version with the previous one of the same dataset (``dataset.changelog``).
 """
 
 from __future__ import annotations
@@ -28,11 +32,20 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
+from trajkit.dataset.changelog import (
+    Previous,
+    load_previous,
+    previous_version,
+    render_changelog,
+    write_changelog,
+)
 from trajkit.dataset.inputs import InputSnapshot, iter_snapshot, resolve_input, snapshot_input
+from trajkit.dataset.lineage import describe_parents, with_records
+from trajkit.dataset.summary import SummarySink
 from trajkit.filters.chain import FilterChain
-from trajkit.schemas import SCHEMA_VERSION, DatasetManifest, InputFile, Trajectory
+from trajkit.schemas import SCHEMA_VERSION, DatasetManifest, FileDigest, InputFile, Trajectory
 from trajkit.schemas.errors import ConfigError, DataError
 from trajkit.schemas.version import toolkit_version
 
@@ -156,12 +169,14 @@ def stream_dataset(
     """Read snapshots, drop repeated ids, filter, and write canonical lines to ``sink``.
 
     Memory holds only the set of ids seen. ``sink=None`` computes everything without writing
-    (dry runs). ``chain.reports`` hold the per-unit counts afterwards.
+    (dry runs). ``chain.reports`` hold the per-unit counts afterwards. A chain with two-pass
+    units (dedup, balance) first gets one extra read of the same snapshots per such unit
+    (``FilterChain.prepare``); each read re-checks the snapshot hashes.
     """
-    seen_ids: set[str] = set()
     per_input: list[int] = []
 
-    def unique() -> Iterator[Trajectory]:
+    def unique(counts: list[int] | None = None) -> Iterator[Trajectory]:
+        seen_ids: set[str] = set()
         for snap in snaps:
             count = 0
             for _lineno, traj in iter_snapshot(snap):
@@ -169,12 +184,15 @@ def stream_dataset(
                 if traj.id not in seen_ids:
                     seen_ids.add(traj.id)
                     yield traj
-            per_input.append(count)
+            if counts is not None:
+                counts.append(count)
 
+    if chain.two_pass:
+        chain.prepare(unique)
     digest = hashlib.sha256()
     records = 0
     by_source: dict[str, int] = {}
-    for traj in chain.run(unique()):
+    for traj in chain.run(unique(per_input)):
         try:
             line = canonical_line(traj)
         except ValueError as exc:
@@ -285,6 +303,7 @@ def build_version(
     if not run_dirs:
         raise ConfigError("no input runs given")
     snaps = [snapshot_input(resolve_input(Path(p))) for p in run_dirs]
+    parents = describe_parents(snaps)  # refuses a parent version that drifted, before any work
     torn = [s.path for s in snaps if s.torn]
     fingerprint = compute_fingerprint([s.sha256 for s in snaps], chain.spec())
     root = Path(out) / "datasets" / name
@@ -294,7 +313,10 @@ def build_version(
         n, manifest = found
         return VersionResult(root / f"v{n}", n, manifest, existed=True, dry_run=dry_run, torn=torn)
 
-    def manifest_for(version: int, result: StreamResult) -> DatasetManifest:
+    def manifest_for(
+        version: int, result: StreamResult, sink: SummarySink, previous: int | None
+    ) -> DatasetManifest:
+        counts = sink.summary.counts()
         return DatasetManifest(
             name=name,
             version=version,
@@ -306,14 +328,22 @@ def build_version(
             counts_by_source=result.counts_by_source,
             data_sha256=result.sha256,
             toolkit_version=toolkit_version(),
+            data_format=DATA_FORMAT,
+            parents=with_records(parents, result.inputs),
+            counts_by_teacher=counts["teacher"],
+            counts_by_termination=counts["termination"],
+            usage=sink.summary.usage,
+            files=[FileDigest(path=DATA_FILE, sha256=result.sha256, bytes=sink.size)],
+            previous_version=previous,
         )
 
     if dry_run:
-        result = stream_dataset(snaps, chain, sink=None)
-        n = max(list_versions(root), default=0) + 1
-        return VersionResult(
-            root / f"v{n}", n, manifest_for(n, result), existed=False, dry_run=True, torn=torn
-        )
+        sink = SummarySink(None)
+        result = stream_dataset(snaps, chain, cast(BinaryIO, sink))
+        versions = list_versions(root)
+        n = max(versions, default=0) + 1
+        manifest = manifest_for(n, result, sink, previous_version(versions, n))
+        return VersionResult(root / f"v{n}", n, manifest, existed=False, dry_run=True, torn=torn)
 
     root.mkdir(parents=True, exist_ok=True)
     clean_stale_tmp(root)
@@ -323,10 +353,12 @@ def build_version(
         os.chmod(tmp, 0o755)  # mkdtemp makes it 0o700; the published version must be readable
         data_path = tmp / DATA_FILE
         with open(data_path, "wb") as fh:
-            result = stream_dataset(snaps, chain, fh)
+            sink = SummarySink(fh)  # counts teachers/terminations/tokens/ids as lines are written
+            result = stream_dataset(snaps, chain, cast(BinaryIO, sink))
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(data_path, READ_ONLY)
+        previous_cache: dict[int, Previous] = {}
         while True:
             # One scan decides both "already there?" and N: versions are contiguous, so
             # anything published after this scan makes the rename below collide, and the
@@ -337,7 +369,15 @@ def build_version(
                 n, manifest = found
                 return VersionResult(root / f"v{n}", n, manifest, existed=True, torn=torn)
             n = max(versions, default=0) + 1
-            manifest = manifest_for(n, result)
+            prev_n = previous_version(versions, n)
+            previous = None
+            if prev_n is not None:
+                if prev_n not in previous_cache:
+                    previous_cache[prev_n] = load_previous(root / f"v{prev_n}", prev_n)
+                previous = previous_cache[prev_n]
+            manifest = manifest_for(n, result, sink, prev_n)
+            changelog = write_changelog(tmp, render_changelog(manifest, sink.summary, previous))
+            manifest.files = [*(manifest.files or []), changelog]
             _write_manifest(tmp, manifest)
             _fsync_dir(tmp)
             target = root / f"v{n}"

@@ -5,12 +5,20 @@ runs of any size. Its ``name`` and ``params`` are recorded in the dataset manife
 enough to rebuild it (``trajkit.filters.registry.make_filter``), which is what makes a dataset
 version reproducible from its manifest alone.
 
-Stateful units (e.g. dedup by signature) may define ``reset()``; the chain calls it at the start
-of every pass so state never leaks from one build into the next.
+Stateful units may define ``reset()``; the chain calls it at the start of every pass so state
+never leaks from one build into the next.
+
+Two-pass units (dedup keeping the *best* copy, balance needing group counts) cannot decide a
+record from the records before it alone. They also define ``prepare(trajs)``: the chain feeds
+them, before the streaming pass, exactly the records they will later see (what the earlier
+units keep), and they keep only compact per-record state (signatures, counts, a keep bitmap),
+never whole trajectories, so memory stays bounded by the number of records, not their size.
+``reset()`` on such a unit rewinds its cursor but keeps what ``prepare`` learned.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol, Union, runtime_checkable
 
@@ -49,3 +57,25 @@ class Filter(Protocol):
     def params(self) -> dict[str, Any]: ...
 
     def decide(self, traj: Trajectory) -> Decision: ...
+
+
+@runtime_checkable
+class TwoPassFilter(Filter, Protocol):
+    """A unit that must see its whole input once (``prepare``) before deciding (``decide``)."""
+
+    def prepare(self, trajs: Iterable[Trajectory]) -> None: ...
+
+
+def is_two_pass(unit: object) -> bool:
+    """True if ``unit`` needs a ``prepare`` pass before its decisions mean anything."""
+    return callable(getattr(unit, "prepare", None))
+
+
+class ParamError(ValueError):
+    """A unit's parameter is invalid. ``param`` names it so each front end can say where the
+    value came from: a CLI flag, a ``chain.toml`` key, or a manifest's recorded params."""
+
+    def __init__(self, param: str, message: str) -> None:
+        super().__init__(message)
+        self.param = param
+        self.message = message

@@ -1,13 +1,15 @@
-"""Named chains: the mission's default and the CLI's ``--keep`` names."""
+"""Named chains: the mission's default, the CodeAct paper's, and the CLI's ``--keep`` names."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from trajkit.filters.base import Filter
 from trajkit.filters.chain import FilterChain
+from trajkit.filters.paper import PaperHeuristicsFilter
 from trajkit.filters.self_correct import SelfCorrectFilter
 from trajkit.filters.success import SuccessFilter
+from trajkit.filters.turns import TurnsFilter
 from trajkit.schemas.errors import ConfigError
 
 KEEP_ALL = "all"
@@ -19,9 +21,23 @@ KEEP_NAMES = {
 }
 
 
-def default_chain() -> FilterChain:
+def default_units() -> list[Filter]:
     """Successful trajectories that self-correct: what the training datasets are for."""
-    return FilterChain([SuccessFilter(), SelfCorrectFilter()])
+    return [SuccessFilter(), SelfCorrectFilter()]
+
+
+def paper_units() -> list[Filter]:
+    """CodeActInstruct's heuristics: successful, more than 2 turns, and the two content rules
+    of ``paper-heuristics``. Looser than the default: no error-then-recovery is required."""
+    return [SuccessFilter(), TurnsFilter(min_turns=3), PaperHeuristicsFilter()]
+
+
+PRESETS: dict[str, Callable[[], list[Filter]]] = {"default": default_units, "paper": paper_units}
+
+
+def default_chain() -> FilterChain:
+    """The chain ``trajkit filter`` uses when no filter flag is given."""
+    return FilterChain(default_units())
 
 
 def build_chain(names: Iterable[str]) -> FilterChain:

@@ -6,8 +6,10 @@ so they are plain data: printable, JSON-serialisable, and described by JSON Sche
 
 from trajkit.schemas.manifests import (
     DatasetManifest,
+    FileDigest,
     FilterReport,
     InputFile,
+    ParentRef,
     RunCounts,
     RunManifest,
 )
@@ -36,10 +38,12 @@ __all__ = [
     "DatasetManifest",
     "ErrorInfo",
     "ErrorKind",
+    "FileDigest",
     "FilterReport",
     "InputFile",
     "Message",
     "Observation",
+    "ParentRef",
     "RunCounts",
     "RunManifest",
     "Step",

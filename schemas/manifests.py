@@ -25,11 +25,14 @@ class RunManifest(BaseModel):
 
     schema_version: str = SCHEMA_VERSION
     run: str
-    status: Literal["running", "completed", "interrupted", "failed"]
+    status: Literal["running", "completed", "interrupted", "failed", "budget_reached"]
     status_detail: str = ""
     config: dict[str, Any]
     counts: RunCounts = Field(default_factory=RunCounts)
     usage: Usage = Field(default_factory=Usage)
+    cost_usd: float | None = Field(
+        None, description="spent on teacher calls (cache hits are free); None if unpriced"
+    )
     started_at: str
     updated_at: str
     toolkit_version: str
@@ -52,8 +55,45 @@ class FilterReport(BaseModel):
     drop_reasons: dict[str, int] = Field(default_factory=dict)
 
 
+class ParentRef(BaseModel):
+    """One input of a dataset version, described well enough to find and trust it again.
+
+    ``kind`` says what was named on the command line: a run directory, an earlier dataset
+    version (its ``data.jsonl`` is read), or a bare JSONL file. ``sha256`` is the hash of the
+    complete lines that were read (for a version: its ``data_sha256``), so lineage survives a
+    move: a parent found elsewhere with the same hash is the same parent.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["run", "version", "jsonl"]
+    path: str
+    sha256: str
+    records: int
+    name: str | None = None  # run name, or the parent version's dataset name
+    version: int | None = None  # the parent's vN when kind == "version"
+    fingerprint: str | None = None  # the parent version's fingerprint when kind == "version"
+
+
+class FileDigest(BaseModel):
+    """A file of the version directory (``manifest.json`` excepted: it cannot hash itself)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    path: str
+    sha256: str
+    bytes: int
+
+
 class DatasetManifest(BaseModel):
-    """``OUT/datasets/NAME/vN/manifest.json``: how to rebuild ``data.jsonl`` byte for byte."""
+    """``OUT/datasets/NAME/vN/manifest.json``: how to rebuild ``data.jsonl`` byte for byte.
+
+    Fields after ``toolkit_version`` were added later and are optional (``None`` = not
+    recorded, as in manifests written before them), so every older manifest still loads and
+    verifies; ``verify_version`` checks each recorded one against the data. ``SCHEMA_VERSION``
+    was deliberately not bumped for them: it is part of every dataset fingerprint, so a bump
+    would make every existing version unrecognisable to ``build_version`` and rebuild it.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -68,3 +108,10 @@ class DatasetManifest(BaseModel):
     counts_by_source: dict[str, int] = Field(default_factory=dict)
     data_sha256: str
     toolkit_version: str
+    data_format: str | None = None
+    parents: list[ParentRef] | None = None
+    counts_by_teacher: dict[str, int] | None = None  # "provider:model" → records
+    counts_by_termination: dict[str, int] | None = None
+    usage: Usage | None = None  # token totals over the records (input/output/calls)
+    files: list[FileDigest] | None = None  # data.jsonl, CHANGELOG.md
+    previous_version: int | None = None  # what CHANGELOG.md compares with (None: first version)

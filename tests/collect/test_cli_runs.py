@@ -226,3 +226,26 @@ def test_response_cache_means_a_repeat_run_pays_nothing(loopback, tmp_path):
     changed = run(*base, "--run", "fourth", "--temperature", "0.7", env=env)
     assert changed.returncode == 0
     assert loopback.request_count == 3 * paid  # other sampling params: another request
+
+
+def test_max_cost_stops_new_episodes_and_resumes_with_a_higher_budget(loopback, tmp_path):
+    require_isolation()
+    data = write_problems(tmp_path / "p.jsonl", 10)
+    loopback.set_policy(solve_after_one_error)
+    env = {**os.environ, **loopback.env()}
+    base = ["collect", "math", "--teacher", "openai:m", "--data", str(data), "--out",
+            str(tmp_path / "out"), "--run", "budget", "--concurrency", "1", "--price", "m=1000,1000"]
+    capped = run(*base, "--max-cost", "2.0", env=env)
+    assert capped.returncode == 3, capped.stderr
+    manifest = json.loads((tmp_path / "out" / "runs" / "budget" / "run.json").read_text())
+    assert manifest["status"] == "budget_reached"
+    done = manifest["counts"]["done"]
+    assert 1 <= done < 10
+    assert 0 < manifest["cost_usd"] <= 2.0
+    finished = run(*base, "--max-cost", "100", env=env)
+    assert finished.returncode == 0, finished.stderr
+    manifest = json.loads((tmp_path / "out" / "runs" / "budget" / "run.json").read_text())
+    assert manifest["status"] == "completed" and manifest["counts"]["done"] == 10
+    unpriced = run("collect", "math", "--teacher", "openai:unknown-model", "--data", str(data),
+                   "--out", str(tmp_path / "out"), "--run", "nop", "--max-cost", "1", env=env)
+    assert unpriced.returncode == 2 and "--price" in unpriced.stderr

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Any
+
 import pytest
 
 from trajkit.filters.chain import FilterChain
@@ -44,11 +48,24 @@ def test_unknown_name_lists_choices() -> None:
         build_chain(["nope"])
 
 
-def test_registry_round_trips_every_unit() -> None:
-    for name, factory in REGISTRY.items():
-        unit = factory()
+def example_params(name: str, tmp_path: Path) -> dict[str, Any]:
+    """Non-default params for every registered unit (offline: no tokenizer download)."""
+    ref = tmp_path / "eval.txt"
+    ref.write_text(" ".join(f"w{i}" for i in range(20)))
+    return {
+        "success": {"min_score": 0.5}, "self-correct": {}, "turns": {"min_turns": 2, "max_turns": 7},
+        "tokens": {"max_tokens": 8192, "tokenizer": "chars4"}, "valid-format": {},
+        "no-secrets": {}, "paper-heuristics": {}, "dedup": {"mode": "near", "threshold": 0.9},
+        "decontaminate": {"paths": [str(ref)], "n": 8}, "balance": {"limits": {"*": 5}, "by": ["source"]},
+    }[name]
+
+
+def test_registry_round_trips_every_unit(tmp_path: Path) -> None:
+    for name in REGISTRY:
+        unit = make_filter(name, example_params(name, tmp_path))
         rebuilt = make_filter(name, unit.params)
         assert rebuilt.name == name and rebuilt.params == unit.params
+        assert json.loads(json.dumps(unit.params)) == unit.params  # manifest-safe
     assert make_filter("success", {"min_score": 0.25}).params == {"min_score": 0.25}
 
 

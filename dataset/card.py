@@ -1,0 +1,179 @@
+"""The ``README.md`` dataset card of an ``hf`` export: Hub metadata plus the manifest's story.
+
+The YAML front matter is what the Hub and ``datasets`` read: ``license`` (``--license``, default
+``other``), task categories, size category, and ``configs`` with ``data_files`` so
+``datasets.load_dataset(PATH_OR_REPO)`` finds the split without guessing. The body states, from
+the manifest, what a user needs before training on it: version and hashes, where the records
+came from (parents, sources, teachers), how they were filtered (the per-unit table), how
+episodes ended, and token totals; then the columns.
+
+The card is a pure function of the manifest and the export (no clock; parents are named, not
+located, so input paths stay private), so the same version always renders the same bytes. Teacher
+names are shown as recorded: a ``replay:PATH`` teacher's name is a path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import yaml
+
+from trajkit.dataset.changelog import chain_text
+from trajkit.dataset.export_hf import COLUMN_DOCS, DATA_DIR
+from trajkit.dataset.lineage import parent_label
+from trajkit.dataset.summary import DataSummary
+from trajkit.dataset.version import duplicate_count
+from trajkit.schemas import DatasetManifest
+
+DEFAULT_LICENSE = "other"
+TASK_CATEGORIES = ["text-generation"]
+TAGS = ["agent", "codeact", "code", "tool-use", "trajectories", "synthetic", "trajkit"]
+
+
+@dataclass(frozen=True)
+class CardInputs:
+    """What the export adds to the manifest: rows written per split, skipped records, shards."""
+
+    split_rows: Mapping[str, int]
+    skipped: Mapping[str, int]
+    shards: Sequence[str]  # paths relative to the export root
+
+
+def size_category(n: int) -> str:
+    """The Hub's ``size_categories`` bucket for ``n`` rows."""
+    bounds = [(1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"),
+              (1_000_000, "100K<n<1M"), (10_000_000, "1M<n<10M"), (100_000_000, "10M<n<100M")]
+    for bound, label in bounds:
+        if n < bound:
+            return label
+    return "n>1T" if n >= 10**12 else "100M<n<1B" if n < 10**9 else "1B<n<10B"
+
+
+def front_matter(manifest: DatasetManifest, rows: int, splits: Sequence[str], license: str) -> str:
+    """The YAML block between ``---`` lines."""
+    meta = {
+        "license": license,
+        "pretty_name": f"{manifest.name} v{manifest.version}",
+        "language": ["en"],
+        "task_categories": TASK_CATEGORIES,
+        "tags": TAGS,
+        "size_categories": [size_category(rows)],
+        "configs": [
+            {
+                "config_name": "default",
+                "data_files": [{"split": s, "path": f"{DATA_DIR}/{s}-*"} for s in splits],
+            }
+        ],
+    }
+    return "---\n" + yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=1000) + "---\n"
+
+
+def _cell(value: object) -> str:
+    return str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[object]], align: str = "") -> list[str]:
+    """A Markdown table; ``align`` has one letter per column, ``l`` or ``r`` (default ``l``)."""
+    marks = ["---:" if align[i:i + 1] == "r" else "---" for i in range(len(header))]
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(marks) + "|"]
+    lines += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in rows]
+    return [*lines, ""]
+
+
+def _counts(title: str, counts: Mapping[str, int], total: int) -> list[str]:
+    rows = [(f"`{k}`", n, f"{n / total:.1%}" if total else "-")
+            for k, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
+    return [f"### {title}", "", *_table([title.rstrip("s").capitalize(), "records", "share"], rows, "lrr")]
+
+
+def render_card(
+    manifest: DatasetManifest,
+    summary: DataSummary,
+    export: CardInputs,
+    *,
+    license: str = DEFAULT_LICENSE,
+    repo_id: str | None = None,
+) -> str:
+    """The whole ``README.md``. ``summary`` (counted while exporting) fills in numbers that
+    manifests written before they were recorded lack; recorded ones are always used as-is."""
+    m = manifest
+    rows = sum(export.split_rows.values())
+    by_teacher = m.counts_by_teacher if m.counts_by_teacher is not None else summary.counts()["teacher"]
+    by_termination = (m.counts_by_termination if m.counts_by_termination is not None
+                      else summary.counts()["termination"])
+    usage = m.usage if m.usage is not None else summary.usage
+    target = repo_id or "PATH_OR_ORG/NAME"
+    out = [front_matter(m, rows, list(export.split_rows), license)]
+    out += [
+        f"# {m.name} v{m.version}",
+        "",
+        f"CodeAct agent trajectories built with trajkit: teacher models solved benchmark tasks by "
+        f"writing Python that ran in a sandbox, were judged by each benchmark's own metric, and "
+        f"were filtered into this dataset. {m.records} records in version {m.version}.",
+        "",
+        "```python",
+        "from datasets import load_dataset",
+        "",
+        f'ds = load_dataset("{target}", split="train")',
+        "```",
+        "",
+        "## Version",
+        "",
+        *_table(["field", "value"], [
+            ("dataset", f"`{m.name}`"),
+            ("version", f"v{m.version}"),
+            ("records", m.records),
+            ("rows exported", rows),
+            ("created", m.created_at),
+            ("fingerprint", f"`{m.fingerprint}`"),
+            ("data sha256", f"`{m.data_sha256}`"),
+            ("previous version", f"v{m.previous_version}" if m.previous_version else "none (first)"),
+            ("trajkit", m.toolkit_version),
+            ("schema", m.schema_version),
+        ]),
+    ]
+    if export.skipped:
+        skipped = ", ".join(f"{k} ({n})" for k, n in sorted(export.skipped.items()))
+        out += [f"Records not exported (not a valid chat conversation): {skipped}.", ""]
+    out += ["## Sources and teachers", ""]
+    out += _counts("Sources", m.counts_by_source, m.records)
+    out += _counts("Teachers", by_teacher, m.records)
+    out += _counts("Terminations", by_termination, m.records)
+    if m.parents:
+        out += ["### Parents", ""]
+        out += _table(["parent", "records", "sha256"],
+                      [(parent_label(p), p.records, f"`{p.sha256[:16]}…`") for p in m.parents], "lrl")
+    out += ["## Filters", "", f"Chain: {chain_text(m.filters)}.", ""]
+    filter_rows = [
+        (f.name, ", ".join(f"{k}={v}" for k, v in sorted(f.params.items())) or "-",
+         f.seen, f.kept, f.dropped,
+         ", ".join(f"{r} ({n})" for r, n in sorted(f.drop_reasons.items(), key=lambda kv: (-kv[1], kv[0])))
+         or "-")
+        for f in m.filters
+    ]
+    out += _table(["unit", "params", "seen", "kept", "dropped", "drop reasons"], filter_rows, "llrrrl")
+    dupes = duplicate_count(m)
+    if dupes:
+        out += [f"{dupes} record(s) with an id already seen were skipped before filtering.", ""]
+    mean_in = usage.input_tokens / m.records if m.records else 0.0
+    mean_out = usage.output_tokens / m.records if m.records else 0.0
+    out += ["## Tokens", ""]
+    out += _table(["tokens", "total", "mean per record"], [
+        ("input", usage.input_tokens, f"{mean_in:.1f}"),
+        ("output", usage.output_tokens, f"{mean_out:.1f}"),
+        ("teacher calls", usage.calls, f"{usage.calls / m.records:.2f}" if m.records else "0"),
+    ], "lrr")
+    out += ["## Columns", ""]
+    out += _table(["column", "description"], [(f"`{k}`", v) for k, v in COLUMN_DOCS.items()])
+    out += ["## Files", ""]
+    out += [f"- `{path}`" for path in export.shards]
+    out += ["- `CHANGELOG.md`: what changed since the previous version", ""]
+    out += [
+        "## License and terms",
+        "",
+        f"License: `{license}`. The assistant turns were written by the teacher models listed "
+        "above; their providers' terms may restrict training on their outputs.",
+        "",
+    ]
+    return "\n".join(out)

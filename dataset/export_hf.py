@@ -1,0 +1,149 @@
+"""Parquet shards of a version for a Hugging Face dataset folder: ``data/SPLIT-0000i-of-0000N.parquet``.
+
+Rows carry the normalised conversation as ``messages`` (list of ``{role, content}``, the layout
+TRL and chat templates read) plus the metadata people filter on when training (source, teacher,
+termination, tokens, turns, failed actions). Shards are cut by size so no file outgrows what the
+Hub's viewer and ``datasets`` handle comfortably; rows are written in small row groups so
+readers can stream them. Nothing time-dependent goes into the files: the same version and the
+same pyarrow give the same bytes.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from trajkit.collect.self_correction import failed_action, is_self_correcting_steps
+from trajkit.dataset.export_chat import Turn
+from trajkit.schemas import Trajectory
+
+DATA_DIR = "data"
+DEFAULT_MAX_SHARD_BYTES = 256 * 1024 * 1024  # of row JSON, an upper bound on the shard's size
+ROW_GROUP_ROWS = 500
+
+MESSAGE_TYPE = pa.struct([("role", pa.string()), ("content", pa.string())])
+HF_SCHEMA = pa.schema(
+    [
+        ("id", pa.string()),
+        ("source", pa.string()),
+        ("task_id", pa.string()),
+        ("run", pa.string()),
+        ("teacher", pa.string()),
+        ("termination", pa.string()),
+        ("success", pa.bool_()),
+        ("score", pa.float64()),
+        ("self_corrected", pa.bool_()),
+        ("turns", pa.int32()),
+        ("failed_actions", pa.int32()),
+        ("input_tokens", pa.int64()),
+        ("output_tokens", pa.int64()),
+        ("answer", pa.string()),
+        ("messages", pa.list_(MESSAGE_TYPE)),
+    ]
+)
+
+COLUMN_DOCS = {
+    "id": "trajectory id, stable across dataset versions",
+    "source": "benchmark the task came from",
+    "task_id": "the task's id within its source",
+    "run": "collection run that produced the episode",
+    "teacher": "`provider:model` that wrote the assistant turns",
+    "termination": "why the episode ended (solved, max_turns, …)",
+    "success": "the source's judge accepted the final answer",
+    "score": "the judge's score (partial credit where the metric has it)",
+    "self_corrected": "an action failed before the successful step",
+    "turns": "assistant turns in the episode",
+    "failed_actions": "turns whose code raised, timed out or crashed the worker",
+    "input_tokens": "prompt tokens the teacher was billed for, summed over turns",
+    "output_tokens": "completion tokens, summed over turns",
+    "answer": "the final proposed answer, if any",
+    "messages": "the conversation: system, user (task), then assistant/user (observation) turns, "
+    "ending with the assistant",
+}
+
+
+def hf_row(traj: Trajectory, turns: list[Turn]) -> dict[str, Any]:
+    """The Parquet row for one trajectory (``turns`` from ``export_chat.conversation``)."""
+    return {
+        "id": traj.id,
+        "source": traj.source,
+        "task_id": traj.task_id,
+        "run": traj.run,
+        "teacher": f"{traj.teacher.provider}:{traj.teacher.model}",
+        "termination": traj.termination.value,
+        "success": traj.success,
+        "score": traj.score,
+        "self_corrected": is_self_correcting_steps(traj.steps, traj.success),
+        "turns": len(traj.steps),
+        "failed_actions": sum(failed_action(s) for s in traj.steps),
+        "input_tokens": traj.usage.input_tokens,
+        "output_tokens": traj.usage.output_tokens,
+        "answer": traj.answer,
+        "messages": [{"role": t.role, "content": t.content} for t in turns],
+    }
+
+
+@dataclass
+class ShardWriter:
+    """Writes rows of one split into shards of at most ``max_bytes`` (estimated), streaming.
+
+    Shards are first written as ``SPLIT-0000i.partial``; :meth:`close` renames them to
+    ``SPLIT-0000i-of-0000N.parquet`` once N is known, so a reader never sees a half-named set.
+    """
+
+    data_dir: Path
+    split: str = "train"
+    max_bytes: int = DEFAULT_MAX_SHARD_BYTES
+    row_group_rows: int = ROW_GROUP_ROWS
+    rows: int = 0
+    _writer: pq.ParquetWriter | None = None
+    _partials: list[Path] = field(default_factory=list)
+    _buffer: list[dict[str, Any]] = field(default_factory=list)
+    _shard_bytes: int = 0
+
+    def add(self, row: dict[str, Any], size: int) -> None:
+        """Append a row whose serialised size is about ``size`` bytes."""
+        if self._writer is None or (self._shard_bytes and self._shard_bytes + size > self.max_bytes):
+            self._open_next()
+        self._buffer.append(row)
+        self._shard_bytes += size
+        self.rows += 1
+        if len(self._buffer) >= self.row_group_rows:
+            self._flush()
+
+    def _open_next(self) -> None:
+        self._close_current()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        path = self.data_dir / f"{self.split}-{len(self._partials):05d}.partial"
+        self._partials.append(path)
+        self._writer = pq.ParquetWriter(path, HF_SCHEMA, compression="snappy")
+        self._shard_bytes = 0
+
+    def _flush(self) -> None:
+        if self._buffer and self._writer is not None:
+            self._writer.write_table(pa.Table.from_pylist(self._buffer, schema=HF_SCHEMA))
+            self._buffer = []
+
+    def _close_current(self) -> None:
+        self._flush()
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+    def close(self) -> list[Path]:
+        """Finish the shards (one empty shard for an empty split) and give them final names."""
+        if not self._partials:
+            self._open_next()
+        self._close_current()
+        n = len(self._partials)
+        final = []
+        for i, partial in enumerate(self._partials):
+            target = self.data_dir / f"{self.split}-{i:05d}-of-{n:05d}.parquet"
+            os.replace(partial, target)
+            final.append(target)
+        return final

@@ -1,0 +1,220 @@
+"""``trajkit export``: a verified dataset version → a training file or a Hugging Face folder.
+
+Formats: ``openai`` (chat fine-tuning JSONL, optional per-message ``weight``), ``sharegpt``,
+``codeact`` (CodeActInstruct rows) and ``hf`` (a folder of Parquet shards + dataset card +
+CHANGELOG, loadable with ``datasets.load_dataset(PATH)``). See ``export_chat`` for how a
+trajectory becomes a conversation and which records are skipped.
+
+Guarantees: the version is verified first (exporting drifted data would publish numbers the
+card contradicts); output is deterministic (rows in data order, no timestamps beyond the
+manifest's own ``created_at``); it is written into a temporary sibling and renamed into place,
+so ``--to`` is either the complete old export or the complete new one; an existing ``--to`` is
+replaced only with ``force``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from trajkit.dataset.changelog import CHANGELOG_FILE
+from trajkit.dataset.export_chat import (
+    Unexportable,
+    codeact_row,
+    conversation,
+    openai_row,
+    sharegpt_row,
+)
+from trajkit.dataset.inputs import is_version_dir
+from trajkit.dataset.summary import DataSummary
+from trajkit.dataset.verify import verify_version
+from trajkit.dataset.version import DATA_FILE, list_versions, read_manifest
+from trajkit.schemas import DatasetManifest, Trajectory
+from trajkit.schemas.errors import ConfigError, DataError
+
+FORMATS = ("openai", "sharegpt", "codeact", "hf")
+README_FILE = "README.md"
+
+
+@dataclass
+class ExportResult:
+    """What an export wrote: ``rows`` rows to ``path``; ``skipped`` counts by reason."""
+
+    path: Path
+    format: str
+    version_dir: Path
+    manifest: DatasetManifest
+    rows: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)
+    files: list[str] = field(default_factory=list)  # relative to ``path`` for hf
+
+
+def locate_version(path: Path) -> Path:
+    """A version directory, or a dataset directory → its latest version; else ``DataError``."""
+    path = Path(path)
+    if is_version_dir(path):
+        return path
+    versions = list_versions(path)
+    if versions:
+        return path / f"v{versions[-1]}"
+    if path.exists():
+        raise DataError(f"{path}: not a dataset version (expected OUT/datasets/NAME/vN)")
+    raise DataError(f"{path}: no such dataset version")
+
+
+def require_intact(version_dir: Path) -> DatasetManifest:
+    """The manifest of a version that verifies clean; ``DataError`` naming the first problem."""
+    problems = verify_version(version_dir)
+    if problems:
+        more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise DataError(
+            f"{version_dir}: fails verification: {problems[0]}{more}; see `trajkit verify {version_dir}`"
+        )
+    return read_manifest(version_dir)
+
+
+def iter_version(version_dir: Path) -> Iterator[tuple[Trajectory, int]]:
+    """``(trajectory, line size in bytes)`` for each record of ``data.jsonl``, streamed."""
+    data = version_dir / DATA_FILE
+    with open(data, "rb") as fh:
+        for lineno, raw in enumerate(fh, start=1):
+            try:
+                yield Trajectory.model_validate_json(raw), len(raw)
+            except ValueError as exc:
+                raise DataError(f"{data}:{lineno}: invalid Trajectory ({str(exc).splitlines()[0]})") from None
+
+
+def _dump(row: dict[str, Any]) -> bytes:
+    return (json.dumps(row, ensure_ascii=False, separators=(",", ":"), allow_nan=False) + "\n").encode()
+
+
+def _write_jsonl(version_dir: Path, fmt: str, dest: Path, *, weights: bool, mask_failed: bool,
+                 result: ExportResult) -> None:
+    skipped: Counter[str] = Counter()
+    with open(dest, "wb") as fh:
+        for traj, _size in iter_version(version_dir):
+            try:
+                turns = conversation(traj)
+                if fmt == "openai":
+                    row = openai_row(turns, weights=weights, mask_failed=mask_failed)
+                elif fmt == "sharegpt":
+                    row = sharegpt_row(traj, turns)
+                else:
+                    row = codeact_row(traj, turns)
+            except Unexportable as exc:
+                skipped[exc.reason] += 1
+                continue
+            fh.write(_dump(row))
+            result.rows += 1
+        fh.flush()
+        os.fsync(fh.fileno())
+    result.skipped = dict(sorted(skipped.items()))
+
+
+def write_hf_folder(
+    version_dir: Path, dest: Path, manifest: DatasetManifest, *, license: str,
+    repo_id: str | None, max_shard_bytes: int, result: ExportResult,
+) -> None:
+    """Parquet shards under ``dest/data``, ``README.md`` card and ``CHANGELOG.md`` (if any)."""
+    from trajkit.dataset.card import CardInputs, render_card
+    from trajkit.dataset.export_hf import ShardWriter, hf_row
+
+    dest.mkdir(parents=True, exist_ok=True)
+    writer = ShardWriter(dest / "data", "train", max_bytes=max_shard_bytes)
+    summary = DataSummary()
+    skipped: Counter[str] = Counter()
+    for traj, size in iter_version(version_dir):
+        summary.add(traj.model_dump(mode="json", include={"source", "teacher", "termination", "usage"}))
+        try:
+            turns = conversation(traj)
+        except Unexportable as exc:
+            skipped[exc.reason] += 1
+            continue
+        writer.add(hf_row(traj, turns), size)
+    shards = [p.relative_to(dest).as_posix() for p in writer.close()]
+    result.rows = writer.rows
+    result.skipped = dict(sorted(skipped.items()))
+    card = render_card(
+        manifest, summary, CardInputs({"train": writer.rows}, result.skipped, shards),
+        license=license, repo_id=repo_id,
+    )
+    (dest / README_FILE).write_text(card, encoding="utf-8")
+    files = [README_FILE, *shards]
+    changelog = version_dir / CHANGELOG_FILE
+    if changelog.is_file():
+        shutil.copyfile(changelog, dest / CHANGELOG_FILE)
+        files.append(CHANGELOG_FILE)
+    result.files = sorted(files)
+
+
+def place(tmp: Path, target: Path, force: bool) -> None:
+    """Move the finished ``tmp`` onto ``target``: atomic for a file, old-aside-then-swap for a
+    directory (both renames are on one filesystem, so a reader sees old or new, never half)."""
+    if not target.exists() and not target.is_symlink():
+        os.rename(tmp, target)
+        return
+    if not force:
+        raise ConfigError(f"--to {target}: already exists (use --force to replace it)")
+    if tmp.is_file() and not target.is_dir():
+        os.replace(tmp, target)
+        return
+    old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+    aside = old / target.name
+    os.rename(target, aside)
+    try:
+        os.rename(tmp, target)
+    except OSError:
+        os.rename(aside, target)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def export_version(
+    version: Path,
+    fmt: str,
+    to: Path,
+    *,
+    force: bool = False,
+    weights: bool = False,
+    mask_failed: bool = False,
+    license: str = "other",
+    repo_id: str | None = None,
+    max_shard_bytes: int | None = None,
+) -> ExportResult:
+    """Export ``version`` (a ``vN`` directory, or a dataset directory → latest) as ``fmt`` to ``to``."""
+    from trajkit.dataset.export_hf import DEFAULT_MAX_SHARD_BYTES
+
+    if fmt not in FORMATS:
+        raise ConfigError(f"--format: unknown format {fmt!r} (choose from: {', '.join(FORMATS)})")
+    if (weights or mask_failed) and fmt != "openai":
+        raise ConfigError("--weights/--mask-failed: only for --format openai")
+    if max_shard_bytes is not None and max_shard_bytes < 1:
+        raise ConfigError("--max-shard-mb: must be positive")
+    version_dir = locate_version(version)
+    manifest = require_intact(version_dir)
+    target = Path(to)
+    if target.exists() and not force:
+        raise ConfigError(f"--to {target}: already exists (use --force to replace it)")
+    if not target.parent.is_dir():
+        raise ConfigError(f"--to {target}: directory {target.parent} does not exist")
+    result = ExportResult(path=target, format=fmt, version_dir=version_dir, manifest=manifest)
+    work = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    try:
+        out = work / target.name
+        if fmt == "hf":
+            write_hf_folder(version_dir, out, manifest, license=license, repo_id=repo_id,
+                            max_shard_bytes=max_shard_bytes or DEFAULT_MAX_SHARD_BYTES, result=result)
+        else:
+            _write_jsonl(version_dir, fmt, out, weights=weights, mask_failed=mask_failed, result=result)
+            result.files = [target.name]
+        place(out, target, force)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return result

@@ -1,0 +1,174 @@
+"""Counts over a version's records (by source, teacher, termination; token totals; ids).
+
+One definition serves every place that states or checks these numbers: the manifest written by
+``build_version``, ``verify_version`` re-counting the data, the CHANGELOG diffing two versions,
+and the dataset card. They work on the *JSON* of each line (not a validated ``Trajectory``) so
+that verifying a tampered file still counts what is there instead of stopping at the first
+invalid record.
+
+:class:`SummarySink` sits between ``stream_dataset`` and the output file, counting the canonical
+lines as they are written, so a build gets these numbers without a second read and without the
+streaming code knowing about them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from trajkit.schemas import Usage
+
+
+def teacher_key(obj: dict[str, Any]) -> str:
+    """``provider:model`` of a trajectory's JSON (``?`` parts when missing)."""
+    teacher = obj.get("teacher") or {}
+    if not isinstance(teacher, dict):
+        return "?:?"
+    return f"{teacher.get('provider', '?')}:{teacher.get('model', '?')}"
+
+
+@dataclass
+class DataSummary:
+    """What a set of records adds up to. ``ids`` is kept only when asked for (CHANGELOG)."""
+
+    records: int = 0
+    by_source: Counter[str] = field(default_factory=Counter)
+    by_teacher: Counter[str] = field(default_factory=Counter)
+    by_termination: Counter[str] = field(default_factory=Counter)
+    input_tokens: int = 0
+    output_tokens: int = 0
+    calls: int = 0
+    cached_calls: int = 0
+    ids: list[str] | None = None
+    duplicate_ids: list[str] = field(default_factory=list)
+    _seen: set[str] | None = None
+
+    @classmethod
+    def tracking_ids(cls) -> DataSummary:
+        """A summary that also records ids in order and notices repeated ones."""
+        return cls(ids=[], _seen=set())
+
+    @property
+    def usage(self) -> Usage:
+        return Usage(
+            input_tokens=self.input_tokens,
+            output_tokens=self.output_tokens,
+            calls=self.calls,
+            cached_calls=self.cached_calls,
+        )
+
+    def add(self, obj: dict[str, Any]) -> None:
+        """Count one record given as its JSON object."""
+        self.records += 1
+        self.by_source[str(obj.get("source", "?"))] += 1
+        self.by_teacher[teacher_key(obj)] += 1
+        self.by_termination[str(obj.get("termination", "?"))] += 1
+        usage = obj.get("usage") or {}
+        if isinstance(usage, dict):
+            self.input_tokens += _int(usage.get("input_tokens"))
+            self.output_tokens += _int(usage.get("output_tokens"))
+            self.calls += _int(usage.get("calls"))
+            self.cached_calls += _int(usage.get("cached_calls"))
+        if self.ids is not None and self._seen is not None:
+            rid = str(obj.get("id"))
+            if rid in self._seen:
+                self.duplicate_ids.append(rid)
+            else:
+                self._seen.add(rid)
+            self.ids.append(rid)
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """The three count tables, sorted by key (how the manifest stores them)."""
+        return {
+            "source": dict(sorted(self.by_source.items())),
+            "teacher": dict(sorted(self.by_teacher.items())),
+            "termination": dict(sorted(self.by_termination.items())),
+        }
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+class SummarySink:
+    """A write-only binary sink that counts each canonical line and forwards it (or drops it).
+
+    ``stream_dataset`` writes exactly one record per ``write`` call; lines are still split on
+    newlines here so a different caller cannot silently miscount.
+    """
+
+    def __init__(self, inner: BinaryIO | None, summary: DataSummary | None = None) -> None:
+        self.inner = inner
+        self.summary = summary if summary is not None else DataSummary.tracking_ids()
+        self.digest = hashlib.sha256()
+        self.size = 0
+        self._pending = b""
+
+    def write(self, data: bytes) -> int:
+        if self.inner is not None:
+            self.inner.write(data)
+        self.digest.update(data)
+        self.size += len(data)
+        self._pending += data
+        *lines, self._pending = self._pending.split(b"\n")
+        for line in lines:
+            if line.strip():
+                self.summary.add(json.loads(line))
+        return len(data)
+
+    def flush(self) -> None:
+        if self.inner is not None:
+            self.inner.flush()
+
+
+@dataclass
+class FileSummary:
+    """A data file re-read: its hash and size, the summary, and lines that were not records."""
+
+    sha256: str
+    size: int
+    summary: DataSummary
+    bad_lines: list[int] = field(default_factory=list)
+
+
+def iter_objects(path: Path) -> Iterator[tuple[int, bytes, dict[str, Any] | None]]:
+    """``(lineno, raw line, JSON object or None if the line is not a JSON object)``."""
+    with open(path, "rb") as fh:
+        for lineno, raw in enumerate(fh, start=1):
+            try:
+                obj = json.loads(raw)
+            except ValueError:
+                obj = None
+            yield lineno, raw, obj if isinstance(obj, dict) else None
+
+
+def summarize_file(path: Path, *, ids: bool = True) -> FileSummary:
+    """Stream ``path`` once: sha256 of its bytes, size, counts, and (optionally) ids."""
+    summary = DataSummary.tracking_ids() if ids else DataSummary()
+    digest = hashlib.sha256()
+    size = 0
+    bad: list[int] = []
+    for lineno, raw, obj in iter_objects(path):
+        digest.update(raw)
+        size += len(raw)
+        if obj is None:
+            bad.append(lineno)
+        else:
+            summary.add(obj)
+    return FileSummary(digest.hexdigest(), size, summary, bad)
+
+
+def file_sha256(path: Path) -> tuple[str, int]:
+    """sha256 and size of a file, streamed."""
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size

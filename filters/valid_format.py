@@ -1,0 +1,66 @@
+"""``valid-format``: keep only conversations a trainer can use as CodeAct demonstrations.
+
+The training target is the raw assistant text, so this re-parses every assistant turn with the
+collector's own parser (``trajkit.collect.parse.parse_action``) instead of trusting the stored
+``steps``: a record whose turns no longer parse (hand-edited, produced by another tool, or by an
+older parser) would teach a format the loop rejects.
+
+Rules, each with its own drop reason:
+
+- ``bad_preamble``: the conversation starts with a system message, then the task (user);
+- ``roles_not_alternating``: after that, assistant and user strictly alternate, beginning
+  with the assistant (``no_assistant_turn`` if it never speaks);
+- ``invalid_action``: every assistant turn is an ``<execute>`` or a ``<solution>``;
+- ``last_turn_not_final``: the last assistant turn is a solution or the winning action (the
+  step the judge accepted), so the demonstration ends where the task was done;
+- ``ends_with_user``: nothing follows the last assistant turn (a trailing observation would
+  be trained on as if the model should stop after reading it).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from trajkit.collect.parse import parse_action
+from trajkit.collect.self_correction import success_step_position
+from trajkit.filters.base import KEEP, Decision, Drop
+from trajkit.schemas import ActionKind, Trajectory
+
+
+class ValidFormatFilter:
+    """Drops trajectories breaking the CodeAct conversation format (see module docstring)."""
+
+    name = "valid-format"
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return {}
+
+    def decide(self, traj: Trajectory) -> Decision:
+        msgs = traj.messages
+        if len(msgs) < 2 or msgs[0].role != "system" or msgs[1].role != "user":
+            return Drop("bad_preamble")
+        rest = msgs[2:]
+        if not rest:
+            return Drop("no_assistant_turn")
+        for i, msg in enumerate(rest):
+            if msg.role != ("assistant" if i % 2 == 0 else "user"):
+                return Drop("roles_not_alternating")
+        if rest[-1].role != "assistant":
+            return Drop("ends_with_user")
+        turns = rest[0::2]
+        kinds = [parse_action(m.content).kind for m in turns]
+        if ActionKind.INVALID in kinds:
+            return Drop("invalid_action")
+        if kinds[-1] is not ActionKind.SOLUTION and not self._won_last(traj, len(turns)):
+            return Drop("last_turn_not_final")
+        return KEEP
+
+    @staticmethod
+    def _won_last(traj: Trajectory, n_turns: int) -> bool:
+        """The last turn is the step the judge accepted (a source judging executed code)."""
+        pos = success_step_position(traj.steps, traj.success)
+        if pos is None or pos != n_turns - 1:
+            return False
+        verdict = traj.steps[pos].verdict
+        return verdict is not None and verdict.success

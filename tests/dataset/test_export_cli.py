@@ -1,0 +1,96 @@
+"""``trajkit export`` and ``trajkit show`` from the command line (in-process, typer's runner)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from factories import make_trajectory, write_jsonl, write_run
+from typer.testing import CliRunner
+
+from trajkit.cli.app import app
+from trajkit.dataset.export_validate import validate_openai_jsonl
+from trajkit.dataset.show import find_trajectory, search_files
+from trajkit.dataset.version import build_version
+from trajkit.filters.presets import build_chain
+from trajkit.schemas import TeacherInfo
+from trajkit.schemas.errors import DataError
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def out(tmp_path: Path) -> Path:
+    """An output root with one run and one dataset version built from it."""
+    root = tmp_path / "out"
+    trajs = [
+        make_trajectory("t1", ["exception", "solve"], run="r", teacher=TeacherInfo(provider="openai", model="m")),
+        make_trajectory("t2", ["ok", "wrong", "solve"], run="r"),
+    ]
+    run = write_run(root / "runs" / "r", trajs)
+    build_version([run], "ds", root, build_chain(["all"]))
+    return root
+
+
+def test_export_each_format(out: Path, tmp_path: Path) -> None:
+    version = out / "datasets" / "ds" / "v1"
+    for fmt in ("openai", "sharegpt", "codeact", "hf"):
+        res = runner.invoke(app, ["export", str(version), "--format", fmt, "--to", str(tmp_path / fmt)])
+        assert res.exit_code == 0, res.output
+        assert res.stdout.startswith(f"wrote {tmp_path / fmt}: 2 rows of ds v1")
+    assert validate_openai_jsonl(tmp_path / "openai") == []
+    assert (tmp_path / "hf" / "README.md").is_file()
+    masked = runner.invoke(app, ["export", str(out / "datasets" / "ds"), "--format", "openai",
+                                 "--to", str(tmp_path / "m.jsonl"), "--mask-failed"])
+    assert masked.exit_code == 0, masked.output
+    weights = [m.get("weight") for line in (tmp_path / "m.jsonl").read_text().splitlines()
+               for m in json.loads(line)["messages"] if m["role"] == "assistant"]
+    assert weights == [0, 1, 1, 0, 1]
+
+
+def test_export_refusals_are_one_line(out: Path, tmp_path: Path) -> None:
+    version = str(out / "datasets" / "ds" / "v1")
+    (tmp_path / "taken.jsonl").write_text("keep me\n")
+    cases = [
+        ["--format", "openai", "--to", str(tmp_path / "taken.jsonl")],
+        ["--format", "parquet", "--to", str(tmp_path / "x")],
+        ["--format", "codeact", "--to", str(tmp_path / "x"), "--weights"],
+    ]
+    for args in cases:
+        res = runner.invoke(app, ["export", version, *args])
+        assert res.exit_code == 2, (args, res.output)
+        assert len(res.stderr.strip().splitlines()) == 1 and res.stderr.startswith("error: ")
+    assert (tmp_path / "taken.jsonl").read_text() == "keep me\n"
+    forced = runner.invoke(app, ["export", version, "--format", "openai", "--to", str(tmp_path / "taken.jsonl"),
+                                 "--force"])
+    assert forced.exit_code == 0 and validate_openai_jsonl(tmp_path / "taken.jsonl") == []
+
+
+def test_show_renders_a_trajectory(out: Path) -> None:
+    res = runner.invoke(app, ["show", "r/t1", "--in", str(out)])
+    assert res.exit_code == 0, res.output
+    text = res.stdout
+    for fact in ("r/t1", "openai:m", "success", "ZeroDivisionError", "exception", "print(x)",
+                 "judge: accepted", "200 in / 40 out"):
+        assert fact in text, fact
+    assert f"found in {out / 'runs' / 'r' / 'trajectories.jsonl'}:1" in res.stderr
+    by_task = runner.invoke(app, ["show", "t2", "--in", str(out / "datasets" / "ds" / "v1"), "--json"])
+    assert by_task.exit_code == 0, by_task.output
+    assert json.loads(by_task.stdout)["id"] == "r/t2"
+    missing = runner.invoke(app, ["show", "nope", "--in", str(out)])
+    assert missing.exit_code == 2 and "no trajectory with this id or task id" in missing.stderr
+
+
+def test_find_streams_and_reports_other_matches(tmp_path: Path) -> None:
+    a = make_trajectory("same-task", ["ok", "solve"], run="a")
+    b = make_trajectory("same-task", ["exception", "solve"], run="b")
+    path = write_jsonl(tmp_path / "t.jsonl", [a, b], tail='{"id": "same-task", "tor')
+    found = find_trajectory("same-task", path)
+    assert (found.trajectory.id, found.lineno, found.others) == ("a/same-task", 1, ["b/same-task"])
+    assert find_trajectory("b/same-task", path).lineno == 2
+    with pytest.raises(DataError, match="no such file"):
+        search_files(tmp_path / "missing")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataError, match="not a run, dataset version"):
+        search_files(tmp_path / "empty")
