@@ -121,6 +121,26 @@ class SummarySink:
                 self.summary.add(json.loads(line))
         return len(data)
 
+    def write_record(self, line: bytes, traj: Any) -> None:
+        """Write one whole canonical line whose ``Trajectory`` is at hand: count from the object
+        instead of parsing the line again (the filter's hot path)."""
+        if self._pending:
+            self.write(line)
+            return
+        if self.inner is not None:
+            self.inner.write(line)
+        self.digest.update(line)
+        self.size += len(line)
+        self.summary.add(
+            {
+                "id": traj.id,
+                "source": traj.source,
+                "teacher": {"provider": traj.teacher.provider, "model": traj.teacher.model},
+                "termination": traj.termination.value,
+                "usage": traj.usage.model_dump(),
+            }
+        )
+
     def flush(self) -> None:
         if self.inner is not None:
             self.inner.flush()

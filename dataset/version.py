@@ -199,7 +199,11 @@ def stream_dataset(
             raise DataError(f"trajectory {traj.id}: cannot be written as JSON: {exc}") from None
         digest.update(line)
         if sink is not None:
-            sink.write(line)
+            record_write = getattr(sink, "write_record", None)
+            if record_write is not None:
+                record_write(line, traj)  # counts from the object: no re-parse of the line
+            else:
+                sink.write(line)
         records += 1
         by_source[traj.source] = by_source.get(traj.source, 0) + 1
     inputs = [
