@@ -171,9 +171,9 @@ def test_no_secrets_finds_each_pattern_anywhere_in_the_record(kind: str, where: 
 
 @pytest.mark.parametrize("text", [
     # Near-misses are assembled at run time so repository secret scanners don't flag them.
-    "a ri" + "sk-averse-strategy-for-everyone-involved", "ta" + "sk-1234567890abcdefghijklmnop",
+    "a risk-averse-strategy-for-everyone-involved", "task-" + "1234567890abcdefghijklmnop",
     "hf_dataset_loader_function_name", "ghp_short", "use eyJ in docs", "AKIA-style ids",
-    "sk-short", "the di" + "sk-AbcdefghijklmnopqrstuvwXyz1234 label",
+    "sk-short", "the disk-" + "AbcdefghijklmnopqrstuvwXyz1234 label",
 ])
 def test_no_secrets_ignores_lookalikes(text: str) -> None:
     assert find_secret(text) is None
