@@ -6,10 +6,11 @@ rows, and how failures (no network, unknown dataset or split) become one-line ``
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from trajkit.schemas.errors import DataError
+from trajkit.schemas.errors import ConfigError, DataError
 
 
 def first_line(exc: BaseException) -> str:
@@ -39,3 +40,21 @@ def load_hf_dataset(name: str, config: str | None, split: str) -> Any:
             raise DataError(f"{where}: no split {split!r} (available: {', '.join(ds)})")
         ds = ds[split]
     return ds
+
+
+def pick_records(
+    options: Any,
+    read_local: Callable[[str], Iterable[Any]],
+    read_hf: Callable[[str, str | None, str | None], Iterable[Any]],
+    sample: Path,
+    noun: str,
+) -> tuple[str, Iterable[Any]]:
+    """``(origin, raw records)`` from ``--data``, ``--hf`` or the bundled sample, in that order;
+    both flags at once is a one-line ``ConfigError``."""
+    if options.data and options.hf:
+        raise ConfigError(f"--data and --hf are mutually exclusive: pass one source of {noun}")
+    if options.data:
+        return options.data, read_local(options.data)
+    if options.hf:
+        return f"hf:{options.hf}", read_hf(options.hf, options.hf_config, options.split)
+    return str(sample), read_local(str(sample))

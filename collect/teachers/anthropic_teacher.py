@@ -33,7 +33,7 @@ _EMPTY_PLACEHOLDER = "(empty)"
 
 
 class AnthropicTeacher(ProviderTeacher):
-    """A teacher behind ``AsyncAnthropic().messages.create`` (non-streaming)."""
+    """A teacher behind the Anthropic Messages endpoint, through ``AsyncAnthropic`` (non-streaming)."""
 
     provider = "anthropic"
 

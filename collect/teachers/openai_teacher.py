@@ -50,7 +50,7 @@ _FATAL_400_CODES = frozenset({"unsupported_parameter", "unsupported_value", "inv
 
 
 class OpenAITeacher(ProviderTeacher):
-    """A teacher behind ``AsyncOpenAI().chat.completions.create`` (non-streaming)."""
+    """A teacher behind the OpenAI chat-completions endpoint, through ``AsyncOpenAI`` (non-streaming)."""
 
     provider = "openai"
 

@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from trajkit.schemas import Task
-from trajkit.schemas.errors import ConfigError, DataError
+from trajkit.schemas.errors import DataError
 from trajkit.schemas.jsonl import TornTail, iter_json_lines
 from trajkit.sources.base import LoadOptions
 from trajkit.sources.hotpotqa.records import LEVELS, TYPES, parse_choices, record_to_task
-from trajkit.sources.hub import load_hf_dataset
+from trajkit.sources.hub import load_hf_dataset, pick_records
 from trajkit.sources.sampling import sample_tasks
 
 logger = logging.getLogger(__name__)
@@ -138,14 +138,7 @@ def filter_tasks(tasks: list[Task], levels: list[str], types: list[str]) -> list
 
 def load_tasks(options: LoadOptions) -> tuple[list[Task], LoadReport]:
     """Load, convert, filter and sample per ``options``; see ``HotpotQASource.load``."""
-    if options.data and options.hf:
-        raise ConfigError("data and hf are mutually exclusive: pass one source of questions")
-    if options.data:
-        origin, records = options.data, read_local(options.data)
-    elif options.hf:
-        origin, records = f"hf:{options.hf}", read_hf(options.hf, options.hf_config, options.split)
-    else:
-        origin, records = str(SAMPLE_PATH), read_local(str(SAMPLE_PATH))
+    origin, records = pick_records(options, read_local, read_hf, SAMPLE_PATH, "questions")
     report = LoadReport(origin=origin)
     tasks = convert(records, report)
     if report.skipped_no_answer:

@@ -18,7 +18,7 @@ from trajkit.schemas import Task
 from trajkit.schemas.errors import ConfigError, DataError
 from trajkit.schemas.jsonl import TornTail, iter_json_lines
 from trajkit.sources.base import LoadOptions
-from trajkit.sources.hub import load_hf_dataset
+from trajkit.sources.hub import load_hf_dataset, pick_records
 from trajkit.sources.math.records import parse_level_filter, record_to_task, type_key
 from trajkit.sources.sampling import sample_tasks
 
@@ -188,14 +188,7 @@ def filter_tasks(tasks: list[Task], levels: list[Any], types: list[str]) -> list
 
 def load_tasks(options: LoadOptions) -> tuple[list[Task], LoadReport]:
     """Load, convert, filter and sample per ``options``; see ``MathSource.load``."""
-    if options.data and options.hf:
-        raise ConfigError("data and hf are mutually exclusive: pass one source of problems")
-    if options.data:
-        origin, records = options.data, read_local(options.data)
-    elif options.hf:
-        origin, records = f"hf:{options.hf}", read_hf(options.hf, options.hf_config, options.split)
-    else:
-        origin, records = str(SAMPLE_PATH), read_local(str(SAMPLE_PATH))
+    origin, records = pick_records(options, read_local, read_hf, SAMPLE_PATH, "problems")
     report = LoadReport(origin=origin)
     tasks = convert(records, report)
     if report.skipped_no_reference:
