@@ -48,7 +48,7 @@ from trajkit.schemas import (
 )
 from trajkit.schemas.errors import SandboxUnavailableError, TeacherFatalError
 from trajkit.schemas.version import toolkit_version
-from trajkit.sources.base import Source
+from trajkit.sources.base import EpisodeEnv, Source
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +108,7 @@ class _Episode:
     config: LoopConfig
     start: asyncio.Task[None]
     messages: list[Message] = field(default_factory=list)
+    env: EpisodeEnv | None = None
     steps: list[Step] = field(default_factory=list)
     usage: Usage = field(default_factory=Usage)
     verdict: Verdict | None = None
@@ -152,7 +153,10 @@ class _Episode:
 
             if action.kind is ActionKind.SOLUTION:
                 try:
-                    verdict = await self.source.judge(self.task, action.content)
+                    if self.env is not None:
+                        verdict = await self.env.judge(action.content)
+                    else:
+                        verdict = await self.source.judge(self.task, action.content)
                 except Exception as exc:
                     log.warning("judge failed on %s: %s", self.task.task_id, _describe(exc))
                     return Termination.JUDGE_ERROR, _describe(exc)
@@ -170,6 +174,10 @@ class _Episode:
                 except _SandboxFailure as exc:
                     return Termination.SANDBOX_ERROR, str(exc)
                 step.observation = cell_observation(result, cfg.observation_chars)
+                outcome = self.env.outcome if self.env is not None else None
+                if outcome is not None:
+                    step.verdict = self.verdict = outcome
+                    return (Termination.SOLVED if outcome.success else Termination.ENV_ENDED), ""
             else:
                 step.observation = Observation(text=corrective_text(action.content))
 
@@ -258,8 +266,13 @@ async def run_episode(
     *,
     run: str,
     sandbox_name: str,
+    env: EpisodeEnv | None = None,
 ) -> Trajectory:
     """Play one episode of ``task`` and return its record; ``sandbox`` must be un-started.
+
+    For an interactive source, ``env`` is this episode's environment: the sandbox was built
+    with ``env.tools()``, a ``<solution>`` is scored by ``env.judge`` and the episode ends
+    as soon as the environment reports an outcome (the caller opens and closes ``env``).
 
     Never raises for a failed episode (teacher, sandbox or judge error, exhausted budget):
     those end it with a ``Termination``. Raises ``TeacherFatalError``,
@@ -269,12 +282,16 @@ async def run_episode(
     messages = [
         Message(
             role="system",
-            content=system_prompt(source.tools(task), config.max_turns, config.max_solutions),
+            content=system_prompt(
+                env.tools() if env is not None else source.tools(task),
+                config.max_turns,
+                config.max_solutions,
+            ),
         ),
         Message(role="user", content=task.prompt),
     ]
     start = asyncio.create_task(sandbox.start())
-    episode = _Episode(task, source, teacher, sandbox, config, start, messages)
+    episode = _Episode(task, source, teacher, sandbox, config, start, messages, env=env)
     completed = False
     try:
         termination, detail = await episode.play()

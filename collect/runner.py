@@ -16,7 +16,8 @@ from rich.console import Console
 
 from trajkit.collect.budget import Budget
 from trajkit.collect.config import CollectConfig
-from trajkit.collect.loop import run_episode, wait_for_closing
+from trajkit.collect.loop import wait_for_closing
+from trajkit.collect.play import play_task
 from trajkit.collect.pricing import trajectory_cost
 from trajkit.collect.progress import RunProgress
 from trajkit.collect.run_store import RunStore
@@ -121,9 +122,8 @@ async def _run_all(
                 if queue.empty() or not budget.try_start():
                     return
                 task = queue.get_nowait()
-                sandbox = factory(source.tools(task))
-                traj = await run_episode(
-                    task, source, teacher, sandbox, config.loop,
+                traj = await play_task(
+                    task, source, teacher, factory, config.loop,
                     run=config.run, sandbox_name=config.sandbox,
                 )
                 store.append(traj)

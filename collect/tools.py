@@ -14,6 +14,19 @@ from typing import Any
 ToolFn = Callable[..., Any] | Callable[..., Awaitable[Any]]
 
 
+class EndEpisode(Exception):
+    """Raised by a tool when its environment has ended the episode (won, bought, step cap).
+
+    The sandbox answers the call with ``text`` and stops the running cell at once, so a
+    loop in the teacher's code cannot keep acting on a finished environment; the loop then
+    reads the environment's outcome. Interactive sources raise it; static ones never do.
+    """
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.text = text
+
+
 @dataclass(frozen=True)
 class Tool:
     """A named host-side function; ``signature``/``doc`` are shown to the teacher."""

@@ -120,6 +120,9 @@ class Termination(str, Enum):
     TEACHER_ERROR = "teacher_error"
     SANDBOX_ERROR = "sandbox_error"
     JUDGE_ERROR = "judge_error"
+    #: An interactive environment ended the episode without success (a purchase below the
+    #: success threshold, the per-episode cap on environment steps).
+    ENV_ENDED = "env_ended"
 
 
 class Timing(BaseModel):

@@ -62,3 +62,33 @@ class NeedsRuntime(Protocol):
     before the first episode (and ``aclose()``, if defined, after the last)."""
 
     def attach(self, runtime: SourceRuntime) -> None: ...
+
+
+class EpisodeEnv(Protocol):
+    """Host-side state of one interactive episode (an ALFWorld game, a WebShop session).
+
+    Its ``tools()`` are the functions the teacher's code calls in the sandbox; they act on this
+    episode's state only, so concurrent episodes never share an environment. When the
+    environment ends the episode (won, bought, step cap reached) a tool raises
+    ``trajkit.collect.tools.EndEpisode`` and ``outcome`` becomes the final verdict; the loop
+    checks ``outcome`` after every cell and stops there.
+    """
+
+    def tools(self) -> Sequence[Tool]: ...
+
+    @property
+    def outcome(self) -> Verdict | None:
+        """The environment's verdict once it has ended the episode, else ``None``."""
+        ...
+
+    async def judge(self, answer: str) -> Verdict:
+        """Score a ``<solution>`` the teacher proposed before the environment ended."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+class InteractiveSource(Source, Protocol):
+    """A source whose tasks are environments: the runner opens one per episode."""
+
+    async def open_env(self, task: Task) -> EpisodeEnv: ...

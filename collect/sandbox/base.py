@@ -16,7 +16,8 @@ class CellResult:
     """The outcome of one cell.
 
     ``output`` is stdout/stderr interleaved, then the traceback or the final expression's
-    value, already capped by the worker; ``restarted`` means state was lost (killed/crashed).
+    value, already capped by the worker; ``restarted`` means state was lost (killed/crashed);
+    ``ended`` means a tool call ended the episode mid-cell (an interactive environment finished).
     """
 
     output: str
@@ -24,6 +25,7 @@ class CellResult:
     duration_s: float
     truncated_chars: int = 0
     restarted: bool = False
+    ended: bool = False
 
 
 class Sandbox(Protocol):

@@ -26,7 +26,7 @@ from trajkit.collect.sandbox.base import CellResult
 from trajkit.collect.sandbox.config import SandboxConfig
 from trajkit.collect.sandbox.environment import bind_paths, sandbox_env, worker_sys_path
 from trajkit.collect.sandbox.forkserver_client import STREAM_LIMIT, fork_server
-from trajkit.collect.tools import Tool
+from trajkit.collect.tools import EndEpisode, Tool
 from trajkit.schemas import ErrorInfo, ErrorKind
 from trajkit.schemas.errors import SandboxUnavailableError
 
@@ -190,6 +190,7 @@ class LocalSandbox:
             error=error,
             duration_s=float(msg.get("duration", 0.0)),
             truncated_chars=int(msg.get("truncated", 0)),
+            ended=bool(msg.get("ended", False)),
         )
 
     async def _restart(
@@ -216,6 +217,8 @@ class LocalSandbox:
                 value = await tool.call(list(msg.get("args") or []), dict(msg.get("kwargs") or {}))
                 json.dumps(value)
                 reply.update(ok=True, value=value)
+            except EndEpisode as exc:
+                reply.update(ok=True, value=exc.text, end=True)
             except (TypeError, ValueError) as exc:
                 reply.update(ok=False, error=f"{type(exc).__name__}: {exc}")
             except Exception as exc:

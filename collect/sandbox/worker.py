@@ -156,6 +156,11 @@ def _capture_fds(sink: BoundedOutput) -> None:
     threading.Thread(target=drain, name="trajkit-fd-drain", daemon=True).start()
 
 
+class EpisodeOver(BaseException):
+    """Unwinds a cell whose tool call ended the episode; a BaseException so that the
+    teacher's ``except Exception`` cannot swallow it and keep acting on a finished game."""
+
+
 class Interpreter:
     """Runs cells in one persistent namespace, Jupyter-style."""
 
@@ -167,6 +172,7 @@ class Interpreter:
         self.tool_lock = threading.Lock()
         self.tool_seq = 0
         self.timed_out = False
+        self.ended = False
 
     def add_tool(self, name: str, doc: str) -> None:
         def tool(*args, **kwargs):
@@ -177,6 +183,8 @@ class Interpreter:
         self.ns[name] = tool
 
     def call_tool(self, name: str, args: list, kwargs: dict):
+        if self.ended:
+            raise EpisodeOver
         with self.tool_lock:
             self.tool_seq += 1
             call_id = self.tool_seq
@@ -193,6 +201,11 @@ class Interpreter:
                     os._exit(0)
                 if msg.get("op") == "tool_result" and msg.get("id") == call_id:
                     break
+        if msg.get("end"):
+            # The environment ended the episode: show its last words and stop the cell now.
+            self.ended = True
+            self.sink.write(f"{msg.get('value', '')}\n")
+            raise EpisodeOver
         if not msg.get("ok"):
             raise RuntimeError(f"{name}() failed: {msg.get('error', 'unknown error')}")
         return msg.get("value")
@@ -231,6 +244,8 @@ class Interpreter:
                 self.sink.write(f"TimeoutError: execution exceeded {timeout:g} s and was interrupted\n")
             else:
                 error = self._report(sys.exc_info()[1], "exception")
+        except EpisodeOver:
+            pass  # not the code's fault: the environment finished the episode mid-cell
         except SystemExit as exc:
             error = {"kind": "exception", "type": "SystemExit", "message": str(exc.code)}
             self.sink.write(f"SystemExit: {exc.code}\n")
@@ -246,7 +261,13 @@ class Interpreter:
                 pass
         time.sleep(0)  # let the fd drain thread catch up with what is already in the pipe
         output, dropped = self.sink.take()
-        return {"output": output, "truncated": dropped, "error": error, "duration": duration}
+        return {
+            "output": output,
+            "truncated": dropped,
+            "error": error,
+            "duration": duration,
+            "ended": self.ended,
+        }
 
     def _execute(self, code: str, name: str) -> None:
         tree = ast.parse(code, name, "exec")

@@ -1,0 +1,39 @@
+"""One task from start to record: open its environment (if any), build its sandbox, play it.
+
+Shared by every executor (in-process, Ray) so an episode is played the same way wherever it
+runs: a static source's tools come from ``source.tools(task)``; an interactive source opens a
+fresh environment per episode, whose tools act on that episode's state only, and closes it
+afterwards whatever happened.
+"""
+
+from __future__ import annotations
+
+from trajkit.collect.loop import LoopConfig, run_episode
+from trajkit.collect.sandbox.factory import SandboxFactory
+from trajkit.collect.teachers.base import Teacher
+from trajkit.schemas import Task, Trajectory
+from trajkit.sources.base import EpisodeEnv, Source
+
+
+async def play_task(
+    task: Task,
+    source: Source,
+    teacher: Teacher,
+    factory: SandboxFactory,
+    loop: LoopConfig,
+    *,
+    run: str,
+    sandbox_name: str,
+) -> Trajectory:
+    """Play ``task`` in a new sandbox (and environment) and return its trajectory."""
+    open_env = getattr(source, "open_env", None)
+    env: EpisodeEnv | None = await open_env(task) if open_env is not None else None
+    try:
+        tools = env.tools() if env is not None else source.tools(task)
+        return await run_episode(
+            task, source, teacher, factory(tools), loop,
+            run=run, sandbox_name=sandbox_name, env=env,
+        )
+    finally:
+        if env is not None:
+            await env.aclose()
