@@ -41,7 +41,8 @@ except ModuleNotFoundError:  # pragma: no cover - Python 3.10 with tomli install
         tomllib = None  # type: ignore[assignment]
 
 
-def _read(path: Path) -> dict[str, Any]:
+def read_toml(path: Path) -> dict[str, Any]:
+    """Parse a TOML file; every failure is a one-line ``ConfigError`` naming the file."""
     if tomllib is None:  # pragma: no cover
         raise ConfigError(f"{path}: reading TOML needs Python >= 3.11 or the tomli package")
     try:
@@ -84,11 +85,15 @@ def _entry_units(path: Path, k: int, entry: Any) -> list[Filter]:
 def chain_from_toml(path: Path) -> FilterChain:
     """The chain described by ``path`` (see the module docstring)."""
     path = Path(path)
-    data = _read(path)
+    data = read_toml(path)
     extra = sorted(set(data) - {"filter"})
     if extra:
         raise ConfigError(f"{path}: unknown top-level key {extra[0]!r} (expected [[filter]] tables)")
-    entries = data.get("filter")
+    return chain_from_entries(path, data.get("filter"))
+
+
+def chain_from_entries(path: Path, entries: Any) -> FilterChain:
+    """The chain of already-parsed ``[[filter]]`` tables from ``path`` (also job files)."""
     if not isinstance(entries, list) or not entries:
         raise ConfigError(f"{path}: no [[filter]] tables (an empty chain is --keep all)")
     units: list[Filter] = []

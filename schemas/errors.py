@@ -26,3 +26,9 @@ class TeacherFatalError(UserError):
 
 class SandboxUnavailableError(UserError):
     """The sandbox cannot be isolated on this machine; the message says how to fix or opt out."""
+
+
+class TeacherUnavailableError(UserError):
+    """The teacher cannot be reached or keeps failing (outage, quota): stop, resume later."""
+
+    exit_code = 4
