@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from loopback_teacher import ScriptedPolicy
 from support import require_isolation
 
 from trajkit.cli.app import collect
@@ -171,7 +170,7 @@ def test_estimate_calls_no_teacher_and_prices_the_pending_tasks(tmp_path: Path, 
 )
 def test_bad_job_files_name_file_table_and_key(tmp_path: Path, body: str, message: str) -> None:
     job = write_job(tmp_path / "job.toml", body)
-    with pytest.raises(ConfigError, match="job.toml") as info:
+    with pytest.raises(ConfigError, match=r"job\.toml") as info:
         load_job(job, collect)
     assert message in str(info.value) and "\n" not in str(info.value)
 
