@@ -16,8 +16,10 @@ from typing import Annotated, Any, TypeVar
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from typer.core import TyperCommand
 
+from trajkit.cli.outcome import EXIT_INTERRUPTED
 from trajkit.schemas.errors import ConfigError, UserError
 
 app = typer.Typer(
@@ -29,8 +31,6 @@ err = Console(stderr=True)
 out = Console()
 
 T = TypeVar("T")
-EXIT_INTERRUPTED = 130
-EXIT_BUDGET = 3
 
 
 def _guard(fn: Callable[[], T]) -> T:
@@ -38,11 +38,15 @@ def _guard(fn: Callable[[], T]) -> T:
     try:
         return fn()
     except UserError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-        raise typer.Exit(exc.exit_code) from None
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        stop = typer.Exit(exc.exit_code)
+        stop.trajkit_error = str(exc)  # type: ignore[attr-defined]  # for --summary-json
+        raise stop from None
     except KeyboardInterrupt:
         err.print("interrupted: finished trajectories are saved; re-run the same command to resume")
-        raise typer.Exit(EXIT_INTERRUPTED) from None
+        stop = typer.Exit(EXIT_INTERRUPTED)
+        stop.trajkit_error = "interrupted"  # type: ignore[attr-defined]
+        raise stop from None
 
 
 def _flag_error(exc: ValidationError, flags: dict[str, str]) -> ConfigError:
@@ -54,8 +58,12 @@ def _flag_error(exc: ValidationError, flags: dict[str, str]) -> ConfigError:
 
 @app.command()
 def collect(
-    source: Annotated[str, typer.Argument(help="Benchmark source, e.g. math.")],
-    teacher: Annotated[str, typer.Option(help="PROVIDER:MODEL: openai:gpt-4o-mini, anthropic:MODEL, replay:PATH.")],
+    ctx: typer.Context = None,  # type: ignore[assignment]  # None when called from Python (demo)
+    source: Annotated[str | None, typer.Argument(help="Benchmark source, e.g. math (or give --config).")] = None,
+    teacher: Annotated[str | None, typer.Option(help="PROVIDER:MODEL: openai:gpt-4o-mini, anthropic:MODEL, replay:PATH.")] = None,
+    config_file: Annotated[Path | None, typer.Option("--config", metavar="JOB.toml", help="Collect the [[collect]] tables of a job file; flags given here override the file.")] = None,
+    estimate: Annotated[bool, typer.Option("--estimate", help="Print estimated tokens and cost of the pending episodes; call no teacher.")] = False,
+    summary_json: Annotated[Path | None, typer.Option(metavar="PATH", help="Write a machine-readable summary (status, exit code, counts, cost) here.")] = None,
     data: Annotated[str | None, typer.Option(help="Local data file or directory in the source's format.")] = None,
     hf: Annotated[str | None, typer.Option(help="Hugging Face dataset id, e.g. HuggingFaceH4/MATH-500.")] = None,
     hf_config: Annotated[str | None, typer.Option(help="Hugging Face dataset config.")] = None,
@@ -72,7 +80,9 @@ def collect(
     max_solutions: Annotated[int, typer.Option(min=1)] = 2,
     exec_timeout: Annotated[float, typer.Option(min=0.1, help="Seconds per code cell.")] = 10.0,
     concurrency: Annotated[int, typer.Option(min=1, help="Episodes in flight.")] = 8,
-    sandbox: Annotated[str, typer.Option(help="Sandbox backend.")] = "local",
+    sandbox: Annotated[str, typer.Option(help="Sandbox backend: local or docker.")] = "local",
+    pool: Annotated[int, typer.Option(min=0, help="Docker: containers kept started ahead (warm pool).")] = 0,
+    sandbox_opt: Annotated[list[str] | None, typer.Option(help="Sandbox limit KEY=VALUE (repeatable), e.g. cpus=2, image=TAG, max_processes=128.")] = None,
     no_isolation: Annotated[bool, typer.Option("--no-isolation", help="UNSAFE: run teacher code without namespaces.")] = False,
     temperature: Annotated[float, typer.Option(help="Teacher sampling temperature.")] = 0.0,
     max_tokens: Annotated[int, typer.Option(min=1, help="Teacher max output tokens per turn.")] = 1024,
@@ -81,16 +91,31 @@ def collect(
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Always call the teacher, even for a request answered before.")] = False,
     max_cost: Annotated[float | None, typer.Option(help="USD budget for the whole run; exit 3 when reached (resumable).")] = None,
     price: Annotated[list[str] | None, typer.Option(help="MODEL=IN,OUT USD per million tokens (repeatable; overrides the table).")] = None,
+    outage_streak: Annotated[int, typer.Option(min=1, help="Stop (exit 4, resumable) after this many episodes in a row fail on the teacher.")] = 8,
+    no_adaptive: Annotated[bool, typer.Option("--no-adaptive", help="Keep --concurrency teacher calls in flight even on sustained 429s.")] = False,
+    mode: Annotated[str, typer.Option(help="sync, or batch: each turn of all live episodes as one provider batch (half price, slower; resumable).")] = "sync",
+    batch_poll: Annotated[float, typer.Option(help="Batch mode: seconds before the first poll (backs off to 10x).")] = 30.0,
+    batch_window: Annotated[float, typer.Option(help="Batch mode: send a batch at most this many seconds after its first request.")] = 60.0,
+    executor: Annotated[str, typer.Option(help="local (this process) or ray (episodes on Ray workers; pip install 'trajkit[ray]').")] = "local",
+    ray_address: Annotated[str | None, typer.Option(help="--executor ray: join this cluster (HOST:PORT, auto, ray://HOST:PORT) instead of starting a local Ray.")] = None,
+    ray_workers: Annotated[int | None, typer.Option(min=1, help="--executor ray: episode worker processes (default: the cluster's CPUs; a local Ray gets this many CPUs).")] = None,
 ) -> None:
     """Run teachers on a source's tasks; write OUT/runs/RUN/{trajectories.jsonl, run.json}."""
+    if config_file is not None:
+        from trajkit.cli.job_commands import collect_from_job
+
+        collect_from_job(ctx, collect, config_file, estimate=estimate, summary_json=summary_json)
+        return
+    from trajkit.cli.sandbox_commands import sandbox_options
     from trajkit.collect.config import CollectConfig, default_run_name
     from trajkit.collect.loop import LoopConfig
     from trajkit.collect.pricing import parse_price
     from trajkit.collect.runner import collect as run_collect
-    from trajkit.collect.sandbox.config import SandboxConfig
     from trajkit.sources.base import LoadOptions
 
-    def body() -> None:
+    def body() -> Any:
+        if not source or not teacher:
+            raise ConfigError("give a SOURCE and --teacher (or --config JOB.toml)")
         try:
             config = CollectConfig(
                 source=source,
@@ -105,26 +130,86 @@ def collect(
                 cache=not no_cache,
                 max_cost=max_cost,
                 prices=dict(parse_price(p) for p in price or []),
+                outage_streak=outage_streak, adaptive=not no_adaptive,
+                mode=mode, batch_poll_s=batch_poll, batch_window_s=batch_window,
+                executor=executor, ray_address=ray_address, ray_workers=ray_workers,
                 run=run or default_run_name(source),
                 concurrency=concurrency,
                 sandbox=sandbox,
-                sandbox_config=SandboxConfig(isolation=not no_isolation, memory_mb=memory_mb),
+                sandbox_config=sandbox_options(
+                    sandbox_opt or [], isolation=not no_isolation, memory_mb=memory_mb, pool=pool
+                ),
                 loop=LoopConfig(
                     max_turns=max_turns, max_solutions=max_solutions,
                     exec_timeout=exec_timeout, observation_chars=observation_chars,
                 ),
             )
         except ValidationError as exc:
-            raise _flag_error(exc, {}) from None
+            raise _flag_error(exc, {"batch_poll_s": "--batch-poll", "batch_window_s": "--batch-window"}) from None
+        if estimate:
+            return _print_estimate(config)
         if no_isolation:
             err.print("[bold yellow]warning:[/] --no-isolation: teacher code can reach the network and your files")
+        run_dirs.append(config.run_dir)
         result = asyncio.run(run_collect(config, err))
         _report_run(result, config.run_dir)
-        if result.budget_reached:
-            err.print(f"budget reached: {result.manifest.status_detail}", highlight=False)
-            raise typer.Exit(EXIT_BUDGET)
+        return result
 
-    _guard(body)
+    run_dirs: list[Path] = []
+    result = _guard_summary(body, "collect", summary_json, run_dirs)
+    if result is not None and not estimate:
+        _exit_for_run(result.manifest)
+
+
+def _print_estimate(config: Any) -> None:
+    from trajkit.collect.estimate import estimate_run
+
+    est = estimate_run(config)
+    cost = f"${est.cost_usd:,.2f}" if est.cost_usd is not None else "unknown (no list price: give --price)"
+    out.print(
+        f"estimate for {config.run} ({config.teacher}): {est.pending} of {est.tasks} task(s) pending, "
+        f"~{est.turns:.1f} turns each; input ~{est.input_tokens:,} tokens, output ~{est.output_tokens:,} "
+        f"tokens; cost {cost}. Basis: {est.basis}; prompts counted with {est.tokenizer}.",
+        highlight=False, soft_wrap=True,
+    )
+
+
+def _exit_for_run(manifest: Any) -> None:
+    """Say why a run that finished is not plainly done, and exit with its documented code."""
+    from trajkit.cli.outcome import EXIT_BUDGET, EXIT_PARTIAL, run_exit_code
+
+    code = run_exit_code(manifest)
+    if code == EXIT_BUDGET:
+        err.print(f"budget reached: {manifest.status_detail}", highlight=False)
+    elif code == EXIT_PARTIAL:
+        err.print("partial: some episodes ended on teacher/sandbox/judge errors (see terminations)")
+    if code:
+        raise typer.Exit(code)
+
+
+def _guard_summary(
+    body: Callable[[], T], command: str, summary_json: Path | None, run_dirs: list[Path]
+) -> T:
+    """``_guard`` that also writes the ``--summary-json`` file, whatever the outcome."""
+    if summary_json is None:
+        return _guard(body)
+    from trajkit.cli.outcome import Summary, run_exit_code
+
+    summary = Summary(command=command)
+    try:
+        result = _guard(body)
+    except typer.Exit as exc:
+        summary.finish(exc.exit_code, getattr(exc, "trajkit_error", None))
+        raise
+    else:
+        manifest = getattr(result, "manifest", None)
+        if manifest is not None:
+            summary.finish(run_exit_code(manifest))
+        return result
+    finally:
+        for run_dir in run_dirs:
+            summary.add_run(run_dir)
+        summary.write(summary_json)
 
 
 def _parse_source_opts(pairs: list[str]) -> dict[str, str]:
@@ -310,7 +395,7 @@ def schema(
     _guard(body)
 
 
-DEMO_SOURCES = ("math", "hotpotqa", "apps")
+DEMO_SOURCES = ("math", "hotpotqa", "apps", "webshop", "alfworld")
 
 
 @app.command()
@@ -329,7 +414,12 @@ def demo(
 
     runs = []
     for source in DEMO_SOURCES:
-        replay = importlib.import_module(f"trajkit.sources.{source}").DEMO_REPLAY
+        module = importlib.import_module(f"trajkit.sources.{source}")
+        missing = getattr(module, "demo_unavailable", lambda: None)()  # e.g. an extra not installed
+        if missing:
+            err.print(f"demo: skipping {source}: {missing}", highlight=False, soft_wrap=True)
+            continue
+        replay = module.DEMO_REPLAY
         collect(
             source=source, teacher=f"replay:{replay}", out_dir=out_dir, run=f"demo-{source}",
             concurrency=4, no_isolation=no_isolation, data=None, hf=None, hf_config=None,
@@ -344,6 +434,10 @@ def demo(
         result = _filter_runs(runs, "demo", out_dir, [], False, table=False)
         render_stats(compute_stats(result.path), out)
         out.print(f"dataset: {result.path}")
+        from trajkit.view.site import build_site
+
+        index = build_site(result.path).index  # OUT/reports/demo-vN
+        out.print(f"report: {index}", highlight=False, soft_wrap=True)
 
     _guard(body)
 
@@ -351,6 +445,17 @@ def demo(
 from trajkit.cli.dataset_commands import register as _register_dataset_commands  # noqa: E402
 
 _register_dataset_commands(app)
+
+from trajkit.cli.view_command import register as _register_view_command  # noqa: E402
+
+_register_view_command(app)
+
+from trajkit.cli.job_commands import register as _register_job_commands  # noqa: E402
+
+_register_job_commands(app)
+from trajkit.cli.sandbox_commands import register as _register_sandbox_commands  # noqa: E402
+
+_register_sandbox_commands(app)
 
 
 def main() -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from trajkit.collect.loop import LoopConfig
 from trajkit.collect.sandbox.config import SandboxConfig
@@ -37,25 +37,57 @@ class CollectConfig(BaseModel):
     sandbox_config: SandboxConfig = Field(default_factory=SandboxConfig)
     loop: LoopConfig = Field(default_factory=LoopConfig)
     cache: bool = True
+    adaptive: bool = Field(
+        True, description="lower the teacher calls in flight on sustained 429s (sync mode)"
+    )
+    outage_streak: int = Field(
+        8, ge=1, description="teacher_error episodes in a row that stop the run (exit 4)"
+    )
+    executor: Literal["local", "ray"] = Field(
+        "local", description="where episodes run: this process, or Ray workers across a cluster"
+    )
+    ray_address: str | None = Field(None, description="existing Ray cluster (ray.init address)")
+    ray_workers: int | None = Field(
+        None, ge=1, le=4096, description="Ray episode workers (default: the cluster's CPUs)"
+    )
     max_cost: float | None = Field(None, gt=0, description="USD budget for the whole run")
     prices: dict[str, tuple[float, float]] = Field(
         default_factory=dict, description="model → USD per 1M (input, output) tokens"
     )
+    mode: Literal["sync", "batch"] = "sync"
+    batch_poll_s: float = Field(30.0, gt=0, description="first batch poll interval (backoff 10x)")
+    batch_window_s: float = Field(
+        60.0, gt=0, description="send a batch this long after its first request at the latest"
+    )
 
     def teacher_price(self) -> tuple[float, float] | None:
         """USD per 1M tokens for this run's teacher (replays are free); None if unknown."""
-        from trajkit.collect.pricing import price_for
+        from trajkit.collect.pricing import mode_price, price_for
         from trajkit.collect.teachers.registry import parse_spec
 
         provider, model = parse_spec(self.teacher)
         if provider == "replay":
             return (0.0, 0.0)
-        return price_for(model, self.prices)
+        price = price_for(model, self.prices)
+        return None if price is None else mode_price(price, self.mode)
 
     @property
     def cache_path(self) -> Path:
         """Shared by every run under the same output root, so a repeat never pays twice."""
         return self.out / "cache" / "responses.sqlite"
+
+    @field_validator("mode")
+    @classmethod
+    def _batch_needs_a_provider(cls, value: str, info: ValidationInfo) -> str:
+        if value == "batch" and str(info.data.get("teacher", "")).strip().lower().startswith(
+            "replay:"
+        ):
+            raise ValueError("batch mode needs a provider with a batch API (openai: or anthropic:)")
+        if value == "batch" and info.data.get("executor") == "ray":  # one batcher per process
+            raise ValueError(
+                "batch mode gathers every episode's turn in one process: use --executor local"
+            )
+        return value
 
     @field_validator("run")
     @classmethod
@@ -63,6 +95,13 @@ class CollectConfig(BaseModel):
         if not RUN_NAME.match(value):
             raise ValueError("use letters, digits, '.', '_' or '-' (it names a directory)")
         return value
+
+    @model_validator(mode="after")
+    def _label_sandboxes(self) -> CollectConfig:
+        """Docker containers carry the run name, so ``trajkit sandbox prune --run`` finds them."""
+        if not self.sandbox_config.label:
+            self.sandbox_config = self.sandbox_config.model_copy(update={"label": self.run})
+        return self
 
     @property
     def run_dir(self) -> Path:

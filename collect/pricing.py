@@ -32,6 +32,17 @@ LIST_PRICES: dict[str, tuple[float, float]] = {
 }
 
 
+#: What the providers' batch APIs (OpenAI Batch, Anthropic Message Batches) charge, as a
+#: fraction of the list price; ``--mode batch`` runs are priced with it.
+BATCH_FACTOR = 0.5
+
+
+def mode_price(price: tuple[float, float], mode: str) -> tuple[float, float]:
+    """The price actually paid in ``mode``: list price for sync, discounted for batch."""
+    factor = BATCH_FACTOR if mode == "batch" else 1.0
+    return (price[0] * factor, price[1] * factor)
+
+
 def parse_price(text: str) -> tuple[str, tuple[float, float]]:
     """``MODEL=IN,OUT`` (USD per million tokens) → (model, (in, out)); errors name ``--price``."""
     model, sep, values = text.partition("=")

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from trajkit.collect.pricing import trajectory_cost
 from trajkit.schemas import RunCounts, RunManifest, Trajectory, Usage
-from trajkit.schemas.errors import ConfigError
+from trajkit.schemas.errors import ConfigError, StorageError
 from trajkit.schemas.jsonl import TornTail, iter_records
 from trajkit.schemas.version import toolkit_version
 
@@ -74,7 +74,7 @@ class RunStore:
         except ValueError:
             return  # unreadable manifest: the trajectories file is the source of truth
         self.started_at = previous.started_at
-        for key in ("source", "teacher"):
+        for key in ("source", "teacher", "mode"):  # mode: run.json prices every record alike
             old, new = previous.config.get(key), self.config.get(key)
             if old is not None and old != new:
                 raise ConfigError(
@@ -122,9 +122,22 @@ class RunStore:
             return
         data = (traj.model_dump_json() + "\n").encode()
         view = memoryview(data)
-        while view:
-            written = os.write(self._fd, view)
-            view = view[written:]
+        start = os.lseek(self._fd, 0, os.SEEK_END)
+        try:
+            while view:
+                written = os.write(self._fd, view)
+                view = view[written:]
+        except OSError as exc:
+            # Disk full (or quota, or a dying disk): cut our half line so the file stays a
+            # sequence of whole records, and stop the run; every earlier record is intact.
+            try:
+                os.ftruncate(self._fd, start)
+            except OSError:
+                pass  # left torn: the next open cuts a torn last line anyway
+            raise StorageError(
+                f"{self.path}: cannot write ({exc.strerror or exc}); the {len(self.done)} "
+                "trajectories already written are intact: free space and re-run to resume"
+            ) from None
         self._tally(traj)
 
     def write_manifest(self, status: str, total_tasks: int, detail: str = "") -> RunManifest:
@@ -143,8 +156,15 @@ class RunStore:
             toolkit_version=toolkit_version(),
         )
         tmp = self.dir / f".{RUN_JSON}.tmp"
-        tmp.write_text(json.dumps(manifest.model_dump(mode="json"), indent=2) + "\n")
-        os.replace(tmp, self.dir / RUN_JSON)
+        try:
+            tmp.write_text(json.dumps(manifest.model_dump(mode="json"), indent=2) + "\n")
+            os.replace(tmp, self.dir / RUN_JSON)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise StorageError(
+                f"{self.dir / RUN_JSON}: cannot write ({exc.strerror or exc}); the previous "
+                "run.json and every trajectory written are intact"
+            ) from None
         return manifest
 
     def close(self) -> None:

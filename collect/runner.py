@@ -10,27 +10,31 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from rich.console import Console
 
 from trajkit.collect.budget import Budget
 from trajkit.collect.config import CollectConfig
+from trajkit.collect.executors import make_executor
 from trajkit.collect.loop import wait_for_closing
 from trajkit.collect.play import play_task
 from trajkit.collect.pricing import trajectory_cost
 from trajkit.collect.progress import RunProgress
 from trajkit.collect.run_store import RunStore
 from trajkit.collect.sandbox.factory import SandboxFactory, check_sandbox, sandbox_factory
+from trajkit.collect.teacher_outage import TeacherOutage
+from trajkit.collect.teacher_setup import build_teacher
 from trajkit.collect.teachers.base import Teacher
-from trajkit.collect.teachers.cache import with_cache
-from trajkit.collect.teachers.registry import make_teacher
-from trajkit.schemas import RunManifest, Task
-from trajkit.schemas.errors import ConfigError, UserError
+from trajkit.collect.teachers.batch_common import live_episode
+from trajkit.schemas import RunManifest, Task, Trajectory
+from trajkit.schemas.errors import ConfigError, StorageError, UserError
 from trajkit.sources.base import Source, SourceRuntime
 from trajkit.sources.registry import get_source
 
 MANIFEST_EVERY_S = 2.0
+Player = Callable[[Task], Awaitable[Trajectory]]
 
 
 @dataclass
@@ -53,6 +57,7 @@ async def collect(config: CollectConfig, console: Console | None = None) -> RunR
     attach = getattr(source, "attach", None)
     if attach is not None:
         attach(SourceRuntime(sandbox_factory=factory))
+    executor = make_executor(config, console)
     price = config.teacher_price()
     if config.max_cost is not None and price is None:
         raise ConfigError(
@@ -66,22 +71,29 @@ async def collect(config: CollectConfig, console: Console | None = None) -> RunR
         skipped = len(tasks) - len(pending)
         store.write_manifest("running", len(tasks))
         try:
-            if pending:
+            if pending and executor is not None:  # --executor ray: workers build their own
+                try:
+                    await executor.start(len(pending))
+                    await _run_all(
+                        config, executor.play, store, budget, pending, len(tasks), console
+                    )
+                finally:
+                    await executor.aclose()
+            elif pending:
                 await check_sandbox(factory)
-                teacher = make_teacher(config.teacher, config.teacher_params)
-                if config.cache:
-                    teacher = with_cache(teacher, config.cache_path)
+                teacher = build_teacher(config)
                 try:
                     await _run_all(
-                        config, source, teacher, factory, store, budget, pending, len(tasks), console
+                        config, _in_process(config, source, teacher, factory), store, budget,
+                        pending, len(tasks), console,
                     )
                 finally:
                     await teacher.aclose()
         except UserError as exc:
-            store.write_manifest("failed", len(tasks), str(exc))
+            _final_manifest(store, "failed", len(tasks), str(exc))
             raise
         except (KeyboardInterrupt, asyncio.CancelledError):
-            store.write_manifest("interrupted", len(tasks), "stopped by the user")
+            _final_manifest(store, "interrupted", len(tasks), "stopped by the user")
             raise
         if budget.exhausted and store.counts.done < len(tasks):
             detail = (
@@ -98,11 +110,32 @@ async def collect(config: CollectConfig, console: Console | None = None) -> RunR
             await close()
 
 
+def _final_manifest(store: RunStore, status: str, total: int, detail: str) -> None:
+    """Record why the run stopped, unless the disk refuses even that (the data is safe)."""
+    try:
+        store.write_manifest(status, total, detail)
+    except StorageError:
+        pass
+
+
+def _in_process(
+    config: CollectConfig, source: Source, teacher: Teacher, factory: SandboxFactory
+) -> Player:
+    """The local executor: episodes are coroutines sharing this process's teacher and sandboxes."""
+
+    async def play(task: Task) -> Trajectory:
+        async with live_episode(teacher):  # batch mode: a turn's batch waits for it
+            return await play_task(
+                task, source, teacher, factory, config.loop,
+                run=config.run, sandbox_name=config.sandbox,
+            )
+
+    return play
+
+
 async def _run_all(
     config: CollectConfig,
-    source: Source,
-    teacher: Teacher,
-    factory: SandboxFactory,
+    play: Player,
     store: RunStore,
     budget: Budget,
     pending: list[Task],
@@ -113,6 +146,7 @@ async def _run_all(
     for task in pending:
         queue.put_nowait(task)
     last_manifest = time.monotonic()
+    outage = TeacherOutage(config.outage_streak)
 
     with RunProgress(console, config.run, total, store.counts.done) as progress:
 
@@ -122,11 +156,9 @@ async def _run_all(
                 if queue.empty() or not budget.try_start():
                     return
                 task = queue.get_nowait()
-                traj = await play_task(
-                    task, source, teacher, factory, config.loop,
-                    run=config.run, sandbox_name=config.sandbox,
-                )
-                store.append(traj)
+                traj = await play(task)
+                for record in outage.observe(traj):
+                    store.append(record)
                 budget.finish(trajectory_cost(traj, store.price) if store.price else 0.0)
                 progress.update(store.counts, store.usage, store.cost_usd if store.price else None)
                 if time.monotonic() - last_manifest > MANIFEST_EVERY_S:
@@ -138,6 +170,8 @@ async def _run_all(
             done, _ = await asyncio.wait(workers, return_when=asyncio.FIRST_EXCEPTION)
             for finished in done:
                 finished.result()  # re-raise a fatal error from any worker
+            for record in outage.release():
+                store.append(record)
         finally:
             for w in workers:
                 w.cancel()

@@ -114,6 +114,8 @@ def snapshot_input(path: Path) -> InputSnapshot:
 
 
 _SLOW = object()
+_VALIDATE_JSON = Trajectory.__pydantic_validator__.validate_json
+_MAJOR = SCHEMA_VERSION.split(".")[0]
 
 
 def _no_constants(name: str) -> None:
@@ -126,11 +128,21 @@ def _parse(path: Path, lineno: int, raw: bytes) -> Trajectory:
     ``NaN``/``Infinity`` are refused here: they have no JSON form, so a dataset containing them
     could not be written canonically.
 
-    Parsing uses pydantic's JSON parser (refusing non-finite constants itself), about twice as
-    fast as ``json.loads`` here, the largest single cost of filtering; a line it rejects is
-    parsed again by ``json.loads``, so error messages, and the rare input only ``json.loads``
-    accepts (a lone surrogate escape), are exactly as before.
+    Parsing is the largest single cost of filtering, so the common case takes pydantic's
+    one-step parse-and-validate of the raw bytes (no intermediate dict). A line that might hold
+    ``NaN``/``Infinity``, fails that, or has another schema major version takes the careful
+    path: pydantic's JSON parser refusing non-finite constants, then ``json.loads`` for what
+    it rejects, so error messages, and the rare input only ``json.loads`` accepts (a lone
+    surrogate escape), are exactly as before.
     """
+    if b"NaN" not in raw and b"Infinity" not in raw:  # else: the path that refuses them
+        try:
+            traj = _VALIDATE_JSON(raw)
+        except ValueError:
+            pass  # the path below words the error exactly
+        else:
+            if traj.schema_version.split(".")[0] == _MAJOR:
+                return traj
     try:
         obj = pydantic_core.from_json(raw, allow_inf_nan=False)
     except ValueError:

@@ -32,3 +32,7 @@ class TeacherUnavailableError(UserError):
     """The teacher cannot be reached or keeps failing (outage, quota): stop, resume later."""
 
     exit_code = 4
+
+
+class StorageError(UserError):
+    """Writing the output failed (disk full, quota, read-only); what was written before stays."""

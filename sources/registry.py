@@ -16,6 +16,8 @@ _SOURCES: dict[str, str] = {
     "math": "trajkit.sources.math:MathSource",
     "apps": "trajkit.sources.apps:AppsSource",
     "hotpotqa": "trajkit.sources.hotpotqa:HotpotQASource",
+    "alfworld": "trajkit.sources.alfworld:AlfWorldSource",
+    "webshop": "trajkit.sources.webshop:WebShopSource",
 }
 
 

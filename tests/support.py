@@ -48,3 +48,24 @@ def local_isolation_error() -> str | None:
 def require_isolation() -> None:
     error = local_isolation_error()
     require(error is None, f"isolated local sandbox unavailable: {error}")
+
+
+@cache
+def docker_sandbox_error() -> str | None:
+    """None if the docker engine answers and has the sandbox image, else why not."""
+    from trajkit.collect.sandbox.docker_image import image_status
+
+    return image_status()
+
+
+def require_docker() -> None:
+    error = docker_sandbox_error()
+    require(error is None, f"docker sandbox unavailable: {error}")
+
+
+def require_backend(name: str) -> None:
+    """``require_isolation`` or ``require_docker`` by sandbox backend name."""
+    if name == "docker":
+        require_docker()
+    else:
+        require_isolation()

@@ -25,3 +25,11 @@ class SandboxConfig(BaseModel):
     kill_grace_s: float = Field(2.0, gt=0, description="wait after an interrupt before killing")
     start_timeout_s: float = Field(30.0, gt=0)
     extra_binds: list[str] = Field(default_factory=list, description="more read-only paths")
+    # Docker backend only (``--sandbox docker``); memory_mb is the container's memory limit
+    # there, max_processes its pids limit, work_mb/tmp_mb its tmpfs sizes.
+    image: str = Field("trajkit-sandbox:latest", description="image `trajkit sandbox build` makes")
+    pool: int = Field(0, ge=0, le=256, description="containers kept started ahead (warm pool)")
+    cpus: float = Field(1.0, gt=0, description="CPU share of one container")
+    user: str = Field("65534:65534", description="uid:gid the container runs as (non-root)")
+    network: str = Field("none", description="docker network mode; anything but none is UNSAFE")
+    label: str = Field("", description="run name put on containers (trajkit.run) for prune")

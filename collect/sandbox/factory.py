@@ -12,13 +12,19 @@ from trajkit.schemas.errors import ConfigError
 
 SandboxFactory = Callable[[Sequence[Tool]], Sandbox]
 
-BACKENDS = ("local",)
+BACKENDS = ("local", "docker")
 
 
 def sandbox_factory(kind: str, config: SandboxConfig) -> SandboxFactory:
     """Return a function making an un-started sandbox with the given host-side tools."""
     if kind == "local":
+        if config.pool:
+            raise ConfigError("--pool: only --sandbox docker keeps containers warm")
         return lambda tools: LocalSandbox(config, tools)
+    if kind == "docker":
+        from trajkit.collect.sandbox.docker_sandbox import DockerSandbox
+
+        return lambda tools: DockerSandbox(config, tools)
     raise ConfigError(f"--sandbox: unknown backend {kind!r} (known: {', '.join(BACKENDS)})")
 
 

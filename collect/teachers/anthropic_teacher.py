@@ -14,7 +14,12 @@ from typing import Any
 import anthropic
 from anthropic.types import Message as AnthropicMessage
 
-from trajkit.collect.teachers.base import Completion, ContextLimitError, TeacherError
+from trajkit.collect.teachers.base import (
+    Completion,
+    ContextLimitError,
+    RateLimitedError,
+    TeacherError,
+)
 from trajkit.collect.teachers.common import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT_S,
@@ -24,8 +29,9 @@ from trajkit.collect.teachers.common import (
     one_line,
     split_params,
 )
+from trajkit.collect.teachers.rate_control import StatusHook, response_hook
 from trajkit.schemas import Message, Usage
-from trajkit.schemas.errors import TeacherFatalError
+from trajkit.schemas.errors import TeacherFatalError, TeacherUnavailableError
 
 DEFAULT_MAX_TOKENS = 1024
 # The API rejects empty or whitespace-only text blocks (e.g. an empty assistant turn).
@@ -46,6 +52,7 @@ class AnthropicTeacher(ProviderTeacher):
         base_url: str | None = None,
         max_retries: int = DEFAULT_MAX_RETRIES,
         timeout: float = DEFAULT_TIMEOUT_S,
+        on_status: StatusHook | None = None,
     ) -> None:
         """Build the client; a missing key is a user error now, not a failure per episode.
 
@@ -73,15 +80,16 @@ class AnthropicTeacher(ProviderTeacher):
             client_kwargs["auth_token"] = token
         if base_url is not None:
             client_kwargs["base_url"] = base_url
+        if on_status is not None:  # adaptive concurrency sees every status, retries included
+            hooks = {"response": [response_hook(on_status)]}
+            client_kwargs["http_client"] = anthropic.DefaultAsyncHttpxClient(event_hooks=hooks)
         try:
             self._client = anthropic.AsyncAnthropic(**client_kwargs)
         except (anthropic.AnthropicError, ValueError, TypeError) as exc:
             raise TeacherFatalError(f"{self.name}: cannot create client: {one_line(exc)}") from None
 
-    async def complete(
-        self, messages: list[Message], stop: list[str], *, task_id: str
-    ) -> Completion:
-        """One Messages API call; the matched stop sequence is put back on the text."""
+    def request_body(self, messages: list[Message], stop: list[str]) -> dict[str, Any]:
+        """The Messages API JSON body for one turn (also a batch request's ``params``)."""
         system, turns = to_anthropic_messages(messages)
         kwargs: dict[str, Any] = {
             "model": self.model,
@@ -92,7 +100,13 @@ class AnthropicTeacher(ProviderTeacher):
             kwargs["system"] = system
         if stop:
             kwargs["stop_sequences"] = list(stop)
-        body = {**self._extra, **kwargs}
+        return {**self._extra, **kwargs}
+
+    async def complete(
+        self, messages: list[Message], stop: list[str], *, task_id: str
+    ) -> Completion:
+        """One Messages API call; the matched stop sequence is put back on the text."""
+        body = self.request_body(messages, stop)
         started = time.perf_counter()
         try:
             # A plain-JSON POST through the SDK: same auth, retries and error types as
@@ -111,8 +125,12 @@ class AnthropicTeacher(ProviderTeacher):
             ) from exc
         except anthropic.AnthropicError as exc:
             raise TeacherError(f"{self.name}: {one_line(exc)}") from exc
-        latency = time.perf_counter() - started
+        except ValueError as exc:  # a 200 whose body is not JSON: the SDK lets json's error out
+            raise TeacherError(f"{self.name}: malformed response body: {one_line(exc)}") from exc
+        return self.to_completion(resp, time.perf_counter() - started)
 
+    def to_completion(self, resp: AnthropicMessage, latency: float) -> Completion:
+        """A message (live or a batch's succeeded result) as the loop's ``Completion``."""
         if resp.stop_reason == "model_context_window_exceeded":
             raise ContextLimitError(f"{self.name}: context window exceeded while generating")
         text = "".join(getattr(b, "text", "") for b in resp.content if b.type == "text")
@@ -142,8 +160,10 @@ class AnthropicTeacher(ProviderTeacher):
 
     def _translate(self, exc: anthropic.APIStatusError) -> Exception:
         """Map the SDK's final HTTP error onto fatal / context-limit / per-episode errors."""
-        status = exc.status_code
-        msg = one_line(exc.api_message or exc.message)
+        return self.status_error(exc.status_code, one_line(exc.api_message or exc.message))
+
+    def status_error(self, status: int, msg: str) -> Exception:
+        """The error for an HTTP ``status`` (a live call's, or a batch result's error type)."""
         if status == 401:
             return TeacherFatalError(
                 f"{self.name}: authentication failed (401) — check ANTHROPIC_API_KEY: {msg}"
@@ -160,10 +180,11 @@ class AnthropicTeacher(ProviderTeacher):
         if status == 400 and is_model_missing(msg):
             return TeacherFatalError(f"{self.name}: unknown model (400): {msg}")
         if status == 400 and "credit balance" in msg.lower():
-            return TeacherFatalError(f"{self.name}: billing problem (400): {msg}")
+            return TeacherUnavailableError(f"{self.name}: billing problem (400): {msg}")
         if status in (400, 422):
             return TeacherError(f"{self.name}: bad request ({status}): {msg}")
-        return TeacherError(f"{self.name}: HTTP {status} after {self._max_retries} retries: {msg}")
+        error = RateLimitedError if status == 429 else TeacherError
+        return error(f"{self.name}: HTTP {status} after {self._max_retries} retries: {msg}")
 
     async def aclose(self) -> None:
         """Close the SDK's HTTP connection pool."""

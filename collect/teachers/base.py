@@ -20,6 +20,10 @@ class ContextLimitError(TeacherError):
     """The conversation no longer fits the model's context window."""
 
 
+class RateLimitedError(TeacherError):
+    """Still rate limited (429) after the SDK's own retries; worth retrying more slowly."""
+
+
 @dataclass
 class Completion:
     """One assistant turn. ``text`` has any stop sequence the provider cut restored."""

@@ -14,7 +14,12 @@ from typing import Any
 import openai
 from openai.types.chat import ChatCompletion
 
-from trajkit.collect.teachers.base import Completion, ContextLimitError, TeacherError
+from trajkit.collect.teachers.base import (
+    Completion,
+    ContextLimitError,
+    RateLimitedError,
+    TeacherError,
+)
 from trajkit.collect.teachers.common import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT_S,
@@ -25,8 +30,9 @@ from trajkit.collect.teachers.common import (
     restore_closing_tag,
     split_params,
 )
+from trajkit.collect.teachers.rate_control import StatusHook, response_hook
 from trajkit.schemas import Message, Usage
-from trajkit.schemas.errors import TeacherFatalError
+from trajkit.schemas.errors import TeacherFatalError, TeacherUnavailableError
 
 # Request fields the SDK names explicitly; anything else in params (e.g. vLLM's ``top_k``,
 # ``repetition_penalty``) goes through ``extra_body`` so compatible servers still get it.
@@ -63,6 +69,7 @@ class OpenAITeacher(ProviderTeacher):
         base_url: str | None = None,
         max_retries: int = DEFAULT_MAX_RETRIES,
         timeout: float = DEFAULT_TIMEOUT_S,
+        on_status: StatusHook | None = None,
     ) -> None:
         """Build the client; a missing key is a user error now, not a failure per episode.
 
@@ -87,33 +94,39 @@ class OpenAITeacher(ProviderTeacher):
         }
         if base_url is not None:
             client_kwargs["base_url"] = base_url
+        if on_status is not None:  # adaptive concurrency sees every status, retries included
+            hooks = {"response": [response_hook(on_status)]}
+            client_kwargs["http_client"] = openai.DefaultAsyncHttpxClient(event_hooks=hooks)
         try:
             self._client = openai.AsyncOpenAI(**client_kwargs)
         except (openai.OpenAIError, ValueError, TypeError) as exc:
             raise TeacherFatalError(f"{self.name}: cannot create client: {one_line(exc)}") from None
 
-    async def complete(
-        self, messages: list[Message], stop: list[str], *, task_id: str
-    ) -> Completion:
-        """One chat completion; the stripped closing-tag stop sequence is put back."""
+    def request_body(self, messages: list[Message], stop: list[str]) -> dict[str, Any]:
+        """The chat-completions JSON body for one turn (also one line of a batch file)."""
         named = {k: v for k, v in self._sampling.items() if k in _NAMED}
         extra = {k: v for k, v in self._sampling.items() if k not in _NAMED}
         if stop:
             named["stop"] = list(stop)
+        return {
+            **extra,
+            **named,
+            "model": self.model,
+            "messages": [{"role": m.role, "content": m.content} for m in messages],
+        }
+
+    async def complete(
+        self, messages: list[Message], stop: list[str], *, task_id: str
+    ) -> Completion:
+        """One chat completion; the stripped closing-tag stop sequence is put back."""
         started = time.perf_counter()
         try:
             # A plain-JSON POST through the SDK keeps its auth, retries and error types but
             # skips its per-call type introspection of the params (~4 ms of CPU per call,
             # which caps throughput at thousands of concurrent episodes).
-            body: dict[str, Any] = {
-                **extra,
-                **named,
-                "model": self.model,
-                "messages": [{"role": m.role, "content": m.content} for m in messages],
-            }
             resp = await self._client.post(
                 "/chat/completions",
-                body=body,
+                body=self.request_body(messages, stop),
                 cast_to=ChatCompletion,
                 options={"security": {"bearer_auth": True}},  # what create() asks for
             )
@@ -130,8 +143,12 @@ class OpenAITeacher(ProviderTeacher):
             ) from exc
         except openai.OpenAIError as exc:  # e.g. a response that does not parse
             raise TeacherError(f"{self.name}: {one_line(exc)}") from exc
-        latency = time.perf_counter() - started
+        except ValueError as exc:  # a 200 whose body is not JSON: the SDK lets json's error out
+            raise TeacherError(f"{self.name}: malformed response body: {one_line(exc)}") from exc
+        return self.to_completion(resp, stop, time.perf_counter() - started)
 
+    def to_completion(self, resp: ChatCompletion, stop: list[str], latency: float) -> Completion:
+        """A chat completion (live or from a batch output line) as the loop's ``Completion``."""
         if not resp.choices:
             raise TeacherError(f"{self.name}: response had no choices")
         choice = resp.choices[0]
@@ -156,10 +173,13 @@ class OpenAITeacher(ProviderTeacher):
 
     def _translate(self, exc: openai.APIStatusError) -> Exception:
         """Map the SDK's final HTTP error onto fatal / context-limit / per-episode errors."""
-        status = exc.status_code
         body = exc.body if isinstance(exc.body, dict) else {}
         msg = one_line(body.get("message") or exc.message)
         code = str(body.get("code") or "") or None
+        return self.status_error(exc.status_code, msg, code)
+
+    def status_error(self, status: int, msg: str, code: str | None = None) -> Exception:
+        """The error for an HTTP ``status`` (a live call's, or one line of a batch error file)."""
         if status == 401:
             return TeacherFatalError(
                 f"{self.name}: authentication failed (401) — check OPENAI_API_KEY: {msg}"
@@ -180,8 +200,9 @@ class OpenAITeacher(ProviderTeacher):
                 return TeacherFatalError(f"{self.name}: request rejected ({status}, {code}): {msg}")
             return TeacherError(f"{self.name}: bad request ({status}): {msg}")
         if status == 429 and code == "insufficient_quota":
-            return TeacherFatalError(f"{self.name}: quota exhausted (429): {msg}")
-        return TeacherError(f"{self.name}: HTTP {status} after {self._max_retries} retries: {msg}")
+            return TeacherUnavailableError(f"{self.name}: quota exhausted (429): {msg}")
+        error = RateLimitedError if status == 429 else TeacherError
+        return error(f"{self.name}: HTTP {status} after {self._max_retries} retries: {msg}")
 
     async def aclose(self) -> None:
         """Close the SDK's HTTP connection pool."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from trajkit.collect.teachers.base import Teacher
+from trajkit.collect.teachers.rate_control import StatusHook
 from trajkit.schemas.errors import ConfigError
 
 PROVIDERS = ("openai", "anthropic", "replay")
@@ -27,22 +28,25 @@ def parse_spec(spec: str) -> tuple[str, str]:
     return provider, model
 
 
-def make_teacher(spec: str, params: dict[str, Any] | None = None) -> Teacher:
+def make_teacher(
+    spec: str, params: dict[str, Any] | None = None, on_status: StatusHook | None = None
+) -> Teacher:
     """Build the teacher named by ``spec`` with sampling/client ``params``.
 
     Raises ``ConfigError`` for a bad spec, ``TeacherFatalError`` for a missing key and
     ``DataError`` for an unreadable replay file, all before any episode starts.
+    ``on_status`` sees the status of every HTTP response (adaptive concurrency).
     """
     provider, model = parse_spec(spec)
     params = dict(params or {})
     if provider == "openai":
         from trajkit.collect.teachers.openai_teacher import OpenAITeacher
 
-        return OpenAITeacher(model, params)
+        return OpenAITeacher(model, params, on_status=on_status)
     if provider == "anthropic":
         from trajkit.collect.teachers.anthropic_teacher import AnthropicTeacher
 
-        return AnthropicTeacher(model, params)
+        return AnthropicTeacher(model, params, on_status=on_status)
     from trajkit.collect.teachers.replay_teacher import ReplayTeacher
 
     return ReplayTeacher(model, params)

@@ -1,0 +1,147 @@
+"""Scale benchmark (issue 7): many episodes against a slow, faulty teacher.
+
+``python -m benchmarks.scale [--episodes 2000] [--concurrency 64 256]``
+
+A loopback teacher in its own process answers every request after a lognormal delay (median
+1.5 s, sigma 0.5, like a real provider's long tail) and answers 5 % of requests with a
+transient fault (429, 500, 503 or a dropped connection) that the SDK retries. Each episode
+is two turns (a code cell, then the answer) in an isolated local sandbox, so the run does
+real sandbox and judge work too. Reported, per concurrency:
+
+* wall time vs the ideal ``episodes × turns × mean latency ÷ concurrency`` (the mean of the
+  lognormal, ``median·e^(σ²/2)``: that is what a perfect scheduler would need; target: within
+  10 %);
+* memory per in-flight episode: the collector's proportional set size (PSS, so pages shared
+  by forked sandbox workers are not counted once per worker) summed over its process tree
+  (runner, fork server, workers), sampled every 0.5 s; peak minus the idle baseline measured
+  before the run, divided by the concurrency (target: ≤ 30 MB).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from rich.console import Console
+
+from benchmarks.run_all import LOOPBACK, write_tasks
+from trajkit.collect.config import CollectConfig
+from trajkit.collect.loop import LoopConfig
+from trajkit.collect.runner import collect
+from trajkit.sources.base import LoadOptions
+
+MEDIAN_S, SIGMA, FAULT_RATE, TURNS = 1.5, 0.5, 0.05, 2
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as fh:
+            return [int(c) for c in fh.read().split()]
+    except OSError:
+        return []
+
+
+def _tree(pid: int) -> list[int]:
+    pids, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        pids.append(p)
+        todo.extend(_children(p))
+    return pids
+
+
+def _pss_kb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as fh:
+            for line in fh:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def tree_pss_mb() -> float:
+    """PSS of this process and all its descendants (the fork server and the sandboxes)."""
+    return sum(_pss_kb(p) for p in _tree(os.getpid())) / 1024
+
+
+async def _sample(peak: list[float], stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        peak[0] = max(peak[0], await asyncio.to_thread(tree_pss_mb))
+        try:
+            await asyncio.wait_for(stop.wait(), 0.5)
+        except asyncio.TimeoutError:
+            pass
+
+
+async def run_once(concurrency: int, episodes: int, port: int, tmp: Path) -> dict[str, float]:
+    data = tmp / f"tasks-{concurrency}.jsonl"
+    write_tasks(data, episodes)
+    config = CollectConfig(
+        source="math", teacher="openai:bench", load=LoadOptions(data=str(data)),
+        out=tmp / "out", run=f"scale-c{concurrency}", concurrency=concurrency, cache=False,
+        loop=LoopConfig(max_turns=TURNS + 1), teacher_params={"max_retries": 8},
+    )
+    baseline = tree_pss_mb()
+    peak, stop = [baseline], asyncio.Event()
+    sampler = asyncio.create_task(_sample(peak, stop))
+    t = time.perf_counter()
+    result = await collect(config, Console(file=open(os.devnull, "w")))
+    wall = time.perf_counter() - t
+    stop.set()
+    await sampler
+    mean_latency = MEDIAN_S * math.exp(SIGMA**2 / 2)
+    ideal = episodes * TURNS * mean_latency / concurrency
+    counts = result.manifest.counts
+    return {
+        "wall": wall, "ideal": ideal, "solved": counts.succeeded, "done": counts.done,
+        "mb_per_episode": (peak[0] - baseline) / concurrency, "peak_mb": peak[0],
+        "baseline_mb": baseline,
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--episodes", type=int, default=2000)
+    ap.add_argument("--concurrency", type=int, nargs="+", default=[64, 256])
+    ap.add_argument("--fault-rate", type=float, default=FAULT_RATE)
+    args = ap.parse_args()
+    server = subprocess.Popen(
+        [sys.executable, str(LOOPBACK), "--port", "0", "--policy", "trivial", "--turns", "1",
+         "--latency-median", str(MEDIAN_S), "--latency-sigma", str(SIGMA),
+         "--fault-rate", str(args.fault_rate)],
+        stdout=subprocess.PIPE, text=True,
+    )
+    assert server.stdout is not None
+    port = int(server.stdout.readline())
+    os.environ["OPENAI_BASE_URL"] = f"http://127.0.0.1:{port}/v1"
+    os.environ["OPENAI_API_KEY"] = "sk-loopback"
+    rows = []
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            for c in args.concurrency:
+                r = asyncio.run(run_once(c, args.episodes, port, Path(tmp)))
+                rows.append((c, r))
+    finally:
+        server.terminate()
+        server.wait()
+    print(f"\n{args.episodes} episodes x {TURNS} turns, lognormal latency (median {MEDIAN_S} s, "
+          f"sigma {SIGMA}), {args.fault_rate:.0%} transient faults\n")
+    print("| concurrency | wall time | ideal | wall / ideal | solved | memory per in-flight episode (PSS) |")
+    print("|---|---|---|---|---|---|")
+    for c, r in rows:
+        print(f"| {c} | {r['wall']:.1f} s | {r['ideal']:.1f} s | {r['wall'] / r['ideal']:.2f} "
+              f"| {r['solved']:.0f}/{r['done']:.0f} | {r['mb_per_episode']:.1f} MB "
+              f"(peak {r['peak_mb']:.0f} MB, idle {r['baseline_mb']:.0f} MB) |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,74 @@
+"""``trajkit view PATH [B] [--out DIR] [--open]``: a static HTML report of a run or version.
+
+Registered onto the main app by :func:`register` (``cli/app.py`` calls it at the bottom), so it
+shares the app's conventions: a bad path is one line with exit code 2 (``app._guard`` turns the
+``DataError`` from ``trajkit.view`` into that), and the report code is imported only when the
+command runs.
+"""
+
+from __future__ import annotations
+
+import webbrowser
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+
+def view_cmd(
+    path: Annotated[
+        Path,
+        typer.Argument(
+            help="A run directory (OUT/runs/RUN) or dataset version (OUT/datasets/NAME/vN)."
+        ),
+    ],
+    other: Annotated[
+        Path | None,
+        typer.Argument(
+            metavar="[B]", help="A second run or version: compare the two on their shared tasks."
+        ),
+    ] = None,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option("--out", help="Report folder (default OUT/reports/NAME beside the input)."),
+    ] = None,
+    open_: Annotated[
+        bool, typer.Option("--open", help="Open the report in the default browser.")
+    ] = False,
+) -> None:
+    """Write a self-contained HTML report (overview, filterable list, one page per trajectory)."""
+    from trajkit.cli import app as ui
+
+    def body() -> Path:
+        if other is None:
+            from trajkit.view.site import build_site
+
+            site = build_site(path, out_dir)
+            o = site.overview
+            ui.out.print(
+                f"report: {escape(str(site.index))} ({o.records:,} trajectories)",
+                highlight=False,
+                soft_wrap=True,
+            )
+            return site.index
+        from trajkit.view.compare import build_compare
+
+        index, c = build_compare(path, other, out_dir)
+        ui.out.print(
+            f"report: {escape(str(index))} ({c.shared:,} shared tasks: {len(c.to_success):,} "
+            "failure → success, "
+            f"{len(c.to_failure):,} success → failure)",
+            highlight=False,
+            soft_wrap=True,
+        )
+        return index
+
+    index = ui._guard(body)
+    if open_:
+        webbrowser.open(index.resolve().as_uri())
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``view`` to the main ``trajkit`` app."""
+    app.command("view")(view_cmd)

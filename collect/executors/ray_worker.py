@@ -1,0 +1,112 @@
+"""The worker side of ``--executor ray``: one long-lived episode player per Ray worker process.
+
+Ray runs this class as an async actor (``ray_executor.py`` wraps it; this module never
+imports Ray, so it is testable without it). Everything expensive — the source (its judge
+pool, corpus index), the sandbox backend (fork server or Docker client) and the teacher's
+HTTP client with its response cache — is built once per process on the first call, from the
+JSON form of the driver's ``CollectConfig``, and reused by every episode the process plays.
+Episodes run concurrently on the actor's event loop exactly as they do in-process.
+
+Only finished trajectories travel back: the driver alone writes the run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from trajkit.collect.config import CollectConfig
+from trajkit.collect.loop import wait_for_closing
+from trajkit.collect.play import play_task
+from trajkit.collect.sandbox.factory import SandboxFactory, check_sandbox, sandbox_factory
+from trajkit.collect.teacher_setup import build_teacher
+from trajkit.collect.teachers.base import Teacher
+from trajkit.collect.teachers.cache import with_cache
+from trajkit.schemas import Task, Trajectory
+from trajkit.sources.base import Source, SourceRuntime
+from trajkit.sources.registry import get_source
+
+
+class EpisodeWorker:
+    """Plays episodes for one run inside one worker process (a Ray actor)."""
+
+    def __init__(self, config: dict[str, Any], cwd: str) -> None:
+        """``config`` is ``CollectConfig.model_dump(mode="json")``; ``cwd`` is the driver's.
+
+        Relative paths in the config (a replay file, a corpus) mean what they meant on the
+        driver when this process runs on the driver's machine or on a shared filesystem
+        mounted at the same place; elsewhere they resolve against the worker's directory.
+        """
+        if os.path.isdir(cwd):
+            os.chdir(cwd)
+        self.config = CollectConfig.model_validate(config)
+        self._lock = asyncio.Lock()
+        self._source: Source | None = None
+        self._teacher: Teacher | None = None
+        self._factory: SandboxFactory | None = None
+        self._cache_note = "off"
+
+    async def ready(self) -> dict[str, Any]:
+        """Build the source, sandbox backend and teacher once; say where this worker runs.
+
+        Raises the same ``UserError``s as an in-process run (no isolation, bad key, bad
+        replay file), so the driver can stop the run with one line before spending.
+        """
+        async with self._lock:
+            if self._teacher is None:
+                await self._build()
+        return {"pid": os.getpid(), "host": socket.gethostname(), "cache": self._cache_note}
+
+    async def _build(self) -> None:
+        config = self.config
+        source = get_source(config.source, config.source_options)
+        factory = sandbox_factory(config.sandbox, config.sandbox_config)
+        attach = getattr(source, "attach", None)
+        if attach is not None:
+            attach(SourceRuntime(sandbox_factory=factory))
+        await check_sandbox(factory)
+        teacher = build_teacher(config, cache=False)  # each worker backs off on 429s by itself
+        if config.cache:
+            teacher, self._cache_note = _cached(teacher, config.cache_path)
+        self._source, self._factory, self._teacher = source, factory, teacher
+
+    async def play(self, task: Task) -> Trajectory:
+        """Play one task to its trajectory (the driver decides whether it is written)."""
+        if self._teacher is None:
+            await self.ready()
+        assert self._source is not None and self._teacher is not None and self._factory
+        config = self.config
+        return await play_task(
+            task, self._source, self._teacher, self._factory, config.loop,
+            run=config.run, sandbox_name=config.sandbox,
+        )
+
+    async def aclose(self) -> None:
+        """Close the teacher (and its cache) and the source; sandboxes close per episode."""
+        await wait_for_closing()
+        teacher, source = self._teacher, self._source
+        self._teacher = self._source = None
+        if teacher is not None:
+            await teacher.aclose()
+        close = getattr(source, "aclose", None)
+        if close is not None:
+            await close()
+
+
+def _cached(teacher: Teacher, path: Path) -> tuple[Teacher, str]:
+    """Wrap ``teacher`` in the SQLite response cache at ``path`` if this machine can hold it.
+
+    On the driver's machine every worker shares the driver's cache file (SQLite in WAL mode
+    serialises the writers). On another machine the same absolute path names a cache local
+    to that machine; where it cannot be created the worker runs uncached and says so.
+    """
+    if teacher.info.provider == "replay":
+        return teacher, "off (replays are not cached)"
+    try:
+        return with_cache(teacher, path), str(path)
+    except (OSError, sqlite3.Error) as exc:
+        return teacher, f"off ({path}: {exc})"

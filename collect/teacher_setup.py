@@ -1,0 +1,34 @@
+"""The run's teacher, assembled the same way by every executor (in-process, Ray workers).
+
+Layers, innermost first: the provider client (``make_teacher``, whose HTTP hook feeds the
+adaptive limit), then either provider batching (``--mode batch``) or adaptive concurrency
+(sync mode, unless ``--no-adaptive``), then the response cache, so a cached answer never
+waits for a slot or a batch.
+"""
+
+from __future__ import annotations
+
+from trajkit.collect.config import CollectConfig
+from trajkit.collect.teachers.base import Teacher
+from trajkit.collect.teachers.batch_common import batch_teacher
+from trajkit.collect.teachers.cache import with_cache
+from trajkit.collect.teachers.rate_control import AdaptiveLimit, AdaptiveTeacher
+from trajkit.collect.teachers.registry import make_teacher
+
+
+def build_teacher(config: CollectConfig, *, cache: bool = True) -> Teacher:
+    """The teacher ``config`` describes; ``cache=False`` leaves the cache to the caller."""
+    limit = AdaptiveLimit(config.concurrency)
+    teacher = make_teacher(config.teacher, config.teacher_params, limit.observe)
+    if config.mode == "batch":  # answered requests land in the response cache
+        teacher = batch_teacher(
+            teacher, run_dir=config.run_dir, poll_s=config.batch_poll_s,
+            window_s=config.batch_window_s,
+            results_path=config.cache_path if config.cache
+            else config.run_dir / "batch-results.sqlite",
+        )
+    elif config.adaptive:  # fewer calls in flight while the provider keeps saying 429
+        teacher = AdaptiveTeacher(teacher, limit)
+    if cache and config.cache:
+        teacher = with_cache(teacher, config.cache_path)
+    return teacher

@@ -1,0 +1,126 @@
+"""OpenAI Batch API backend: a JSONL file of chat-completion requests, one batch per turn.
+
+Upload with ``files.create(purpose="batch")``, start with ``batches.create`` on
+``/v1/chat/completions``, poll ``batches.retrieve``, then read ``output_file_id`` (answered
+lines) and ``error_file_id`` (failed, expired and cancelled lines) with ``files.content``.
+The request bodies, response parsing and error wording are the sync teacher's.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import openai
+from openai.types.chat import ChatCompletion
+
+from trajkit.collect.teachers.base import TeacherError
+from trajkit.collect.teachers.batch_common import BatchGone, BatchStatus, Outcome, Retry
+from trajkit.collect.teachers.common import one_line
+from trajkit.collect.teachers.openai_teacher import OpenAITeacher
+from trajkit.schemas import Message, TeacherInfo
+
+ENDPOINT = "/v1/chat/completions"
+_ENDED = frozenset({"completed", "expired", "cancelled"})
+# Per-request error codes meaning "never run": resubmit rather than fail the episode.
+_NOT_RUN = frozenset({"batch_expired", "batch_cancelled"})
+
+
+class OpenAIBatchBackend:
+    """The batch API of the server ``teacher`` talks to (same client, key and base URL)."""
+
+    def __init__(self, teacher: OpenAITeacher) -> None:
+        self.teacher = teacher
+        self.name = teacher.name
+        self._client = teacher._client
+
+    @property
+    def info(self) -> TeacherInfo:
+        return self.teacher.info
+
+    def request_body(self, messages: list[Message], stop: list[str]) -> dict[str, Any]:
+        return self.teacher.request_body(messages, stop)
+
+    async def submit(self, requests: dict[str, dict[str, Any]]) -> str:
+        """Upload the requests as one JSONL file and start a 24 h batch over it."""
+        lines = "".join(
+            json.dumps({"custom_id": key, "method": "POST", "url": ENDPOINT, "body": body}) + "\n"
+            for key, body in requests.items()
+        )
+        with self._errors("submitting a batch"):
+            upload = await self._client.files.create(
+                file=("trajkit-batch.jsonl", lines.encode(), "application/jsonl"), purpose="batch"
+            )
+            batch = await self._client.batches.create(
+                input_file_id=upload.id, endpoint=ENDPOINT, completion_window="24h"
+            )
+        return batch.id
+
+    async def poll(self, batch_id: str) -> BatchStatus:
+        with self._errors("polling", batch_id):
+            batch = await self._client.batches.retrieve(batch_id)
+        if batch.status == "failed":
+            errors = batch.errors.data if batch.errors and batch.errors.data else []
+            why = "; ".join(one_line(e.message or e.code or "") for e in errors[:3]) or "no reason"
+            return BatchStatus(done=True, rejected=f"batch {batch_id} rejected: {why}")
+        return BatchStatus(done=batch.status in _ENDED)
+
+    async def results(self, batch_id: str, stops: dict[str, list[str]]) -> dict[str, Outcome]:
+        with self._errors("reading results", batch_id):
+            batch = await self._client.batches.retrieve(batch_id)
+            texts = [
+                (await self._client.files.content(file_id)).text
+                for file_id in (batch.output_file_id, batch.error_file_id)
+                if file_id
+            ]
+        outcomes: dict[str, Outcome] = {}
+        for text in texts:
+            for line in text.splitlines():
+                if line.strip():
+                    record = json.loads(line)
+                    key = str(record.get("custom_id"))
+                    outcomes[key] = self._outcome(record, stops.get(key, []))
+        return outcomes
+
+    def _outcome(self, record: dict[str, Any], stop: list[str]) -> Outcome:
+        """One output/error-file line → a completion, the sync teacher's error, or a retry."""
+        response = record.get("response") or None
+        if response is not None:
+            status = int(response.get("status_code") or 0)
+            body = response.get("body") or {}
+            if status == 200:
+                try:
+                    return self.teacher.to_completion(
+                        ChatCompletion.model_validate(body), stop, 0.0
+                    )
+                except (TeacherError, ValueError) as exc:
+                    return TeacherError(f"{self.name}: unreadable batch result: {one_line(exc)}")
+            error = body.get("error") if isinstance(body.get("error"), dict) else {}
+            msg = one_line(error.get("message") or f"HTTP {status}")
+            if status == 429 or status >= 500:
+                return Retry(f"HTTP {status}: {msg}")
+            return self.teacher.status_error(status, msg, error.get("code"))
+        error = record.get("error") or {}
+        code = str(error.get("code") or "")
+        msg = one_line(error.get("message") or code or "no response")
+        if code in _NOT_RUN:
+            return Retry(f"{code}: {msg}")
+        return TeacherError(f"{self.name}: batch request failed ({code or 'error'}): {msg}")
+
+    @contextlib.contextmanager
+    def _errors(self, doing: str, batch_id: str | None = None) -> Iterator[None]:
+        """SDK errors of the batch endpoints, worded like the sync teacher's."""
+        try:
+            yield
+        except openai.APIStatusError as exc:
+            if batch_id is not None and exc.status_code == 404:
+                raise BatchGone(f"{self.name}: batch {batch_id} not found (404)") from exc
+            raise self.teacher._translate(exc) from exc
+        except openai.OpenAIError as exc:  # connection, timeout, unparsable response
+            what = f"{doing} batch {batch_id}" if batch_id else doing
+            raise TeacherError(f"{self.name}: {what}: {one_line(exc)}") from exc
+
+    async def aclose(self) -> None:
+        await self.teacher.aclose()

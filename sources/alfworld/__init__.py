@@ -1,0 +1,103 @@
+"""The ALFWorld source (Shridhar et al., 2021): household tasks played in the real text engine.
+
+Games come from ``--data DIR`` (default ``$ALFWORLD_DATA``, else the bundled sample) in the
+layout ``alfworld-download`` leaves, ``--split train|valid_seen|valid_unseen``, ``--type`` for
+task types. Each episode opens its own game; the teacher's code acts through household tools
+(``goto``, ``take_from``, ``put``, ...) and the episode ends, mid-cell, when the game is won
+or its step cap is reached. Needs the ``alfworld`` extra: ``pip install 'trajkit[alfworld]'``.
+
+``--source-opt`` keys: ``max_steps``, ``cache`` (see ``AlfWorldOptions``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from trajkit.collect.tools import Tool
+from trajkit.schemas import Task, Verdict
+from trajkit.sources.alfworld.engine import INSTALL_HINT, engine_available, require_engine
+from trajkit.sources.alfworld.env import AlfWorldEnv
+from trajkit.sources.alfworld.load import (
+    DEMO_REPLAY,
+    SAMPLE_DIR,
+    SPLITS,
+    TASK_TYPES,
+    LoadReport,
+    load_games,
+)
+from trajkit.sources.alfworld.openings import opening
+from trajkit.sources.alfworld.options import AlfWorldOptions
+from trajkit.sources.alfworld.prompt import build_prompt
+from trajkit.sources.base import LoadOptions
+
+__all__ = [
+    "DEMO_REPLAY",
+    "INSTALL_HINT",
+    "SAMPLE_DIR",
+    "SPLITS",
+    "TASK_TYPES",
+    "AlfWorldEnv",
+    "AlfWorldOptions",
+    "AlfWorldSource",
+    "LoadReport",
+    "demo_unavailable",
+    "engine_available",
+]
+
+
+def _game_file(task: Task) -> Path:
+    return Path(task.metadata["game_file"])
+
+
+class AlfWorldSource:
+    """ALFWorld as an interactive trajkit source: one fresh game per episode."""
+
+    name = "alfworld"
+
+    def __init__(self, options: AlfWorldOptions | None = None) -> None:
+        self.options = options or AlfWorldOptions()
+        self.last_report: LoadReport | None = None
+
+    @classmethod
+    def from_options(cls, raw: Mapping[str, str]) -> AlfWorldSource:
+        """Build from ``--source-opt KEY=VALUE`` pairs; bad ones are one-line ConfigErrors."""
+        return cls(AlfWorldOptions.parse(raw))
+
+    def load(self, options: LoadOptions) -> list[Task]:
+        """Select games (split, ``--type``, seeded ``--limit``) and phrase each as a task whose
+        prompt holds the game's opening observation. Without the extra: a one-line
+        ConfigError naming ``pip install 'trajkit[alfworld]'``, before anything is read."""
+        require_engine()
+        tasks, self.last_report = load_games(options)
+        cache = self.options.cache
+        return [
+            task.model_copy(update={"prompt": build_prompt(opening(_game_file(task), cache))})
+            for task in tasks
+        ]
+
+    def tools(self, task: Task) -> Sequence[Tool]:
+        """The tools act on one episode's game, so they come from ``open_env(task).tools()``."""
+        raise TypeError("alfworld is interactive: its tools come from open_env(task).tools()")
+
+    async def open_env(self, task: Task) -> AlfWorldEnv:
+        """A fresh game for one episode; concurrent episodes never share one."""
+        details = {
+            "type": task.metadata.get("type"),
+            "game": task.task_id,
+            "max_steps": self.options.max_steps,
+        }
+        return await AlfWorldEnv.open(
+            _game_file(task), max_steps=self.options.max_steps, details=details
+        )
+
+    async def judge(self, task: Task, answer: str) -> Verdict:
+        """Only a game can say whether its task is done; without one nothing is solved."""
+        return Verdict(
+            success=False, score=0.0, details={"reason": "alfworld is judged by its game"}
+        )
+
+
+def demo_unavailable() -> str | None:
+    """Why ``trajkit demo`` must skip this source here (the extra is missing), else None."""
+    return None if engine_available() is None else f"engine not installed ({INSTALL_HINT})"

@@ -1,0 +1,199 @@
+"""WebShop's reward for a purchase (Yao et al., 2022, ``engine/goal.py``), re-implemented.
+
+The reward is what the benchmark reports, so it follows the published definition term by term,
+quirks included, rather than what might look tidier:
+
+``r = r_type * (n_attr + n_option + [price <= price_upper]) / (len(attributes) + len(options) + 1)``
+
+* attributes: a goal attribute matches when a product attribute has a fuzzy token-set ratio
+  above 85 (thefuzz's rounded score on lower-cased ASCII text, reproduced with rapidfuzz), or
+  when it is a substring of the lower-cased title, bullets or description;
+* options: each *purchased* option counts once if it matches a goal option (``size`` exactly,
+  others fuzzily, colours first reduced to a colour word) or, as upstream, if its value occurs
+  in the title, bullets or description. So extra purchased options can push ``n_option`` past
+  the number of goal options, and the total past 1.0: upstream does the same;
+* type: the product's query, category path and title nouns against the goal's. Upstream gets
+  the nouns from spaCy's large English model; here they are precomputed in the data
+  (``name_nouns`` on a product) with a heuristic fallback (``text.name_nouns``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from rapidfuzz import fuzz
+
+from trajkit.sources.webshop.text import fuzz_process, normalize_color
+
+#: Option names compared exactly (after colour normalisation) instead of fuzzily.
+EXACT_MATCH_OPTIONS = ("size",)
+FUZZY_THRESHOLD = 85
+CATEGORY_SEP = "›"
+
+
+@dataclass(frozen=True)
+class Goal:
+    """One shopping instruction and what it asks for (upstream's goal dict)."""
+
+    asin: str
+    instruction_text: str
+    attributes: tuple[str, ...]
+    goal_options: tuple[str, ...]
+    price_upper: float
+    query: str = ""
+    category: str = ""
+    product_category: str = ""
+    name: str = ""
+    name_nouns: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form, stored as ``Task.reference`` so a record can be re-scored later."""
+        return {
+            "asin": self.asin,
+            "instruction_text": self.instruction_text,
+            "attributes": list(self.attributes),
+            "goal_options": list(self.goal_options),
+            "price_upper": self.price_upper,
+            "query": self.query,
+            "category": self.category,
+            "product_category": self.product_category,
+            "name": self.name,
+            "name_nouns": list(self.name_nouns),
+        }
+
+
+@dataclass(frozen=True)
+class Purchase:
+    """The fields of a product the reward reads (upstream's product dict, renamed)."""
+
+    title: str
+    bullets: tuple[str, ...]
+    description: str
+    attributes: tuple[str, ...]
+    query: str = ""
+    product_category: str = ""
+    name_nouns: tuple[str, ...] = ()
+
+
+@dataclass
+class Reward:
+    """The total and its parts, as upstream's ``verbose`` info (weights included)."""
+
+    total: float
+    r_type: float
+    r_att: float
+    r_option: float | None
+    r_price: bool
+    query_match: bool
+    category_match: bool
+    title_score: float
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def info(self) -> dict[str, Any]:
+        """Everything as plain JSON for ``Verdict.details``."""
+        out: dict[str, Any] = {
+            "reward": self.total,
+            "r_type": self.r_type,
+            "r_att": self.r_att,
+            "r_price": self.r_price,
+            "query_match": self.query_match,
+            "category_match": self.category_match,
+            "title_score": self.title_score,
+        }
+        if self.r_option is not None:
+            out["r_option"] = self.r_option
+        out.update(self.details)
+        return out
+
+
+def token_set_ratio(a: str, b: str) -> int:
+    """thefuzz's ``token_set_ratio``: ASCII-folded, processed, rounded to an integer."""
+    return round(fuzz.token_set_ratio(fuzz_process(a), fuzz_process(b)))
+
+
+def type_reward(purchase: Purchase, goal: Goal) -> tuple[float, bool, bool, float]:
+    """``(r_type, query_match, category_match, title_score)``.
+
+    1.0 when query, category (two shared path parts) or title nouns (more than 20 % of the
+    goal's) agree, else 0.5; 0.1 when under 10 % of the goal's nouns are shared; 0.0 when none.
+    """
+    query_match = purchase.query == goal.query
+    bought = {part.strip() for part in purchase.product_category.split(CATEGORY_SEP)}
+    wanted = {part.strip() for part in goal.product_category.split(CATEGORY_SEP)}
+    category_match = len(bought & wanted) >= 2
+    desired = list(goal.name_nouns)  # a list: repeated nouns count in the denominator
+    if not desired:
+        title_score = 0.2
+    else:
+        title_score = len(set(purchase.name_nouns) & set(desired)) / len(desired)
+    r_type = 1.0
+    if not (query_match or category_match or title_score > 0.2):
+        r_type = 0.5
+    if title_score < 0.1:
+        r_type = 0.1
+    if title_score == 0.0:
+        r_type = 0.0
+    return r_type, query_match, category_match, title_score
+
+
+def _in_text(value: str, purchase: Purchase) -> bool:
+    return (
+        value in purchase.title.lower()
+        or value in " ".join(purchase.bullets).lower()
+        or value in purchase.description.lower()
+    )
+
+
+def attribute_matches(purchase: Purchase, goal: Goal) -> int:
+    """How many goal attributes the product has (fuzzy attribute match, or in its text)."""
+    matches = 0
+    for wanted in goal.attributes:
+        if any(token_set_ratio(have, wanted) > FUZZY_THRESHOLD for have in purchase.attributes):
+            matches += 1
+        elif _in_text(wanted, purchase):
+            matches += 1
+    return matches
+
+
+def option_matches(
+    purchase: Purchase, goal_options: Sequence[str], chosen: Mapping[str, str]
+) -> int:
+    """How many chosen options match a goal option (see the module docstring)."""
+    wanted = [normalize_color(o) for o in goal_options]
+    matches = 0
+    for name, raw in chosen.items():
+        value = normalize_color(raw)
+        if name.lower() in EXACT_MATCH_OPTIONS:
+            matched = value in wanted
+        else:
+            matched = any(token_set_ratio(g, value) > FUZZY_THRESHOLD for g in wanted)
+        if matched or _in_text(value, purchase):
+            matches += 1
+    return matches
+
+
+def get_reward(purchase: Purchase, goal: Goal, price: float, chosen: Mapping[str, str]) -> Reward:
+    """The reward of buying ``purchase`` at ``price`` with options ``chosen`` for ``goal``."""
+    r_type, query_match, category_match, title_score = type_reward(purchase, goal)
+    r_price = price <= goal.price_upper if goal.price_upper > 0 else None
+    n_attr = attribute_matches(purchase, goal)
+    n_opt = option_matches(purchase, goal.goal_options, chosen)
+    denominator = len(goal.attributes) + len(goal.goal_options) + 1
+    total = (n_attr + n_opt + bool(r_price)) / denominator * r_type
+    return Reward(
+        total=total,
+        r_type=r_type,
+        r_att=n_attr / len(goal.attributes) if goal.attributes else 0.0,
+        r_option=n_opt / len(goal.goal_options) if goal.goal_options else None,
+        r_price=bool(r_price),
+        query_match=query_match,
+        category_match=category_match,
+        title_score=title_score,
+        details={
+            "w_att": len(goal.attributes) / denominator,
+            "w_option": len(goal.goal_options) / denominator,
+            "w_price": 1 / denominator,
+        },
+    )
