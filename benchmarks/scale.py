@@ -11,6 +11,8 @@ real sandbox and judge work too. Reported, per concurrency:
 * wall time vs the ideal ``episodes × turns × mean latency ÷ concurrency`` (the mean of the
   lognormal, ``median·e^(σ²/2)``: that is what a perfect scheduler would need; target: within
   10 %);
+* how busy the machine's CPUs were during the run (all processes: collector, sandboxes,
+  judges and the loopback teacher itself), which tells a scheduling gap from a CPU ceiling;
 * memory per in-flight episode: the collector's proportional set size (PSS, so pages shared
   by forked sandbox workers are not counted once per worker) summed over its process tree
   (runner, fork server, workers), sampled every 0.5 s; peak minus the idle baseline measured
@@ -68,6 +70,14 @@ def _pss_kb(pid: int) -> int:
     return 0
 
 
+def cpu_jiffies() -> tuple[int, int]:
+    """(busy, total) jiffies of the whole machine, from /proc/stat."""
+    with open("/proc/stat") as fh:
+        fields = [int(v) for v in fh.readline().split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
 def tree_pss_mb() -> float:
     """PSS of this process and all its descendants (the fork server and the sandboxes)."""
     return sum(_pss_kb(p) for p in _tree(os.getpid())) / 1024
@@ -82,20 +92,25 @@ async def _sample(peak: list[float], stop: asyncio.Event) -> None:
             pass
 
 
-async def run_once(concurrency: int, episodes: int, port: int, tmp: Path) -> dict[str, float]:
+async def run_once(
+    concurrency: int, episodes: int, port: int, tmp: Path, executor: str = "local"
+) -> dict[str, float]:
     data = tmp / f"tasks-{concurrency}.jsonl"
     write_tasks(data, episodes)
     config = CollectConfig(
         source="math", teacher="openai:bench", load=LoadOptions(data=str(data)),
-        out=tmp / "out", run=f"scale-c{concurrency}", concurrency=concurrency, cache=False,
+        out=tmp / "out", run=f"scale-{executor}-c{concurrency}", concurrency=concurrency,
+        cache=False, executor=executor,
         loop=LoopConfig(max_turns=TURNS + 1), teacher_params={"max_retries": 8},
     )
     baseline = tree_pss_mb()
     peak, stop = [baseline], asyncio.Event()
     sampler = asyncio.create_task(_sample(peak, stop))
-    t = time.perf_counter()
+    t, (busy0, total0), cpu0 = time.perf_counter(), cpu_jiffies(), time.process_time()
     result = await collect(config, Console(file=open(os.devnull, "w")))
     wall = time.perf_counter() - t
+    busy1, total1 = cpu_jiffies()
+    collector_cpu = (time.process_time() - cpu0) / wall
     stop.set()
     await sampler
     mean_latency = MEDIAN_S * math.exp(SIGMA**2 / 2)
@@ -104,7 +119,8 @@ async def run_once(concurrency: int, episodes: int, port: int, tmp: Path) -> dic
     return {
         "wall": wall, "ideal": ideal, "solved": counts.succeeded, "done": counts.done,
         "mb_per_episode": (peak[0] - baseline) / concurrency, "peak_mb": peak[0],
-        "baseline_mb": baseline,
+        "baseline_mb": baseline, "cpu_busy": (busy1 - busy0) / max(1, total1 - total0),
+        "collector_cpu": collector_cpu,
     }
 
 
@@ -113,6 +129,8 @@ def main() -> None:
     ap.add_argument("--episodes", type=int, default=2000)
     ap.add_argument("--concurrency", type=int, nargs="+", default=[64, 256])
     ap.add_argument("--fault-rate", type=float, default=FAULT_RATE)
+    ap.add_argument("--executor", choices=("local", "ray"), nargs="+", default=["local"],
+                    help="ray: workers are Ray's processes, so memory covers the driver only")
     args = ap.parse_args()
     server = subprocess.Popen(
         [sys.executable, str(LOOPBACK), "--port", "0", "--policy", "trivial", "--turns", "1",
@@ -127,19 +145,21 @@ def main() -> None:
     rows = []
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            for c in args.concurrency:
-                r = asyncio.run(run_once(c, args.episodes, port, Path(tmp)))
-                rows.append((c, r))
+            for executor in args.executor:
+                for c in args.concurrency:
+                    r = asyncio.run(run_once(c, args.episodes, port, Path(tmp), executor))
+                    rows.append((f"{executor}, {c}", r))
     finally:
         server.terminate()
         server.wait()
     print(f"\n{args.episodes} episodes x {TURNS} turns, lognormal latency (median {MEDIAN_S} s, "
           f"sigma {SIGMA}), {args.fault_rate:.0%} transient faults\n")
-    print("| concurrency | wall time | ideal | wall / ideal | solved | memory per in-flight episode (PSS) |")
-    print("|---|---|---|---|---|---|")
+    print("| executor, concurrency | wall time | ideal | wall / ideal | solved | machine CPU busy "
+          "| memory per in-flight episode (PSS) |")
+    print("|---|---|---|---|---|---|---|")
     for c, r in rows:
         print(f"| {c} | {r['wall']:.1f} s | {r['ideal']:.1f} s | {r['wall'] / r['ideal']:.2f} "
-              f"| {r['solved']:.0f}/{r['done']:.0f} | {r['mb_per_episode']:.1f} MB "
+              f"| {r['solved']:.0f}/{r['done']:.0f} | {r['cpu_busy']:.0%} (collector process {r['collector_cpu']:.0%} of a core) | {r['mb_per_episode']:.1f} MB "
               f"(peak {r['peak_mb']:.0f} MB, idle {r['baseline_mb']:.0f} MB) |")
 
 

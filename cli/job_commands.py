@@ -128,7 +128,7 @@ def _later_stages(job: Job, summary: Summary) -> None:
 
     ui = _ui()
     assert job.dataset is not None
-    result = ui._filter_runs(job.run_dirs(), job.dataset, job.out, [], False, chain=job.chain)
+    result = ui.filter_runs(job.run_dirs(), job.dataset, job.out, [], False, chain=job.chain)
     m = result.manifest
     summary.dataset = {
         "path": str(result.path), "version": m.version, "records": m.records, "existed": result.existed,
@@ -158,11 +158,11 @@ def _later_stages(job: Job, summary: Summary) -> None:
 
 
 def run_cmd(
-    job_path: Annotated[Path, typer.Argument(metavar="JOB.toml", help="Job file: [[collect]] tables, [dataset], [[filter]], [[export]], [publish].")],
+    job_path: Annotated[Path, typer.Argument(metavar="JOB.toml", help="Job file: collect tables, then optional dataset, filter, export and publish tables.")],
     summary_json: Annotated[Path | None, typer.Option(metavar="PATH", help="Write a machine-readable summary (status, exit code, runs, dataset, exports) here.")] = None,
     estimate: Annotated[bool, typer.Option("--estimate", help="Only estimate the collections' tokens and cost.")] = False,
 ) -> None:
-    """Run a job: collect every [[collect]] table, filter into [dataset], then export/publish.
+    """Run a job file: collect each of its collections, filter them into its dataset, then export/publish.
 
     Exit codes: 0 done, 1 partial, 2 bad input/config, 3 budget reached, 4 teacher
     unavailable, 130 interrupted. Re-running a finished job does nothing and says so.

@@ -12,6 +12,7 @@ from trajkit.collect.config import CollectConfig
 from trajkit.collect.teachers.base import Teacher
 from trajkit.collect.teachers.batch_common import batch_teacher
 from trajkit.collect.teachers.cache import with_cache
+from trajkit.collect.teachers.common import client_shards
 from trajkit.collect.teachers.rate_control import AdaptiveLimit, AdaptiveTeacher
 from trajkit.collect.teachers.registry import make_teacher
 
@@ -19,7 +20,8 @@ from trajkit.collect.teachers.registry import make_teacher
 def build_teacher(config: CollectConfig, *, cache: bool = True) -> Teacher:
     """The teacher ``config`` describes; ``cache=False`` leaves the cache to the caller."""
     limit = AdaptiveLimit(config.concurrency)
-    teacher = make_teacher(config.teacher, config.teacher_params, limit.observe)
+    shards = client_shards(config.concurrency)
+    teacher = make_teacher(config.teacher, config.teacher_params, limit.observe, shards)
     if config.mode == "batch":  # answered requests land in the response cache
         teacher = batch_teacher(
             teacher, run_dir=config.run_dir, poll_s=config.batch_poll_s,

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,12 +75,19 @@ def resolve_input(path: Path) -> Path:
 
 @dataclass(frozen=True)
 class InputSnapshot:
-    """``sha256`` of the complete lines in ``path[0:end]``; ``torn`` if a torn tail was left out."""
+    """``sha256`` of the complete lines in ``path[0:end]``; ``torn`` if a torn tail was left out.
+
+    ``stamp`` is the file's identity when it was hashed (inode, size, mtime and ctime in ns):
+    while it is unchanged the bytes are too (ctime moves on every write and cannot be set
+    back), so reading the records need not hash them again. A file that changed since, even
+    by an append from a live run, is re-hashed while it is read.
+    """
 
     path: Path
     sha256: str
     end: int
     torn: bool
+    stamp: tuple[int, ...] | None = None
 
 
 def _is_json(raw: bytes) -> bool:
@@ -95,6 +103,7 @@ def snapshot_input(path: Path) -> InputSnapshot:
     digest = hashlib.sha256()
     size = 0
     pending = b""
+    before = _stamp(path)
     with open(path, "rb") as fh:
         while chunk := fh.read(_CHUNK):
             size += len(chunk)
@@ -105,12 +114,18 @@ def snapshot_input(path: Path) -> InputSnapshot:
             digest.update(pending)
             digest.update(chunk[: cut + 1])
             pending = chunk[cut + 1 :]
+    stamp = before if _stamp(path) == before else None  # written to while we read: no stamp
     if not pending.strip():
-        return InputSnapshot(path, digest.hexdigest(), size - len(pending), torn=False)
+        return InputSnapshot(path, digest.hexdigest(), size - len(pending), False, stamp)
     if _is_json(pending):
         digest.update(pending + b"\n")
-        return InputSnapshot(path, digest.hexdigest(), size, torn=False)
-    return InputSnapshot(path, digest.hexdigest(), size - len(pending), torn=True)
+        return InputSnapshot(path, digest.hexdigest(), size, False, stamp)
+    return InputSnapshot(path, digest.hexdigest(), size - len(pending), True, stamp)
+
+
+def _stamp(path: Path) -> tuple[int, ...]:
+    st = os.stat(path)
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
 _SLOW = object()
@@ -170,10 +185,12 @@ def _parse(path: Path, lineno: int, raw: bytes) -> Trajectory:
 def iter_snapshot(snap: InputSnapshot) -> Iterator[tuple[int, Trajectory]]:
     """Yield ``(lineno, trajectory)`` from the snapshot's byte range, re-validating each record.
 
-    The bytes are re-hashed while reading; if the file was rewritten (not merely appended to)
-    since the snapshot, that is a ``DataError`` rather than a silently different dataset.
+    Unless the file is provably untouched since the snapshot (its stamp), the bytes are
+    re-hashed while reading; if the file was rewritten (not merely appended to) since the
+    snapshot, that is a ``DataError`` rather than a silently different dataset.
     """
-    digest = hashlib.sha256()
+    untouched = snap.stamp is not None and _stamp(snap.path) == snap.stamp
+    digest = None if untouched else hashlib.sha256()
     offset = lineno = 0
     with open(snap.path, "rb") as fh:
         while offset < snap.end:
@@ -182,7 +199,8 @@ def iter_snapshot(snap: InputSnapshot) -> Iterator[tuple[int, Trajectory]]:
                 break
             offset += len(raw)
             lineno += 1
-            digest.update(raw if raw.endswith(b"\n") else raw + b"\n")
+            if digest is not None:
+                digest.update(raw if raw.endswith(b"\n") else raw + b"\n")
             if not raw.strip():
                 continue
             try:
@@ -192,8 +210,26 @@ def iter_snapshot(snap: InputSnapshot) -> Iterator[tuple[int, Trajectory]]:
                     _changed(snap)
                 raise
             yield lineno, traj
-    if digest.hexdigest() != snap.sha256:
+    if digest is not None and digest.hexdigest() != snap.sha256:
         _changed(snap)
+    elif digest is None and _stamp(snap.path) != snap.stamp:  # touched while we read it
+        if _range_sha256(snap.path, snap.end) != snap.sha256:  # appends alone are fine
+            _changed(snap)
+
+
+def _range_sha256(path: Path, end: int) -> str:
+    """The snapshot hash of ``path[0:end]`` (a final line without its newline counts with it)."""
+    digest = hashlib.sha256()
+    last = b"\n"
+    with open(path, "rb") as fh:
+        left = end
+        while left > 0 and (chunk := fh.read(min(_CHUNK, left))):
+            digest.update(chunk)
+            left -= len(chunk)
+            last = chunk[-1:]
+    if end and last != b"\n":
+        digest.update(b"\n")
+    return digest.hexdigest()
 
 
 def _changed(snap: InputSnapshot) -> None:

@@ -5,6 +5,7 @@ Nothing here is inherited by default: API keys, tokens and the user's home never
 
 from __future__ import annotations
 
+import functools
 import os
 import site
 import sys
@@ -34,6 +35,13 @@ SYSTEM_PATHS = (
 
 def python_paths() -> list[str]:
     """The interpreter's own prefixes and site-packages, resolved, deduplicated, in order."""
+    return list(_python_paths())
+
+
+@functools.cache
+def _python_paths() -> tuple[str, ...]:
+    # Computed once per process: resolving them costs ~70 lstat calls, and a run at high
+    # concurrency starts thousands of sandboxes.
     candidates = [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix]
     candidates += site.getsitepackages()
     candidates.append(str(Path(sys.executable).resolve().parent.parent))
@@ -42,7 +50,7 @@ def python_paths() -> list[str]:
         for variant in (path, os.path.realpath(path)):
             if variant not in seen and os.path.exists(variant):
                 seen.append(variant)
-    return seen
+    return tuple(seen)
 
 
 def bind_paths(extra: list[str]) -> list[str]:

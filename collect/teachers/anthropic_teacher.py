@@ -27,6 +27,7 @@ from trajkit.collect.teachers.common import (
     is_context_limit,
     is_model_missing,
     one_line,
+    shard_for,
     split_params,
 )
 from trajkit.collect.teachers.rate_control import StatusHook, response_hook
@@ -53,6 +54,7 @@ class AnthropicTeacher(ProviderTeacher):
         max_retries: int = DEFAULT_MAX_RETRIES,
         timeout: float = DEFAULT_TIMEOUT_S,
         on_status: StatusHook | None = None,
+        client_shards: int = 1,
     ) -> None:
         """Build the client; a missing key is a user error now, not a failure per episode.
 
@@ -80,11 +82,17 @@ class AnthropicTeacher(ProviderTeacher):
             client_kwargs["auth_token"] = token
         if base_url is not None:
             client_kwargs["base_url"] = base_url
-        if on_status is not None:  # adaptive concurrency sees every status, retries included
-            hooks = {"response": [response_hook(on_status)]}
-            client_kwargs["http_client"] = anthropic.DefaultAsyncHttpxClient(event_hooks=hooks)
+        # Adaptive concurrency sees every status, retries included, through this hook.
+        hooks = {"response": [response_hook(on_status)]} if on_status is not None else {}
         try:
-            self._client = anthropic.AsyncAnthropic(**client_kwargs)
+            # Several small connection pools, not one big one: see ``common.shard_for``.
+            self._clients = [
+                anthropic.AsyncAnthropic(
+                    **client_kwargs, http_client=anthropic.DefaultAsyncHttpxClient(event_hooks=hooks)
+                )
+                for _ in range(max(1, client_shards))
+            ]
+            self._client = self._clients[0]  # batch endpoints, file uploads
         except (anthropic.AnthropicError, ValueError, TypeError) as exc:
             raise TeacherFatalError(f"{self.name}: cannot create client: {one_line(exc)}") from None
 
@@ -111,7 +119,8 @@ class AnthropicTeacher(ProviderTeacher):
         try:
             # A plain-JSON POST through the SDK: same auth, retries and error types as
             # messages.create(), without its per-call params introspection (CPU per turn).
-            resp = await self._client.post("/v1/messages", body=body, cast_to=AnthropicMessage)
+            client = self._clients[shard_for(task_id, len(self._clients))]
+            resp = await client.post("/v1/messages", body=body, cast_to=AnthropicMessage)
         except anthropic.APIStatusError as exc:
             raise self._translate(exc) from exc
         except anthropic.APITimeoutError as exc:
@@ -188,7 +197,8 @@ class AnthropicTeacher(ProviderTeacher):
 
     async def aclose(self) -> None:
         """Close the SDK's HTTP connection pool."""
-        await self._client.close()
+        for client in self._clients:
+            await client.close()
 
 
 def to_anthropic_messages(messages: list[Message]) -> tuple[str, list[dict[str, str]]]:

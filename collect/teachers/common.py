@@ -6,6 +6,7 @@ Kept free of any SDK import so the replay teacher (and tests) never pay for load
 from __future__ import annotations
 
 import re
+import zlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -31,6 +32,22 @@ _MODEL_MISSING_RE = re.compile(
     re.IGNORECASE,
 )
 _CLOSING_TAG_RE = re.compile(r"^</([A-Za-z][\w-]*)>$")
+
+
+#: Connections per HTTP client: httpx's pool scans (and polls) every connection it holds on
+#: each request, so one pool of 256 connections costs O(256) syscalls per call; a teacher at
+#: high concurrency spreads its episodes over several pools of about this size instead.
+CONNECTIONS_PER_CLIENT = 16
+
+
+def client_shards(concurrency: int) -> int:
+    """How many HTTP clients a teacher running ``concurrency`` episodes should hold."""
+    return max(1, -(-concurrency // CONNECTIONS_PER_CLIENT))
+
+
+def shard_for(task_id: str, shards: int) -> int:
+    """The client an episode uses: stable per task, so its turns reuse warm connections."""
+    return zlib.crc32(task_id.encode()) % shards if shards > 1 else 0
 
 
 def split_params(params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:

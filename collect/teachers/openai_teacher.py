@@ -28,6 +28,7 @@ from trajkit.collect.teachers.common import (
     is_model_missing,
     one_line,
     restore_closing_tag,
+    shard_for,
     split_params,
 )
 from trajkit.collect.teachers.rate_control import StatusHook, response_hook
@@ -70,6 +71,7 @@ class OpenAITeacher(ProviderTeacher):
         max_retries: int = DEFAULT_MAX_RETRIES,
         timeout: float = DEFAULT_TIMEOUT_S,
         on_status: StatusHook | None = None,
+        client_shards: int = 1,
     ) -> None:
         """Build the client; a missing key is a user error now, not a failure per episode.
 
@@ -94,11 +96,17 @@ class OpenAITeacher(ProviderTeacher):
         }
         if base_url is not None:
             client_kwargs["base_url"] = base_url
-        if on_status is not None:  # adaptive concurrency sees every status, retries included
-            hooks = {"response": [response_hook(on_status)]}
-            client_kwargs["http_client"] = openai.DefaultAsyncHttpxClient(event_hooks=hooks)
+        # Adaptive concurrency sees every status, retries included, through this hook.
+        hooks = {"response": [response_hook(on_status)]} if on_status is not None else {}
         try:
-            self._client = openai.AsyncOpenAI(**client_kwargs)
+            # Several small connection pools, not one big one: see ``common.shard_for``.
+            self._clients = [
+                openai.AsyncOpenAI(
+                    **client_kwargs, http_client=openai.DefaultAsyncHttpxClient(event_hooks=hooks)
+                )
+                for _ in range(max(1, client_shards))
+            ]
+            self._client = self._clients[0]  # batch endpoints, file uploads
         except (openai.OpenAIError, ValueError, TypeError) as exc:
             raise TeacherFatalError(f"{self.name}: cannot create client: {one_line(exc)}") from None
 
@@ -124,7 +132,7 @@ class OpenAITeacher(ProviderTeacher):
             # A plain-JSON POST through the SDK keeps its auth, retries and error types but
             # skips its per-call type introspection of the params (~4 ms of CPU per call,
             # which caps throughput at thousands of concurrent episodes).
-            resp = await self._client.post(
+            resp = await self._clients[shard_for(task_id, len(self._clients))].post(
                 "/chat/completions",
                 body=self.request_body(messages, stop),
                 cast_to=ChatCompletion,
@@ -206,7 +214,8 @@ class OpenAITeacher(ProviderTeacher):
 
     async def aclose(self) -> None:
         """Close the SDK's HTTP connection pool."""
-        await self._client.close()
+        for client in self._clients:
+            await client.close()
 
 
 def _restore_stop(text: str, stop: list[str], extra: dict[str, Any]) -> str:

@@ -29,24 +29,28 @@ def parse_spec(spec: str) -> tuple[str, str]:
 
 
 def make_teacher(
-    spec: str, params: dict[str, Any] | None = None, on_status: StatusHook | None = None
+    spec: str,
+    params: dict[str, Any] | None = None,
+    on_status: StatusHook | None = None,
+    client_shards: int = 1,
 ) -> Teacher:
     """Build the teacher named by ``spec`` with sampling/client ``params``.
 
     Raises ``ConfigError`` for a bad spec, ``TeacherFatalError`` for a missing key and
     ``DataError`` for an unreadable replay file, all before any episode starts.
-    ``on_status`` sees the status of every HTTP response (adaptive concurrency).
+    ``on_status`` sees the status of every HTTP response (adaptive concurrency);
+    ``client_shards`` HTTP clients share the episodes (``common.client_shards``).
     """
     provider, model = parse_spec(spec)
     params = dict(params or {})
     if provider == "openai":
         from trajkit.collect.teachers.openai_teacher import OpenAITeacher
 
-        return OpenAITeacher(model, params, on_status=on_status)
+        return OpenAITeacher(model, params, on_status=on_status, client_shards=client_shards)
     if provider == "anthropic":
         from trajkit.collect.teachers.anthropic_teacher import AnthropicTeacher
 
-        return AnthropicTeacher(model, params, on_status=on_status)
+        return AnthropicTeacher(model, params, on_status=on_status, client_shards=client_shards)
     from trajkit.collect.teachers.replay_teacher import ReplayTeacher
 
     return ReplayTeacher(model, params)

@@ -30,6 +30,37 @@ def test_rewritten_input_is_detected(tmp_path: Path) -> None:
         list(iter_snapshot(snap))
 
 
+def test_untouched_files_are_not_hashed_twice_but_any_change_is_caught(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import hashlib
+
+    import trajkit.dataset.inputs as inputs
+
+    trajs = sample()
+    path = write_jsonl(tmp_path / "t.jsonl", trajs)
+    snap = snapshot_input(path)
+    assert snap.stamp is not None
+    made = []
+    real = hashlib.sha256
+    monkeypatch.setattr(inputs.hashlib, "sha256", lambda *a: made.append(1) or real(*a))
+    assert len(list(iter_snapshot(snap))) == len(trajs) and made == []  # the stamp vouches
+    # Appended to while being read (a live run): still fine, only the snapshot's range counts.
+    records = iter_snapshot(snap)
+    next(records)
+    with open(path, "a") as fh:
+        fh.write(trajectory_line(make_trajectory("late")))
+    assert len([t for _, t in records]) == len(trajs) - 1
+    # Rewritten in place with the same size while being read: detected.
+    snap = snapshot_input(path)
+    records = iter_snapshot(snap)
+    next(records)
+    data = path.read_bytes()
+    path.write_bytes(data.replace(b'"t2"', b'"x2"'))
+    with pytest.raises(DataError, match="changed while being read"):
+        list(records)
+
+
 def test_blank_lines_and_trailing_whitespace(tmp_path: Path) -> None:
     trajs = sample()
     path = tmp_path / "t.jsonl"
