@@ -100,14 +100,31 @@ def collect_from_job(
     summary_json: Path | None,
 ) -> None:
     """``trajkit collect --config JOB.toml``: the job's collections only."""
+    _run_job("collect", path, collect_fn, summary_json, estimate, _overrides(ctx), later=False)
+
+
+def _run_job(
+    command: str,
+    path: Path,
+    collect_fn: CollectFn,
+    summary_json: Path | None,
+    estimate: bool,
+    overrides: dict[str, Any],
+    *,
+    later: bool,
+) -> None:
+    """Load the job, collect (then, if ``later``, filter/export/publish), always summarise,
+    and exit with the worst code of its runs."""
     ui = _ui()
-    summary = Summary(command="collect", job=str(path))
+    summary = Summary(command=command, job=str(path))
     code = EXIT_OK
     try:
         job = ui._guard(lambda: load_job(path, collect_fn))
-        code = _collect_all(job, collect_fn, _overrides(ctx), estimate, summary)
+        code = _collect_all(job, collect_fn, overrides, estimate, summary)
         if not estimate and code in (EXIT_OK, EXIT_PARTIAL):
             _say_nothing_to_do(job, summary)
+            if later and job.dataset:
+                ui._guard(lambda: _later_stages(job, summary))
     except typer.Exit as exc:
         code = exc.exit_code
         summary.finish(code, getattr(exc, "trajkit_error", None))
@@ -167,27 +184,7 @@ def run_cmd(
     Exit codes: 0 done, 1 partial, 2 bad input/config, 3 budget reached, 4 teacher
     unavailable, 130 interrupted. Re-running a finished job does nothing and says so.
     """
-    ui = _ui()
-    summary = Summary(command="run", job=str(job_path))
-    code = EXIT_OK
-    try:
-        job = ui._guard(lambda: load_job(job_path, ui.collect))
-        code = _collect_all(job, ui.collect, {}, estimate, summary)
-        if not estimate and code in (EXIT_OK, EXIT_PARTIAL):
-            _say_nothing_to_do(job, summary)
-            if job.dataset:
-                ui._guard(lambda: _later_stages(job, summary))
-    except typer.Exit as exc:
-        code = exc.exit_code
-        summary.finish(code, getattr(exc, "trajkit_error", None))
-        raise
-    finally:
-        if summary.exit_code == EXIT_OK:
-            summary.finish(code)
-        if summary_json is not None:
-            summary.write(summary_json)
-    if code:
-        raise typer.Exit(code)
+    _run_job("run", job_path, _ui().collect, summary_json, estimate, {}, later=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -210,6 +210,11 @@ def _build_root(cfg: dict, sources: list) -> None:
     root = cfg["root_dir"]
     mount(None, "/", None, MS_REC | MS_PRIVATE)
     mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "size=16m,mode=0755")
+    # The private /sandbox and /tmp first, so a bound directory that lives under /tmp (a
+    # virtualenv in a CI runner's /tmp, say) is bound on top of the tmpfs, not hidden by it.
+    for name, size in (("sandbox", cfg["work_mb"]), ("tmp", cfg["tmp_mb"])):
+        target = _mkpath(root, "/" + name, True)
+        mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, f"size={size}m,mode=1777")
     for path, is_dir, flags, link in sources:
         if link is not None:
             _mkpath(root, os.path.dirname(path), True)
@@ -219,9 +224,6 @@ def _build_root(cfg: dict, sources: list) -> None:
         target = _mkpath(root, path, is_dir)
         mount(path, target, None, MS_BIND | MS_REC)
         _make_readonly(target, flags)
-    for name, size in (("sandbox", cfg["work_mb"]), ("tmp", cfg["tmp_mb"])):
-        target = _mkpath(root, "/" + name, True)
-        mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, f"size={size}m,mode=1777")
     dev = _mkpath(root, "/dev", True)
     mount("tmpfs", dev, "tmpfs", MS_NOSUID | MS_NOEXEC, "size=64k,mode=0755")
     for node in DEV_NODES:

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from math_tasks import solve_after_one_error, write_problems
 from support import require_isolation
 
 from trajkit.cli.app import collect
@@ -26,23 +27,8 @@ def trajkit(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subproc
     )
 
 
-def write_problems(path: Path, n: int) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w") as fh:
-        for i in range(n):
-            fh.write(json.dumps({"problem": f"What is {i}+1? [T{i}]", "solution": f"$\\boxed{{{i + 1}}}$",
-                                 "level": "Level 1", "type": "Prealgebra", "unique_id": f"t/{i}"}) + "\n")
-    return path
 
 
-def solve_after_one_error(messages: list[dict]) -> str:
-    n = sum(m["role"] == "assistant" for m in messages)
-    task = int(messages[1]["content"].split("[T")[-1].split("]")[0])
-    if n == 0:
-        return "<execute>print(answer)</execute>"
-    if n == 1:
-        return f"<execute>answer = {task} + 1\nanswer</execute>"
-    return f"<solution>{task + 1}</solution>"
 
 
 def write_job(path: Path, body: str) -> Path:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from pathlib import Path
 
+from math_tasks import answer_directly, write_problems
 from support import require_isolation
 
 from trajkit.collect.config import CollectConfig
@@ -67,23 +67,16 @@ async def test_slots_hold_in_flight_calls_under_the_limit() -> None:
     assert peak == 2
 
 
-def _solve(messages: list[dict]) -> str:
-    task = int(messages[1]["content"].split("[T")[-1].split("]")[0])
-    return f"<solution>{task + 1}</solution>"
 
 
 async def _rate_limited_run(tmp_path: Path, loopback, adaptive: bool) -> tuple[dict, int]:
     loopback.reset()
-    loopback.set_policy(_solve)
+    loopback.set_policy(answer_directly)
     loopback.set_capacity(3)
     loopback.set_delay(0.05)
     loopback.retry_after_ms = 20
     loopback.rejected = 0
-    data = tmp_path / "p.jsonl"
-    with data.open("w") as fh:
-        for i in range(N):
-            fh.write(json.dumps({"problem": f"What is {i}+1? [T{i}]", "solution": f"$\\boxed{{{i + 1}}}$",
-                                 "level": "Level 1", "type": "Prealgebra", "unique_id": f"t/{i}"}) + "\n")
+    data = write_problems(tmp_path / "p.jsonl", N)
     config = CollectConfig(
         source="math", teacher="openai:m", teacher_params={"max_retries": 3},
         load=LoadOptions(data=str(data)), out=tmp_path / "out", run=f"r-{adaptive}",

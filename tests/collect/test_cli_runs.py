@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from math_tasks import solve_after_one_error, write_problems
 from support import require, require_isolation
 
 from trajkit.cli.app import DEMO_SOURCES
@@ -27,22 +28,8 @@ def records(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def write_problems(path: Path, n: int) -> Path:
-    with path.open("w") as fh:
-        for i in range(n):
-            fh.write(json.dumps({"problem": f"What is {i}+1? [T{i}]", "solution": f"$\\boxed{{{i + 1}}}$",
-                                 "level": "Level 1", "type": "Prealgebra", "unique_id": f"t/{i}"}) + "\n")
-    return path
 
 
-def solve_after_one_error(messages: list[dict]) -> str:
-    n = sum(m["role"] == "assistant" for m in messages)
-    task = int(messages[1]["content"].split("[T")[-1].split("]")[0])
-    if n == 0:
-        return "<execute>print(answer)</execute>"
-    if n == 1:
-        return f"<execute>answer = {task} + 1\nanswer</execute>"
-    return f"<solution>{task + 1}</solution>"
 
 
 def test_demo_runs_the_whole_pipeline_without_a_key(tmp_path):

@@ -14,14 +14,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+from math_tasks import answer_directly, write_problems
 from support import require, require_isolation
 
 TASKS = 60
 
 
-def _solve(messages: list[dict]) -> str:  # pragma: no cover - runs in the loopback server
-    task = int(messages[1]["content"].split("[T")[-1].split("]")[0])
-    return f"<solution>{task + 1}</solution>"
 
 
 def _can_unshare() -> bool:
@@ -33,13 +31,8 @@ def _can_unshare() -> bool:
 def test_disk_full_stops_cleanly_and_resume_completes(tmp_path: Path, loopback) -> None:
     require_isolation()
     require(_can_unshare(), "needs `unshare -m` (mount namespaces) to make a small tmpfs")
-    loopback.set_policy(_solve)
-    data = tmp_path / "p.jsonl"
-    with data.open("w") as fh:
-        for i in range(TASKS):
-            fh.write(json.dumps({"problem": f"What is {i}+1? [T{i}] " + "pad " * 200,
-                                 "solution": f"$\\boxed{{{i + 1}}}$", "level": "Level 1",
-                                 "type": "Prealgebra", "unique_id": f"t/{i}"}) + "\n")
+    loopback.set_policy(answer_directly)
+    data = write_problems(tmp_path / "p.jsonl", TASKS, pad_words=200)
     out = tmp_path / "out"
     out.mkdir()
     collect = [sys.executable, "-m", "trajkit.cli", "collect", "math", "--teacher", "openai:m",

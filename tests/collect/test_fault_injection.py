@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 
 import pytest
+from math_tasks import answer_directly, write_problems
 from support import require_isolation
 
 from trajkit.collect.config import CollectConfig
@@ -23,19 +24,10 @@ from trajkit.sources.base import LoadOptions
 TASKS = 3
 
 
-def answer_directly(messages: list[dict]) -> str:
-    """Answers every task at once: any extra turn in a record comes from an injected fault."""
-    task = int(messages[1]["content"].split("[T")[-1].split("]")[0])
-    return f"<solution>{task + 1}</solution>"
 
 
 def _data(tmp_path: Path, n: int = TASKS) -> Path:
-    path = tmp_path / "p.jsonl"
-    with path.open("w") as fh:
-        for i in range(n):
-            fh.write(json.dumps({"problem": f"What is {i}+1? [T{i}]", "solution": f"$\\boxed{{{i + 1}}}$",
-                                 "level": "Level 1", "type": "Prealgebra", "unique_id": f"t/{i}"}) + "\n")
-    return path
+    return write_problems(tmp_path / "p.jsonl", n)
 
 
 def _config(tmp_path: Path, provider: str, **extra: object) -> CollectConfig:

@@ -179,3 +179,24 @@ def test_sandboxes_die_with_the_collector(tmp_path):
             return
         time.sleep(0.02)
     pytest.fail("the sandbox outlived its collector")
+
+
+async def test_a_bound_directory_under_tmp_is_visible_not_hidden_by_the_private_tmp(tmp_path):
+    """A virtualenv living under /tmp (common on CI runners) must stay importable: the jail's
+    private /tmp is mounted first and the bound paths on top of it."""
+    require_isolation()
+    assert str(tmp_path).startswith("/tmp/")
+    pkg = tmp_path / "site" / "tmpmod_probe"
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text("VALUE = 42\n")
+    async with LocalSandbox(SandboxConfig(extra_binds=[str(tmp_path / "site")])) as box:
+        result = await box.run(
+            f"import sys\nsys.path.insert(0, {str(tmp_path / 'site')!r})\n"
+            "import tmpmod_probe\nprint(tmpmod_probe.VALUE)\n"
+            "open('/tmp/scratch.txt', 'w').write('ok')\nprint(open('/tmp/scratch.txt').read())",
+            timeout=10,
+        )
+        assert result.error is None, result.output
+        assert result.output.split() == ["42", "ok"]
+        denied = await box.run(f"open({str(pkg / 'x.py')!r}, 'w')", timeout=10)
+        assert denied.error is not None  # bound read-only
