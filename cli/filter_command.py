@@ -89,7 +89,7 @@ _CHAIN_HELP = "Chain (units apply in the order the flags are given)"
 
 def filter_(
     ctx: typer.Context,
-    runs: Annotated[list[Path], typer.Argument(help="Run directories (or trajectories.jsonl files).")],
+    runs: Annotated[list[Path], typer.Argument(metavar="RUN", help="Run directories, dataset versions or trajectories.jsonl files.")],
     dataset: Annotated[str, typer.Option(help="Dataset name: writes OUT/datasets/NAME/vN.")],
     out_dir: Annotated[Path, typer.Option("--out", help="Output root.")] = Path("out"),
     keep: Annotated[list[str] | None, typer.Option(help="success, self-correct, or all (no keep filter). Without --keep/--preset the default preset comes first.", rich_help_panel=_CHAIN_HELP)] = None,
