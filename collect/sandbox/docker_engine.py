@@ -23,6 +23,7 @@ from typing import Any
 
 from trajkit.collect.sandbox.config import SandboxConfig
 from trajkit.collect.sandbox.docker_stream import Launched
+from trajkit.collect.sandbox.environment import sandbox_env
 from trajkit.schemas.errors import SandboxUnavailableError
 
 log = logging.getLogger(__name__)
@@ -77,20 +78,7 @@ def connect() -> Any:
 
 def container_env(config: SandboxConfig) -> dict[str, str]:
     """The worker's whole environment, built from scratch like the local sandbox's."""
-    return {
-        "PATH": "/usr/local/bin:/usr/bin:/bin",
-        "HOME": "/sandbox",
-        "TMPDIR": "/tmp",
-        "LANG": "C.UTF-8",
-        "LC_ALL": "C.UTF-8",
-        "PYTHONDONTWRITEBYTECODE": "1",
-        "PYTHONIOENCODING": "utf-8",
-        "MPLBACKEND": "Agg",
-        "OPENBLAS_NUM_THREADS": "1",
-        "OMP_NUM_THREADS": "1",
-        "MKL_NUM_THREADS": "1",
-        "TRAJKIT_OUTPUT_LIMIT": str(config.output_limit),
-    }
+    return sandbox_env(config.output_limit, path="/usr/local/bin:/usr/bin:/bin")
 
 
 def create_kwargs(config: SandboxConfig) -> dict[str, Any]:

@@ -76,11 +76,16 @@ def worker_sys_path() -> list[str]:
     return list(dict.fromkeys(keep))
 
 
-def sandbox_env(output_limit: int) -> dict[str, str]:
-    """The worker's whole environment: built from scratch, never copied from ours."""
-    venv_bin = str(Path(sys.prefix) / "bin")
+def sandbox_env(output_limit: int, path: str | None = None) -> dict[str, str]:
+    """The worker's whole environment: built from scratch, never copied from ours.
+
+    ``path`` is its ``PATH``; by default our interpreter's ``bin`` first (the local sandbox
+    binds it in), a container passes its own.
+    """
+    if path is None:
+        path = f"{Path(sys.prefix) / 'bin'}:/usr/local/bin:/usr/bin:/bin"
     return {
-        "PATH": f"{venv_bin}:/usr/local/bin:/usr/bin:/bin",
+        "PATH": path,
         "HOME": "/sandbox",
         "TMPDIR": "/tmp",
         "LANG": "C.UTF-8",
