@@ -8,7 +8,8 @@ renamed into place, so ``vN`` is either complete or absent: an interrupted build
 
 Canonical ``data.jsonl`` form (``DATA_FORMAT``): one record per line, UTF-8, each line
 ``json.dumps(traj.model_dump(mode="json"), sort_keys=True, separators=(",", ":"),
-ensure_ascii=False, allow_nan=False) + "\\n"``; records in input order (inputs as given, lines
+ensure_ascii=False, allow_nan=False) + "\\n"`` (computed by orjson where that is provably the
+same bytes: ``dataset.canonical``); records in input order (inputs as given, lines
 in file order), a record whose ``id`` was already seen in an earlier line or input skipped.
 Same inputs + same chain ⇒ identical bytes, which is what ``rebuild_version`` checks.
 
@@ -34,6 +35,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
+from trajkit.dataset.canonical import canonical_line
 from trajkit.dataset.changelog import (
     Previous,
     load_previous,
@@ -41,7 +43,13 @@ from trajkit.dataset.changelog import (
     render_changelog,
     write_changelog,
 )
-from trajkit.dataset.inputs import InputSnapshot, iter_snapshot, resolve_input, snapshot_input
+from trajkit.dataset.inputs import (
+    InputSnapshot,
+    iter_snapshot,
+    locate_record,
+    resolve_input,
+    snapshot_input,
+)
 from trajkit.dataset.lineage import describe_parents, with_records
 from trajkit.dataset.summary import SummarySink
 from trajkit.filters.chain import FilterChain
@@ -80,18 +88,6 @@ class VersionResult:
     @property
     def duplicates(self) -> int:
         return duplicate_count(self.manifest)
-
-
-def canonical_line(traj: Trajectory) -> bytes:
-    """The one byte form a trajectory has in ``data.jsonl`` (see module docstring)."""
-    text = json.dumps(
-        traj.model_dump(mode="json"),
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-        allow_nan=False,
-    )
-    return (text + "\n").encode("utf-8")
 
 
 def compute_fingerprint(input_shas: Sequence[str], filters: Sequence[dict[str, Any]]) -> str:
@@ -196,7 +192,8 @@ def stream_dataset(
         try:
             line = canonical_line(traj)
         except ValueError as exc:
-            raise DataError(f"trajectory {traj.id}: cannot be written as JSON: {exc}") from None
+            where = locate_record(snaps, traj.id)
+            raise DataError(f"{where}: cannot be written as JSON: {exc}") from None
         digest.update(line)
         if sink is not None:
             record_write = getattr(sink, "write_record", None)

@@ -6,6 +6,8 @@ never re-run a teacher or a sandbox.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterable, Iterator
 from enum import Enum
 from typing import Any, Literal
 
@@ -13,6 +15,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from trajkit.schemas.task import Task
 from trajkit.schemas.version import SCHEMA_VERSION
+
+#: NaN and infinities have no JSON form, so a record holding one could not be written (or
+#: read back by other tools); refused when the record is built or parsed, naming the field.
+_FINITE = ConfigDict(allow_inf_nan=False)
 
 
 class Message(BaseModel):
@@ -80,6 +86,8 @@ class Observation(BaseModel):
     and budget line); ``truncated_chars`` says how much output was cut to get there.
     """
 
+    model_config = _FINITE
+
     text: str
     error: ErrorInfo | None = None
     duration_s: float = 0.0
@@ -89,6 +97,8 @@ class Observation(BaseModel):
 class Verdict(BaseModel):
     """A judge's decision on a proposed answer, with the metric's own details."""
 
+    model_config = _FINITE
+
     success: bool
     score: float
     details: dict[str, Any] = Field(default_factory=dict)
@@ -96,6 +106,8 @@ class Verdict(BaseModel):
 
 class Step(BaseModel):
     """One teacher turn and its consequence."""
+
+    model_config = _FINITE
 
     index: int
     assistant: str
@@ -126,6 +138,8 @@ class Termination(str, Enum):
 
 
 class Timing(BaseModel):
+    model_config = _FINITE
+
     started_at: str
     finished_at: str
     duration_s: float
@@ -136,7 +150,7 @@ class Timing(BaseModel):
 class Trajectory(BaseModel):
     """One episode. ``messages`` is the exact conversation; ``steps`` is its parsed form."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     schema_version: str = SCHEMA_VERSION
     id: str
@@ -158,3 +172,41 @@ class Trajectory(BaseModel):
     usage: Usage = Field(default_factory=Usage)
     timing: Timing
     toolkit_version: str
+
+    def free_form_fields(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        """``(dotted path, value)`` of every ``dict[str, Any]`` field in the record.
+
+        Typed floats refuse NaN and infinities (``_FINITE``); these dicts are the only place
+        a parsed record can still hold one, so readers that must refuse them check only here.
+        """
+        yield "task.metadata", self.task.metadata
+        yield "teacher.params", self.teacher.params
+        yield "score_details", self.score_details
+        for i, step in enumerate(self.steps):
+            if step.verdict is not None:
+                yield f"steps.{i}.verdict.details", step.verdict.details
+
+    def first_non_finite(self) -> str | None:
+        """Dotted path of the first NaN/infinity in a free-form field, or ``None``."""
+        for where, value in self.free_form_fields():
+            if value:
+                found = _non_finite_path(value, where)
+                if found is not None:
+                    return found
+        return None
+
+
+def _non_finite_path(node: Any, where: str) -> str | None:
+    if isinstance(node, float):
+        return None if math.isfinite(node) else where
+    if isinstance(node, dict):
+        pairs: Iterable[tuple[Any, Any]] = node.items()
+    elif isinstance(node, list):
+        pairs = enumerate(node)
+    else:
+        return None
+    for key, value in pairs:
+        found = _non_finite_path(value, f"{where}.{key}")
+        if found is not None:
+            return found
+    return None
