@@ -64,16 +64,25 @@ def worker_sys_path() -> list[str]:
     """Our ``sys.path`` entries that the sandbox can see (site-packages, .pth additions).
 
     The fork server runs without the ``site`` module (faster start), so the worker gets the
-    import path the host computed, restricted to directories that are bound inside.
+    import path the host computed, restricted to directories that are bound inside. Computed
+    once per distinct ``sys.path`` (a ``stat`` per entry, on the event loop, per sandbox
+    otherwise).
     """
-    roots = python_paths()
-    keep = []
-    for entry in sys.path:
-        if not entry or not os.path.isabs(entry) or not os.path.isdir(entry):
-            continue
-        if any(entry == root or entry.startswith(root.rstrip("/") + "/") for root in roots):
-            keep.append(entry)
-    return list(dict.fromkeys(keep))
+    key = tuple(sys.path)
+    cached = _SYS_PATH_CACHE.get(key)
+    if cached is None:
+        roots = python_paths()
+        keep = []
+        for entry in key:
+            if not entry or not os.path.isabs(entry) or not os.path.isdir(entry):
+                continue
+            if any(entry == root or entry.startswith(root.rstrip("/") + "/") for root in roots):
+                keep.append(entry)
+        cached = _SYS_PATH_CACHE[key] = list(dict.fromkeys(keep))
+    return list(cached)
+
+
+_SYS_PATH_CACHE: dict[tuple[str, ...], list[str]] = {}
 
 
 def sandbox_env(output_limit: int, path: str | None = None) -> dict[str, str]:

@@ -3,6 +3,12 @@
 One fork server per collector process, started on first use with a scrubbed environment (its
 memory is what every sandbox is forked from, so it must never hold a key). A reader thread
 turns its replies into futures, so any event loop, in any thread, can start sandboxes.
+
+Requests go out through a writer thread, never from the event loop: the server forks once per
+request (a few milliseconds), so when hundreds of episodes start together the socket fills
+and a send blocks until the server catches up. Sent from the loop, those waits added up to
+~0.7 s of a frozen collector at 256 episodes, every teacher reply of the first wave waiting
+behind them.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ import asyncio
 import concurrent.futures
 import json
 import os
+import queue
 import signal
 import socket
 import subprocess
@@ -69,6 +76,7 @@ class ForkServer:
         self._next_id = 0
         self._starts: dict[int, tuple[asyncio.AbstractEventLoop, asyncio.Future[Any]]] = {}
         self._exits: dict[int, concurrent.futures.Future[int]] = {}
+        self._outbox: queue.SimpleQueue[tuple[int, bytes, list[int]] | None] = queue.SimpleQueue()
 
     def _ensure(self) -> socket.socket:
         if self._proc is not None and self._proc.poll() is None and self._sock is not None:
@@ -83,7 +91,12 @@ class ForkServer:
         )
         theirs.close()
         self._sock = ours
+        self._outbox.put(None)  # the previous server's writer, if any, stops
+        self._outbox = queue.SimpleQueue()
         threading.Thread(target=self._read, args=(ours,), name="trajkit-forkserver", daemon=True).start()
+        threading.Thread(
+            target=self._write, args=(ours, self._outbox), name="trajkit-forkserver-send", daemon=True
+        ).start()
         return ours
 
     async def spawn(self, config: dict[str, Any]) -> JailedProcess:
@@ -95,21 +108,16 @@ class ForkServer:
         started: asyncio.Future[Any] = loop.create_future()
         try:
             with self._lock:
-                sock = self._ensure()
+                self._ensure()
                 self._next_id += 1
                 request_id = self._next_id
                 self._starts[request_id] = (loop, started)
-                try:
-                    socket.send_fds(
-                        sock, [json.dumps({"id": request_id, "config": config}).encode()],
-                        [in_r, out_w, err_w],
-                    )
-                except OSError as exc:
-                    self._starts.pop(request_id, None)
-                    raise ForkServerError(f"fork server unreachable: {exc}") from None
-        finally:
+                payload = json.dumps({"id": request_id, "config": config}).encode()
+                self._outbox.put((request_id, payload, [in_r, out_w, err_w]))  # it closes them
+        except BaseException:
             for fd in (in_r, out_w, err_w):
                 os.close(fd)
+            raise
         try:
             pid, exit_cf = await started
         except BaseException:
@@ -118,6 +126,23 @@ class ForkServer:
             raise
         exited = asyncio.wrap_future(exit_cf, loop=loop)
         return await _attach(loop, pid, in_w, out_r, err_r, exited)
+
+    def _write(
+        self, sock: socket.socket, outbox: queue.SimpleQueue[tuple[int, bytes, list[int]] | None]
+    ) -> None:
+        """Send queued requests in order (blocking is fine here), closing our copies of the fds."""
+        while (item := outbox.get()) is not None:
+            request_id, payload, fds = item
+            try:
+                socket.send_fds(sock, [payload], fds)
+            except OSError as exc:
+                with self._lock:
+                    loop, fut = self._starts.pop(request_id, (None, None))
+                if loop is not None and fut is not None:
+                    _resolve(loop, fut, ForkServerError(f"fork server unreachable: {exc}"))
+            finally:
+                for fd in fds:
+                    os.close(fd)
 
     def _read(self, sock: socket.socket) -> None:
         while True:
@@ -155,6 +180,7 @@ class ForkServer:
 
     def shutdown(self) -> None:
         with self._lock:
+            self._outbox.put(None)
             if self._sock is not None:
                 self._sock.close()
                 self._sock = None

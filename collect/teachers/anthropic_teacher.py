@@ -24,6 +24,7 @@ from trajkit.collect.teachers.common import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT_S,
     ProviderTeacher,
+    http_client_options,
     is_context_limit,
     is_model_missing,
     one_line,
@@ -86,11 +87,14 @@ class AnthropicTeacher(ProviderTeacher):
         hooks = {"response": [response_hook(on_status)]} if on_status is not None else {}
         try:
             # Several small connection pools, not one big one: see ``common.shard_for``.
+            shards = max(1, client_shards)
+            shared = http_client_options(anthropic.DefaultAsyncHttpxClient, shards)
             self._clients = [
                 anthropic.AsyncAnthropic(
-                    **client_kwargs, http_client=anthropic.DefaultAsyncHttpxClient(event_hooks=hooks)
+                    **client_kwargs,
+                    http_client=anthropic.DefaultAsyncHttpxClient(event_hooks=hooks, **shared),
                 )
-                for _ in range(max(1, client_shards))
+                for _ in range(shards)
             ]
             self._client = self._clients[0]  # batch endpoints, file uploads
         except (anthropic.AnthropicError, ValueError, TypeError) as exc:

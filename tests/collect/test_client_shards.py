@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import ssl
+
 import pytest
 from loopback_teacher import TrivialPolicy
 
-from trajkit.collect.teachers.common import CONNECTIONS_PER_CLIENT, client_shards, shard_for
+from trajkit.collect.teachers.common import (
+    CONNECTIONS_PER_CLIENT,
+    client_shards,
+    http_client_options,
+    shard_for,
+)
 from trajkit.collect.teachers.registry import make_teacher
 from trajkit.schemas import Message
 
@@ -30,6 +37,9 @@ async def test_sharded_teachers_answer_over_every_client(loopback, provider: str
     teacher = make_teacher(f"{provider}:m", {"max_tokens": 64}, client_shards=4)
     try:
         assert len(teacher._clients) == 4  # type: ignore[attr-defined]
+        # One TLS context for every shard (each costs ~20 ms of CPU to build).
+        contexts = {id(_tls_context(c)) for c in teacher._clients}  # type: ignore[attr-defined]
+        assert len(contexts) == 1
         msgs = [Message(role="system", content="s"), Message(role="user", content="q")]
         for i in range(12):
             done = await teacher.complete(msgs, ["</execute>"], task_id=f"t{i}")
@@ -38,3 +48,17 @@ async def test_sharded_teachers_answer_over_every_client(loopback, provider: str
         assert len(used) > 1 and loopback.request_count == 12
     finally:
         await teacher.aclose()
+
+
+def _tls_context(client: object) -> ssl.SSLContext:
+    pool = client._client._transport._pool  # type: ignore[attr-defined]
+    assert isinstance(pool._ssl_context, ssl.SSLContext)
+    return pool._ssl_context
+
+
+def test_one_client_needs_no_shared_options() -> None:
+    import openai
+
+    assert http_client_options(openai.DefaultAsyncHttpxClient, 1) == {}
+    shared = http_client_options(openai.DefaultAsyncHttpxClient, 2)
+    assert isinstance(shared["verify"], ssl.SSLContext)

@@ -1,0 +1,56 @@
+"""The fork server's host side: many sandboxes starting at once never freeze the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import threading
+import time
+
+import pytest
+from support import require_isolation
+
+from trajkit.collect.sandbox.environment import worker_sys_path
+from trajkit.collect.sandbox.forkserver_client import fork_server
+from trajkit.collect.sandbox.local import LocalSandbox
+
+STALL_S = 3.0
+
+
+async def test_a_lagging_fork_server_never_blocks_the_event_loop() -> None:
+    """Requests used to be sent from the loop: once the socket filled, each send waited for
+    the server to fork, and the whole collector (teacher replies included) stood still."""
+    require_isolation()
+    server = fork_server()
+    server._ensure()
+    assert server._proc is not None
+    pid = server._proc.pid
+    os.kill(pid, signal.SIGSTOP)  # a server far behind: nothing it is sent gets read
+    resume = threading.Timer(STALL_S, os.kill, (pid, signal.SIGCONT))
+    resume.start()
+    sandboxes = [LocalSandbox() for _ in range(200)]  # enough to fill the socket's buffer
+    starts = [asyncio.create_task(s.start()) for s in sandboxes]
+    try:
+        t0 = time.perf_counter()
+        await asyncio.sleep(0.05)
+        assert time.perf_counter() - t0 < STALL_S / 2, "the event loop was blocked"
+        await asyncio.wait_for(asyncio.gather(*starts), 60)
+        result = await sandboxes[-1].run("1 + 1", timeout=10)
+        assert result.output.strip() == "2"
+    finally:
+        resume.join()
+        os.kill(pid, signal.SIGCONT)
+        await asyncio.gather(*starts, return_exceptions=True)
+        await asyncio.gather(*(s.close() for s in sandboxes))
+
+
+def test_worker_sys_path_follows_sys_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cached per distinct ``sys.path``: a change is seen, an unchanged path costs no stat."""
+    extra = os.path.dirname(os.path.abspath(pytest.__file__))  # inside site-packages: bound
+    assert extra not in sys.path and extra not in worker_sys_path()
+    monkeypatch.setattr(sys, "path", [*sys.path, extra])
+    assert extra in worker_sys_path()
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p != extra])
+    assert extra not in worker_sys_path()
