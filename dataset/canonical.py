@@ -16,11 +16,14 @@ So the record's floats are checked first (one walk over the dumped tree, ~1/2 of
 time): a non-finite one raises like the reference encoder, a tiny one sends the record to the
 reference encoder, as does anything orjson refuses. Strings (every code point), key order
 (code point order = UTF-8 byte order) and all other numbers agree byte for byte;
-``tests/dataset/test_canonical_encoding.py`` holds the equivalence checks.
+``tests/dataset/test_canonical_encoding.py`` holds the equivalence checks. Since a user may
+have another orjson release than the one those checks ran on, the fast path is also probed
+once per process (``_orjson_agrees``) and switched off if any probe differs.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from typing import Any
@@ -54,13 +57,34 @@ def _orjson_safe(node: Any) -> bool:
     return True
 
 
+#: Values whose encodings are where encoders differ: float forms across magnitudes, escapes,
+#: non-ASCII text, key order, integer bounds.
+_PROBES: list[Any] = [
+    {"b": 1, "a": [0.0, -0.0, 1e-4, 0.1, 1 / 3, 1.5, 100.0, 1e15, 1e16, 1.5e16, 1e22, 1e300,
+                   -2.5e-3, 123456789.123, 2**63 - 1, -(2**63), 2**64 - 1]},
+    {"s": "\x00\x1f\"\\/\b\f\n\r\t\x7f\u2028\u00e9\u4e2d\U0001f600", "\u00e9": 1, "z": 2, "A": 3},
+]
+
+
+@functools.cache
+def _orjson_agrees() -> bool:
+    """True if this orjson writes the reference bytes for every probe."""
+    try:
+        return all(
+            orjson.dumps(p, option=_ORJSON_OPTIONS | orjson.OPT_APPEND_NEWLINE) == reference_bytes(p)
+            for p in _PROBES
+        )
+    except TypeError:
+        return False
+
+
 def canonical_bytes(obj: Any) -> bytes:
     """``reference_bytes(obj)``, computed by orjson whenever that gives the same bytes.
 
     ``obj`` is a JSON-mode dump (dicts, lists, str, int, float, bool, None); ``ValueError``
     for what has no JSON form, as the reference encoder raises.
     """
-    if type(obj) in (dict, list) and _orjson_safe(obj):
+    if type(obj) in (dict, list) and _orjson_safe(obj) and _orjson_agrees():
         try:
             return orjson.dumps(obj, option=_ORJSON_OPTIONS | orjson.OPT_APPEND_NEWLINE)
         except TypeError:  # orjson.JSONEncodeError: a >64-bit int, a non-str key, a lone surrogate

@@ -95,6 +95,24 @@ def test_a_plain_record_takes_the_fast_path(monkeypatch: pytest.MonkeyPatch) -> 
     assert canonical_line(traj) == expected
 
 
+def test_a_disagreeing_orjson_is_not_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another orjson release writing floats differently must not change a dataset's bytes."""
+    assert canonical._orjson_agrees()
+    real = canonical.orjson.dumps
+
+    def drifted(obj: Any, option: int = 0) -> bytes:
+        return real(obj, option=option).replace(b"1e+16", b"1e16")
+
+    monkeypatch.setattr(canonical.orjson, "dumps", drifted)
+    canonical._orjson_agrees.cache_clear()
+    try:
+        assert not canonical._orjson_agrees()
+        same({"x": [1e16, 2.0]})
+    finally:
+        monkeypatch.undo()
+        canonical._orjson_agrees.cache_clear()
+
+
 def _line_with_metadata(task_id: str, success: bool, value: str) -> str:
     line = trajectory_line(make_trajectory(task_id, success=success))
     return line.replace('"metadata":{}', f'"metadata":{{"weight":{value}}}', 1)
