@@ -7,17 +7,19 @@ Start with ``messages.batches.create``, poll ``messages.batches.retrieve`` until
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from typing import Any
 
 import anthropic
 
 from trajkit.collect.teachers.anthropic_teacher import AnthropicTeacher
 from trajkit.collect.teachers.base import TeacherError
-from trajkit.collect.teachers.batch_common import BatchGone, BatchStatus, Outcome, Retry
+from trajkit.collect.teachers.batch_common import (
+    BatchStatus,
+    Outcome,
+    Retry,
+    SdkBatchBackend,
+)
 from trajkit.collect.teachers.common import one_line
-from trajkit.schemas import Message, TeacherInfo
 
 # An errored result carries the error's type, not its HTTP status; these are the statuses
 # the Messages API answers each type with, so the sync teacher's mapping applies unchanged.
@@ -35,20 +37,12 @@ STATUS_BY_TYPE = {
 }
 
 
-class AnthropicBatchBackend:
+class AnthropicBatchBackend(SdkBatchBackend):
     """The Message Batches API behind ``teacher``'s client (same key and base URL)."""
 
-    def __init__(self, teacher: AnthropicTeacher) -> None:
-        self.teacher = teacher
-        self.name = teacher.name
-        self._client = teacher._client
-
-    @property
-    def info(self) -> TeacherInfo:
-        return self.teacher.info
-
-    def request_body(self, messages: list[Message], stop: list[str]) -> dict[str, Any]:
-        return self.teacher.request_body(messages, stop)
+    status_error = anthropic.APIStatusError
+    sdk_error = anthropic.AnthropicError  # connection, timeout, no results_url yet
+    teacher: AnthropicTeacher
 
     async def submit(self, requests: dict[str, dict[str, Any]]) -> str:
         """One Message Batch; ``custom_id`` is the request's cache key (64 hex characters)."""
@@ -86,19 +80,3 @@ class AnthropicBatchBackend:
         if status == 429 or status >= 500:
             return Retry(f"{error.type}: {msg}")
         return self.teacher.status_error(status, msg)
-
-    @contextlib.contextmanager
-    def _errors(self, doing: str, batch_id: str | None = None) -> Iterator[None]:
-        """SDK errors of the batch endpoints, worded like the sync teacher's."""
-        try:
-            yield
-        except anthropic.APIStatusError as exc:
-            if batch_id is not None and exc.status_code == 404:
-                raise BatchGone(f"{self.name}: batch {batch_id} not found (404)") from exc
-            raise self.teacher._translate(exc) from exc
-        except anthropic.AnthropicError as exc:  # connection, timeout, no results_url yet
-            what = f"{doing} batch {batch_id}" if batch_id else doing
-            raise TeacherError(f"{self.name}: {what}: {one_line(exc)}") from exc
-
-    async def aclose(self) -> None:
-        await self.teacher.aclose()

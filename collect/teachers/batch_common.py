@@ -21,12 +21,14 @@ import contextlib
 import json
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from trajkit.collect.teachers.base import Completion, Teacher, TeacherError
 from trajkit.collect.teachers.cache import ResponseCache
+from trajkit.collect.teachers.common import one_line
 from trajkit.schemas import Message, TeacherInfo
 from trajkit.schemas.errors import ConfigError
 
@@ -89,6 +91,44 @@ class BatchBackend(Protocol):
         ...
 
     async def aclose(self) -> None: ...
+
+
+class SdkBatchBackend:
+    """What both providers' batch backends share: their sync teacher's client, request body,
+    identity and error wording. A subclass names its SDK's error classes and adds
+    ``submit``/``poll``/``results``."""
+
+    #: The SDK's HTTP-status error and its base error (connection, timeout, parse).
+    status_error: type[Exception] = Exception
+    sdk_error: type[Exception] = Exception
+
+    def __init__(self, teacher: Any) -> None:
+        self.teacher = teacher
+        self.name: str = teacher.name
+        self._client = teacher._client
+
+    @property
+    def info(self) -> TeacherInfo:
+        return self.teacher.info
+
+    def request_body(self, messages: list[Message], stop: list[str]) -> dict[str, Any]:
+        return self.teacher.request_body(messages, stop)
+
+    @contextlib.contextmanager
+    def _errors(self, doing: str, batch_id: str | None = None) -> Iterator[None]:
+        """SDK errors of the batch endpoints, worded like the sync teacher's."""
+        try:
+            yield
+        except self.status_error as exc:
+            if batch_id is not None and getattr(exc, "status_code", None) == 404:
+                raise BatchGone(f"{self.name}: batch {batch_id} not found (404)") from exc
+            raise self.teacher._translate(exc) from exc
+        except self.sdk_error as exc:
+            what = f"{doing} batch {batch_id}" if batch_id else doing
+            raise TeacherError(f"{self.name}: {what}: {one_line(exc)}") from exc
+
+    async def aclose(self) -> None:
+        await self.teacher.aclose()
 
 
 class BatchState:

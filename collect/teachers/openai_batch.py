@@ -8,19 +8,21 @@ The request bodies, response parsing and error wording are the sync teacher's.
 
 from __future__ import annotations
 
-import contextlib
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import openai
 from openai.types.chat import ChatCompletion
 
 from trajkit.collect.teachers.base import TeacherError
-from trajkit.collect.teachers.batch_common import BatchGone, BatchStatus, Outcome, Retry
+from trajkit.collect.teachers.batch_common import (
+    BatchStatus,
+    Outcome,
+    Retry,
+    SdkBatchBackend,
+)
 from trajkit.collect.teachers.common import one_line
 from trajkit.collect.teachers.openai_teacher import OpenAITeacher
-from trajkit.schemas import Message, TeacherInfo
 
 ENDPOINT = "/v1/chat/completions"
 _ENDED = frozenset({"completed", "expired", "cancelled"})
@@ -28,20 +30,12 @@ _ENDED = frozenset({"completed", "expired", "cancelled"})
 _NOT_RUN = frozenset({"batch_expired", "batch_cancelled"})
 
 
-class OpenAIBatchBackend:
+class OpenAIBatchBackend(SdkBatchBackend):
     """The batch API of the server ``teacher`` talks to (same client, key and base URL)."""
 
-    def __init__(self, teacher: OpenAITeacher) -> None:
-        self.teacher = teacher
-        self.name = teacher.name
-        self._client = teacher._client
-
-    @property
-    def info(self) -> TeacherInfo:
-        return self.teacher.info
-
-    def request_body(self, messages: list[Message], stop: list[str]) -> dict[str, Any]:
-        return self.teacher.request_body(messages, stop)
+    status_error = openai.APIStatusError
+    sdk_error = openai.OpenAIError  # connection, timeout, unparsable response
+    teacher: OpenAITeacher
 
     async def submit(self, requests: dict[str, dict[str, Any]]) -> str:
         """Upload the requests as one JSONL file and start a 24 h batch over it."""
@@ -108,19 +102,3 @@ class OpenAIBatchBackend:
         if code in _NOT_RUN:
             return Retry(f"{code}: {msg}")
         return TeacherError(f"{self.name}: batch request failed ({code or 'error'}): {msg}")
-
-    @contextlib.contextmanager
-    def _errors(self, doing: str, batch_id: str | None = None) -> Iterator[None]:
-        """SDK errors of the batch endpoints, worded like the sync teacher's."""
-        try:
-            yield
-        except openai.APIStatusError as exc:
-            if batch_id is not None and exc.status_code == 404:
-                raise BatchGone(f"{self.name}: batch {batch_id} not found (404)") from exc
-            raise self.teacher._translate(exc) from exc
-        except openai.OpenAIError as exc:  # connection, timeout, unparsable response
-            what = f"{doing} batch {batch_id}" if batch_id else doing
-            raise TeacherError(f"{self.name}: {what}: {one_line(exc)}") from exc
-
-    async def aclose(self) -> None:
-        await self.teacher.aclose()

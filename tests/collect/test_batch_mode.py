@@ -347,17 +347,20 @@ async def test_an_unknown_model_stops_the_run(provider, loopback, tmp_path):
     assert len(loopback.batch.batches) == 1
 
 
-async def test_a_recorded_batch_the_provider_does_not_know_is_submitted_again(loopback, tmp_path):
+@pytest.mark.parametrize("provider", ["openai", "anthropic"])
+async def test_a_recorded_batch_the_provider_does_not_know_is_submitted_again(
+    provider, loopback, tmp_path
+):
     loopback.set_policy(lambda msgs: "<solution>1</solution>")
-    info = TeacherInfo(provider="openai", model="model-x", params={"max_tokens": 256})
+    info = TeacherInfo(provider=provider, model="model-x", params={"max_tokens": 256})
     key = request_key(info, convo("t"), STOP)[0]  # what a previous process submitted
     state = {
-        "teacher": "openai:model-x",
+        "teacher": f"{provider}:model-x",
         "batches": {"batch_gone": {"submitted_at": 0, "requests": {key: STOP}}},
     }
     (tmp_path / "run").mkdir()
     (tmp_path / "run" / "batches.json").write_text(json.dumps(state))
-    teacher = make_batch("openai", tmp_path)
+    teacher = make_batch(provider, tmp_path)
     try:
         assert (await turn(teacher, "t")).text == "<solution>1</solution>"
     finally:
