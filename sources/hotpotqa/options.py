@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from trajkit.schemas.errors import ConfigError
+from trajkit.sources.options import number_option
 
 DEFAULT_API = "https://en.wikipedia.org/w/api.php"
 SEARCH_BACKENDS = ("context", "corpus", "live")
@@ -128,17 +129,8 @@ def _numbers(raw: Mapping[str, str]) -> dict[str, float | int]:
         "top_k": (int, 1, 10),
         "summary_chars": (int, 50, 4000),
     }
-    out: dict[str, float | int] = {}
-    for name, (kind, lo, hi) in limits.items():
-        if name not in raw:
-            continue
-        try:
-            value = kind(raw[name])
-        except ValueError:
-            raise ConfigError(
-                f"--source-opt {name}={raw[name]!r}: expected a {kind.__name__}"
-            ) from None
-        if not lo <= value <= hi:
-            raise ConfigError(f"--source-opt {name}={raw[name]}: must be between {lo:g} and {hi:g}")
-        out[name] = value
-    return out
+    return {
+        name: number_option(raw, name, kind, lo, hi, 0)
+        for name, (kind, lo, hi) in limits.items()
+        if name in raw
+    }

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from trajkit.schemas.errors import ConfigError
+from trajkit.sources.options import number_option
 
 BACKENDS = ("local", "server")
 KNOWN = ("backend", "url", "success_threshold", "max_steps", "goals", "timeout")
@@ -49,27 +50,11 @@ class WebShopOptions:
         return cls(
             backend=backend,
             url=url.rstrip("/") if url else None,
-            success_threshold=_number(raw, "success_threshold", float, 0.0, 10.0, 1.0),
-            max_steps=int(_number(raw, "max_steps", int, 1, 10_000, 50)),
+            success_threshold=number_option(raw, "success_threshold", float, 0.0, 10.0, 1.0),
+            max_steps=int(number_option(raw, "max_steps", int, 1, 10_000, 50)),
             goals=_range(raw["goals"]) if "goals" in raw else None,
-            timeout=_number(raw, "timeout", float, 0.1, 600.0, 30.0),
+            timeout=number_option(raw, "timeout", float, 0.1, 600.0, 30.0),
         )
-
-
-def _number(
-    raw: Mapping[str, str], name: str, kind: type, lo: float, hi: float, default: float
-) -> float:
-    if name not in raw:
-        return default
-    try:
-        value = kind(raw[name])
-    except ValueError:
-        raise ConfigError(
-            f"--source-opt {name}={raw[name]!r}: expected a {kind.__name__}"
-        ) from None
-    if not lo <= value <= hi:
-        raise ConfigError(f"--source-opt {name}={raw[name]}: must be between {lo:g} and {hi:g}")
-    return value
 
 
 def _range(text: str) -> tuple[int, int]:

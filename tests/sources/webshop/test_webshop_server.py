@@ -106,8 +106,12 @@ def test_server_options_and_errors_are_one_line(tmp_path) -> None:
         WebShopSource.from_options({"url": "http://x"})
     with pytest.raises(ConfigError, match="unknown option"):
         WebShopSource.from_options({"colour": "red"})
-    with pytest.raises(ConfigError, match="success_threshold"):
+    with pytest.raises(ConfigError, match=r"success_threshold='high': expected a float"):
         WebShopSource.from_options({"success_threshold": "high"})
+    with pytest.raises(ConfigError, match=r"max_steps=0: must be between 1 and 10000"):
+        WebShopSource.from_options({"max_steps": "0"})
+    with pytest.raises(ConfigError, match=r"max_steps='2\.5': expected a int"):
+        WebShopSource.from_options({"max_steps": "2.5"})
     source = WebShopSource.from_options({"backend": "server", "url": "http://127.0.0.1:9"})
     with pytest.raises(ConfigError, match=r"--split test\|eval"):
         source.load(LoadOptions())
