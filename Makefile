@@ -20,12 +20,17 @@ alfworld: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/trajkit demo
 
+# Static gates first (seconds), then the suite. mypy and import-linter read the package as
+# it is installed, laid out by tools/package_tree.py under build/package-tree.
 test: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/python tools/package_tree.py >/dev/null
+	cd build/package-tree && PYTHONPATH=. ../../$(BIN)/lint-imports --no-cache ../../pyproject.toml
+	cd build/package-tree && ../../$(BIN)/mypy --config-file ../../pyproject.toml
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run_all
 
 clean:
-	rm -rf $(VENV) out/runs out/datasets
+	rm -rf $(VENV) build out/runs out/datasets

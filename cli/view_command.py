@@ -1,9 +1,7 @@
 """``trajkit view PATH [B] [--out DIR] [--open]``: a static HTML report of a run or version.
 
-Registered onto the main app by :func:`register` (``cli/app.py`` calls it at the bottom), so it
-shares the app's conventions: a bad path is one line with exit code 2 (``app._guard`` turns the
-``DataError`` from ``trajkit.view`` into that), and the report code is imported only when the
-command runs.
+A bad path is one line with exit code 2 (``guard`` turns the ``DataError`` from
+``trajkit.view`` into that), and the report code is imported only when the command runs.
 """
 
 from __future__ import annotations
@@ -15,7 +13,12 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
+from trajkit.cli.console import guard, out
 
+app = typer.Typer()
+
+
+@app.command("view")
 def view_cmd(
     path: Annotated[
         Path,
@@ -38,15 +41,13 @@ def view_cmd(
     ] = False,
 ) -> None:
     """Write a self-contained HTML report (overview, filterable list, one page per trajectory)."""
-    from trajkit.cli import app as ui
-
     def body() -> Path:
         if other is None:
             from trajkit.view.site import build_site
 
             site = build_site(path, out_dir)
             o = site.overview
-            ui.out.print(
+            out.print(
                 f"report: {escape(str(site.index))} ({o.records:,} trajectories)",
                 highlight=False,
                 soft_wrap=True,
@@ -55,7 +56,7 @@ def view_cmd(
         from trajkit.view.compare import build_compare
 
         index, c = build_compare(path, other, out_dir)
-        ui.out.print(
+        out.print(
             f"report: {escape(str(index))} ({c.shared:,} shared tasks: {len(c.to_success):,} "
             "failure → success, "
             f"{len(c.to_failure):,} success → failure)",
@@ -64,11 +65,7 @@ def view_cmd(
         )
         return index
 
-    index = ui._guard(body)
+    index = guard(body)
     if open_:
         webbrowser.open(index.resolve().as_uri())
 
-
-def register(app: typer.Typer) -> None:
-    """Add ``view`` to the main ``trajkit`` app."""
-    app.command("view")(view_cmd)

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from trajkit.collect.loop import LoopConfig
 from trajkit.collect.sandbox.config import SandboxConfig
@@ -43,8 +43,8 @@ class CollectConfig(BaseModel):
     outage_streak: int = Field(
         8, ge=1, description="teacher_error episodes in a row that stop the run (exit 4)"
     )
-    executor: Literal["local", "ray"] = Field(
-        "local", description="where episodes run: this process, or Ray workers across a cluster"
+    executor: str = Field(
+        "local", description="where episodes run: this process (local), Ray workers (ray), a plugin's"
     )
     ray_address: str | None = Field(None, description="existing Ray cluster (ray.init address)")
     ray_workers: int | None = Field(
@@ -63,10 +63,10 @@ class CollectConfig(BaseModel):
     def teacher_price(self) -> tuple[float, float] | None:
         """USD per 1M tokens for this run's teacher (replays are free); None if unknown."""
         from trajkit.collect.pricing import mode_price, price_for
-        from trajkit.collect.teachers.registry import parse_spec
+        from trajkit.collect.teachers.provider import provider_for
 
-        provider, model = parse_spec(self.teacher)
-        if provider == "replay":
+        provider, model = provider_for(self.teacher)
+        if provider.free:
             return (0.0, 0.0)
         price = price_for(model, self.prices)
         return None if price is None else mode_price(price, self.mode)
@@ -75,19 +75,6 @@ class CollectConfig(BaseModel):
     def cache_path(self) -> Path:
         """Shared by every run under the same output root, so a repeat never pays twice."""
         return self.out / "cache" / "responses.sqlite"
-
-    @field_validator("mode")
-    @classmethod
-    def _batch_needs_a_provider(cls, value: str, info: ValidationInfo) -> str:
-        if value == "batch" and str(info.data.get("teacher", "")).strip().lower().startswith(
-            "replay:"
-        ):
-            raise ValueError("batch mode needs a provider with a batch API (openai: or anthropic:)")
-        if value == "batch" and info.data.get("executor") == "ray":  # one batcher per process
-            raise ValueError(
-                "batch mode gathers every episode's turn in one process: use --executor local"
-            )
-        return value
 
     @field_validator("run")
     @classmethod

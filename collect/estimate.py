@@ -6,7 +6,8 @@ tokens per turn and ``B`` observation tokens per turn, the teacher reads
 ``T·P + (O + B)·T·(T−1)/2`` tokens and writes ``T·O``. ``P`` is counted exactly for every
 pending task; ``T``, ``O`` and ``B`` come from the run's own finished episodes when it has
 enough of them (a resumed run estimates its remainder from what it has seen), else from the
-source's typical figures below (CodeAct-style teachers on these benchmarks).
+source's own ``typical_episode`` (CodeAct-style teachers on that benchmark), else
+``DEFAULT_TYPICAL``.
 """
 
 from __future__ import annotations
@@ -18,20 +19,14 @@ from statistics import fmean
 from trajkit.collect.config import CollectConfig
 from trajkit.collect.prompts import system_prompt
 from trajkit.collect.run_store import TRAJECTORIES
-from trajkit.filters.base import ParamError
-from trajkit.filters.tokenizers import DEFAULT_TOKENIZER, load_tokenizer
+from trajkit.core.errors import ParamError
+from trajkit.core.jsonl import iter_records
+from trajkit.core.tokenizers import DEFAULT_TOKENIZER, load_tokenizer
 from trajkit.schemas import Task, Trajectory
-from trajkit.schemas.jsonl import iter_records
-from trajkit.sources.registry import get_source
+from trajkit.sources.base import make_source
 
-#: (turns per episode, output tokens per turn, observation tokens per turn) by source.
-TYPICAL: dict[str, tuple[float, float, float]] = {
-    "math": (3.0, 250.0, 80.0),
-    "hotpotqa": (3.5, 180.0, 300.0),
-    "apps": (4.0, 450.0, 200.0),
-    "alfworld": (8.0, 200.0, 120.0),
-    "webshop": (6.0, 180.0, 350.0),
-}
+#: (turns per episode, output tokens per turn, observation tokens per turn) for a source that
+#: declares no ``typical_episode`` of its own.
 DEFAULT_TYPICAL = (3.5, 300.0, 200.0)
 #: Finished episodes a run needs before its own averages replace the typical figures.
 CALIBRATE_MIN = 5
@@ -47,6 +42,21 @@ class Estimate:
     cost_usd: float | None
     basis: str
     tokenizer: str
+    run: str = ""
+    teacher: str = ""
+
+    def describe(self) -> str:
+        """One line for a person: what is pending, the token counts, the cost and its basis."""
+        cost = (
+            f"${self.cost_usd:,.2f}" if self.cost_usd is not None
+            else "unknown (no list price: give --price)"
+        )
+        return (
+            f"estimate for {self.run} ({self.teacher}): {self.pending} of {self.tasks} task(s) "
+            f"pending, ~{self.turns:.1f} turns each; input ~{self.input_tokens:,} tokens, output "
+            f"~{self.output_tokens:,} tokens; cost {cost}. Basis: {self.basis}; prompts counted "
+            f"with {self.tokenizer}."
+        )
 
 
 def _counter() -> tuple[str, object]:
@@ -88,7 +98,7 @@ def _prompt_tokens(task: Task, source: object, config: CollectConfig, count: obj
 
 def estimate_run(config: CollectConfig) -> Estimate:
     """Estimate the pending part of the run ``config`` describes; calls no teacher."""
-    source = get_source(config.source, config.source_options)
+    source = make_source(config.source, config.source_options)
     tasks = source.load(config.load)
     done = _finished(config.run_dir)
     done_ids = {t.task_id for t in done}
@@ -99,7 +109,7 @@ def estimate_run(config: CollectConfig) -> Estimate:
         turns, out, obs = calibrated
         basis = f"averages of this run's {len(done)} finished episodes"
     else:
-        turns, out, obs = TYPICAL.get(config.source, DEFAULT_TYPICAL)
+        turns, out, obs = getattr(source, "typical_episode", None) or DEFAULT_TYPICAL
         basis = f"typical figures for {config.source}"
     turns = min(turns, float(config.loop.max_turns))
     out = min(out, float(config.teacher_params.get("max_tokens", out)))
@@ -114,4 +124,5 @@ def estimate_run(config: CollectConfig) -> Estimate:
     return Estimate(
         tasks=len(tasks), pending=len(pending), turns=turns, input_tokens=input_tokens,
         output_tokens=output_tokens, cost_usd=cost, basis=basis, tokenizer=name,
+        run=config.run, teacher=config.teacher,
     )

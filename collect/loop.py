@@ -24,16 +24,17 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from trajkit.collect.observation import DEFAULT_OBSERVATION_CHARS, cell_observation
-from trajkit.collect.parse import STOP_SEQUENCES, parse_action
 from trajkit.collect.prompts import (
     CORRECT_ANSWER_TEXT,
     corrective_text,
     feedback_message,
     system_prompt,
 )
-from trajkit.collect.sandbox.base import CellResult, Sandbox
-from trajkit.collect.self_correction import is_self_correcting_steps
 from trajkit.collect.teachers.base import ContextLimitError, Teacher, TeacherError
+from trajkit.core.actions import STOP_SEQUENCES, parse_action
+from trajkit.core.errors import SandboxError, SandboxUnavailableError, TeacherFatalError
+from trajkit.core.sandbox import CellResult, Sandbox
+from trajkit.core.self_correction import is_self_correcting_steps
 from trajkit.schemas import (
     ActionKind,
     Message,
@@ -46,7 +47,6 @@ from trajkit.schemas import (
     Usage,
     Verdict,
 )
-from trajkit.schemas.errors import SandboxUnavailableError, TeacherFatalError
 from trajkit.schemas.version import toolkit_version
 from trajkit.sources.base import EpisodeEnv, Source
 
@@ -83,7 +83,7 @@ def _utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-class _SandboxFailure(Exception):
+class _SandboxFailure(SandboxError):
     """The sandbox could not run a cell; the message is the termination detail."""
 
 

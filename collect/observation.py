@@ -8,7 +8,7 @@ traceback or the final value; a marker in the middle says how much was cut.
 
 from __future__ import annotations
 
-from trajkit.collect.sandbox.base import CellResult
+from trajkit.core.sandbox import CellResult
 from trajkit.schemas import Observation
 
 DEFAULT_OBSERVATION_CHARS = 2000

@@ -9,8 +9,8 @@ afterwards whatever happened.
 from __future__ import annotations
 
 from trajkit.collect.loop import LoopConfig, run_episode
-from trajkit.collect.sandbox.factory import SandboxFactory
 from trajkit.collect.teachers.base import Teacher
+from trajkit.core.sandbox import SandboxFactory
 from trajkit.schemas import Task, Trajectory
 from trajkit.sources.base import EpisodeEnv, Source
 

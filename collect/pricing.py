@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from trajkit.core.errors import ConfigError
 from trajkit.schemas import Trajectory, Usage
-from trajkit.schemas.errors import ConfigError
 
 #: model prefix → (USD per 1M input tokens, USD per 1M output tokens). Longest prefix wins.
 LIST_PRICES: dict[str, tuple[float, float]] = {

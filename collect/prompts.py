@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from trajkit.collect.tools import Tool
+from trajkit.core.tools import Tool
 
 OBSERVATION_PREFIX = "Observation:"
 

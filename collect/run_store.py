@@ -16,9 +16,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from trajkit.collect.pricing import trajectory_cost
+from trajkit.core.errors import ConfigError, StorageError
+from trajkit.core.jsonl import TornTail, iter_records
 from trajkit.schemas import RunCounts, RunManifest, Trajectory, Usage
-from trajkit.schemas.errors import ConfigError, StorageError
-from trajkit.schemas.jsonl import TornTail, iter_records
 from trajkit.schemas.version import toolkit_version
 
 TRAJECTORIES = "trajectories.jsonl"
@@ -145,7 +145,7 @@ class RunStore:
         self.counts.total_tasks = total_tasks
         manifest = RunManifest(
             run=self.run,
-            status=status,  # type: ignore[arg-type]
+            status=status,
             status_detail=detail,
             config=self.config,
             counts=self.counts,

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from rich.console import Console
 
@@ -19,19 +20,16 @@ from trajkit.collect.budget import Budget
 from trajkit.collect.config import CollectConfig
 from trajkit.collect.executors import make_executor
 from trajkit.collect.loop import wait_for_closing
-from trajkit.collect.play import play_task
+from trajkit.collect.outcome import run_exit_code
 from trajkit.collect.pricing import trajectory_cost
 from trajkit.collect.progress import RunProgress
-from trajkit.collect.run_store import RunStore
-from trajkit.collect.sandbox.factory import SandboxFactory, check_sandbox, sandbox_factory
+from trajkit.collect.run_store import TRAJECTORIES, RunStore
+from trajkit.collect.sandbox.backend import sandbox_factory
 from trajkit.collect.teacher_outage import TeacherOutage
-from trajkit.collect.teacher_setup import build_teacher
-from trajkit.collect.teachers.base import Teacher
-from trajkit.collect.teachers.batch_common import live_episode
+from trajkit.core.errors import ConfigError, StorageError, UserError
+from trajkit.core.jsonl import iter_records
 from trajkit.schemas import RunManifest, Task, Trajectory
-from trajkit.schemas.errors import ConfigError, StorageError, UserError
-from trajkit.sources.base import Source, SourceRuntime
-from trajkit.sources.registry import get_source
+from trajkit.sources.base import SourceRuntime, make_source
 
 MANIFEST_EVERY_S = 2.0
 Player = Callable[[Task], Awaitable[Trajectory]]
@@ -39,25 +37,56 @@ Player = Callable[[Task], Awaitable[Trajectory]]
 
 @dataclass
 class RunResult:
+    """A finished (or stopped) collection: where it is, how it ended, its records.
+
+    ``status`` is ``run.json``'s (``completed``, ``budget_reached``, ...); ``counts`` are the
+    episodes by termination; ``skipped`` tasks were already collected (a resume);
+    ``repaired_bytes`` is the torn last line a crash left and this run cut away.
+    """
+
+    path: Path
     manifest: RunManifest
-    skipped: int
-    repaired_bytes: int
+    skipped: int = 0
+    repaired_bytes: int = 0
+
+    @property
+    def status(self) -> str:
+        return self.manifest.status
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Episodes by termination (``solved``, ``max_turns``, ``teacher_error``, ...)."""
+        return dict(self.manifest.counts.by_termination)
 
     @property
     def budget_reached(self) -> bool:
         return self.manifest.status == "budget_reached"
 
+    @property
+    def exit_code(self) -> int:
+        """The documented exit code for this outcome (``collect.outcome``): 0 done, 1 partial,
+        3 budget reached, 130 interrupted."""
+        return run_exit_code(self.manifest)
+
+    def records(self) -> Iterator[Trajectory]:
+        """The run's trajectories in file order, validated; a torn last line is skipped."""
+        path = self.path / TRAJECTORIES
+        if not path.exists():
+            return
+        for _, traj in iter_records(path, Trajectory, []):
+            yield traj
+
 
 async def collect(config: CollectConfig, console: Console | None = None) -> RunResult:
     """Run (or resume) the collection described by ``config``."""
     console = console or Console(stderr=True)
-    source = get_source(config.source, config.source_options)
+    source = make_source(config.source, config.source_options)
     tasks = source.load(config.load)
     factory = sandbox_factory(config.sandbox, config.sandbox_config)
     attach = getattr(source, "attach", None)
     if attach is not None:
         attach(SourceRuntime(sandbox_factory=factory))
-    executor = make_executor(config, console)
+    executor = make_executor(config, console, source=source, sandbox_factory=factory)
     price = config.teacher_price()
     if config.max_cost is not None and price is None:
         raise ConfigError(
@@ -71,7 +100,7 @@ async def collect(config: CollectConfig, console: Console | None = None) -> RunR
         skipped = len(tasks) - len(pending)
         store.write_manifest("running", len(tasks))
         try:
-            if pending and executor is not None:  # --executor ray: workers build their own
+            if pending:
                 try:
                     await executor.start(len(pending))
                     await _run_all(
@@ -79,16 +108,6 @@ async def collect(config: CollectConfig, console: Console | None = None) -> RunR
                     )
                 finally:
                     await executor.aclose()
-            elif pending:
-                await check_sandbox(factory)
-                teacher = build_teacher(config)
-                try:
-                    await _run_all(
-                        config, _in_process(config, source, teacher, factory), store, budget,
-                        pending, len(tasks), console,
-                    )
-                finally:
-                    await teacher.aclose()
         except UserError as exc:
             _final_manifest(store, "failed", len(tasks), str(exc))
             raise
@@ -102,7 +121,7 @@ async def collect(config: CollectConfig, console: Console | None = None) -> RunR
             manifest = store.write_manifest("budget_reached", len(tasks), detail)
         else:
             manifest = store.write_manifest("completed", len(tasks))
-        return RunResult(manifest, skipped, store.repaired_bytes)
+        return RunResult(config.run_dir, manifest, skipped, store.repaired_bytes)
     finally:
         store.close()
         close = getattr(source, "aclose", None)
@@ -116,21 +135,6 @@ def _final_manifest(store: RunStore, status: str, total: int, detail: str) -> No
         store.write_manifest(status, total, detail)
     except StorageError:
         pass
-
-
-def _in_process(
-    config: CollectConfig, source: Source, teacher: Teacher, factory: SandboxFactory
-) -> Player:
-    """The local executor: episodes are coroutines sharing this process's teacher and sandboxes."""
-
-    async def play(task: Task) -> Trajectory:
-        async with live_episode(teacher):  # batch mode: a turn's batch waits for it
-            return await play_task(
-                task, source, teacher, factory, config.loop,
-                run=config.run, sandbox_name=config.sandbox,
-            )
-
-    return play
 
 
 async def _run_all(

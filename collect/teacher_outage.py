@@ -11,8 +11,8 @@ every turn that had already been answered, so nothing is paid twice.
 
 from __future__ import annotations
 
+from trajkit.core.errors import TeacherUnavailableError
 from trajkit.schemas import Termination, Trajectory
-from trajkit.schemas.errors import TeacherUnavailableError
 
 DEFAULT_OUTAGE_STREAK = 8
 

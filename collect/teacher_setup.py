@@ -1,6 +1,6 @@
 """The run's teacher, assembled the same way by every executor (in-process, Ray workers).
 
-Layers, innermost first: the provider client (``make_teacher``, whose HTTP hook feeds the
+Layers, innermost first: the provider's client (``TeacherProvider.make``, whose HTTP hook feeds the
 adaptive limit), then either provider batching (``--mode batch``) or adaptive concurrency
 (sync mode, unless ``--no-adaptive``), then the response cache, so a cached answer never
 waits for a slot or a batch.
@@ -10,27 +10,30 @@ from __future__ import annotations
 
 from trajkit.collect.config import CollectConfig
 from trajkit.collect.teachers.base import Teacher
-from trajkit.collect.teachers.batch_common import batch_teacher
+from trajkit.collect.teachers.batch_teacher import batch_teacher
 from trajkit.collect.teachers.cache import with_cache
 from trajkit.collect.teachers.common import client_shards
+from trajkit.collect.teachers.provider import provider_for
 from trajkit.collect.teachers.rate_control import AdaptiveLimit, AdaptiveTeacher
-from trajkit.collect.teachers.registry import make_teacher
 
 
 def build_teacher(config: CollectConfig, *, cache: bool = True) -> Teacher:
     """The teacher ``config`` describes; ``cache=False`` leaves the cache to the caller."""
+    provider, model = provider_for(config.teacher)
     limit = AdaptiveLimit(config.concurrency)
-    shards = client_shards(config.concurrency)
-    teacher = make_teacher(config.teacher, config.teacher_params, limit.observe, shards)
+    teacher = provider.make(
+        model, dict(config.teacher_params), on_status=limit.observe,
+        client_shards=client_shards(config.concurrency),
+    )
     if config.mode == "batch":  # answered requests land in the response cache
         teacher = batch_teacher(
-            teacher, run_dir=config.run_dir, poll_s=config.batch_poll_s,
+            teacher, provider, run_dir=config.run_dir, poll_s=config.batch_poll_s,
             window_s=config.batch_window_s,
             results_path=config.cache_path if config.cache
             else config.run_dir / "batch-results.sqlite",
         )
     elif config.adaptive:  # fewer calls in flight while the provider keeps saying 429
         teacher = AdaptiveTeacher(teacher, limit)
-    if cache and config.cache:
+    if cache and config.cache and provider.cacheable:
         teacher = with_cache(teacher, config.cache_path)
     return teacher

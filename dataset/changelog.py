@@ -18,11 +18,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from trajkit.core.errors import DataError
 from trajkit.dataset.inputs import VERSION_DATA_FILE
 from trajkit.dataset.lineage import parent_label, read_version_manifest
 from trajkit.dataset.summary import DataSummary, summarize_file
 from trajkit.schemas import DatasetManifest, FileDigest, FilterReport, ParentRef
-from trajkit.schemas.errors import DataError
 
 CHANGELOG_FILE = "CHANGELOG.md"
 MAX_IDS = 1000

@@ -22,13 +22,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from trajkit.collect.self_correction import failed_action
+from trajkit.core.errors import TrajkitError
+from trajkit.core.self_correction import failed_action
 from trajkit.schemas import ActionKind, Step, Trajectory
 
 SHAREGPT_ROLES = {"system": "system", "user": "human", "assistant": "gpt"}
 
 
-class Unexportable(Exception):
+class Unexportable(TrajkitError):
     """The record cannot become a valid training conversation; ``reason`` is a short key."""
 
     def __init__(self, reason: str) -> None:

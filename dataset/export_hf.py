@@ -18,7 +18,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from trajkit.collect.self_correction import failed_action, is_self_correcting_steps
+from trajkit.core.self_correction import failed_action, is_self_correcting_steps
 from trajkit.dataset.export_chat import Turn
 from trajkit.schemas import Trajectory
 

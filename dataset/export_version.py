@@ -19,11 +19,11 @@ import os
 import shutil
 import tempfile
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from trajkit.core.errors import ConfigError, DataError
 from trajkit.dataset.changelog import CHANGELOG_FILE
 from trajkit.dataset.export_chat import (
     Unexportable,
@@ -35,9 +35,8 @@ from trajkit.dataset.export_chat import (
 from trajkit.dataset.inputs import is_version_dir
 from trajkit.dataset.summary import DataSummary
 from trajkit.dataset.verify import verify_version
-from trajkit.dataset.version import DATA_FILE, list_versions, read_manifest
-from trajkit.schemas import DatasetManifest, Trajectory
-from trajkit.schemas.errors import ConfigError, DataError
+from trajkit.dataset.version import iter_data, list_versions, read_manifest
+from trajkit.schemas import DatasetManifest
 
 FORMATS = ("openai", "sharegpt", "codeact", "hf")
 README_FILE = "README.md"
@@ -80,17 +79,6 @@ def require_intact(version_dir: Path) -> DatasetManifest:
     return read_manifest(version_dir)
 
 
-def iter_version(version_dir: Path) -> Iterator[tuple[Trajectory, int]]:
-    """``(trajectory, line size in bytes)`` for each record of ``data.jsonl``, streamed."""
-    data = version_dir / DATA_FILE
-    with open(data, "rb") as fh:
-        for lineno, raw in enumerate(fh, start=1):
-            try:
-                yield Trajectory.model_validate_json(raw), len(raw)
-            except ValueError as exc:
-                raise DataError(f"{data}:{lineno}: invalid Trajectory ({str(exc).splitlines()[0]})") from None
-
-
 def _dump(row: dict[str, Any]) -> bytes:
     return (json.dumps(row, ensure_ascii=False, separators=(",", ":"), allow_nan=False) + "\n").encode()
 
@@ -99,7 +87,7 @@ def _write_jsonl(version_dir: Path, fmt: str, dest: Path, *, weights: bool, mask
                  result: ExportResult) -> None:
     skipped: Counter[str] = Counter()
     with open(dest, "wb") as fh:
-        for traj, _size in iter_version(version_dir):
+        for traj, _size in iter_data(version_dir):
             try:
                 turns = conversation(traj)
                 if fmt == "openai":
@@ -130,7 +118,7 @@ def write_hf_folder(
     writer = ShardWriter(dest / "data", "train", max_bytes=max_shard_bytes)
     summary = DataSummary()
     skipped: Counter[str] = Counter()
-    for traj, size in iter_version(version_dir):
+    for traj, size in iter_data(version_dir):
         summary.add(traj.model_dump(mode="json", include={"source", "teacher", "termination", "usage"}))
         try:
             turns = conversation(traj)

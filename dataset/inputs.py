@@ -23,8 +23,8 @@ from pathlib import Path
 import pydantic_core
 from pydantic import ValidationError
 
+from trajkit.core.errors import DataError
 from trajkit.schemas import SCHEMA_VERSION, Trajectory
-from trajkit.schemas.errors import DataError
 
 TRAJECTORIES_FILE = "trajectories.jsonl"
 # A dataset version's files; the same names as ``dataset.version.DATA_FILE``/``MANIFEST_FILE``

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from trajkit.core.errors import DataError
 from trajkit.dataset.inputs import (
     TRAJECTORIES_FILE,
     VERSION_DATA_FILE,
@@ -21,7 +22,6 @@ from trajkit.dataset.inputs import (
     InputSnapshot,
 )
 from trajkit.schemas import DatasetManifest, InputFile, ParentRef
-from trajkit.schemas.errors import DataError
 
 
 def read_version_manifest(version_dir: Path) -> DatasetManifest:

@@ -30,10 +30,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from trajkit.core.errors import ConfigError, UserError
 from trajkit.dataset.export_hf import DATA_DIR
 from trajkit.dataset.export_version import export_version
 from trajkit.schemas import DatasetManifest
-from trajkit.schemas.errors import ConfigError, UserError
 from trajkit.schemas.version import toolkit_version
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
@@ -196,7 +196,7 @@ def publish_version(
             operations: list[Any] = [CommitOperationAdd(f.path, str(f.local)) for f in files]
             operations += [CommitOperationDelete(p) for p in result.deleted]
             with _hub_step(repo_id, "commit"):
-                info = api.create_commit(
+                commit = api.create_commit(
                     repo_id, operations, repo_type="dataset",
                     commit_message=commit_message(manifest),
                     commit_description=(f"fingerprint {manifest.fingerprint}\n"
@@ -204,7 +204,7 @@ def publish_version(
                                         f"created {manifest.created_at}"),
                     parent_commit=main.sha,
                 )
-            result.commit, result.committed = info.oid, True
+            result.commit, result.committed = commit.oid, True
         with _hub_step(repo_id, f"tag {tag}"):
             api.create_tag(repo_id, tag=tag, revision=result.commit, repo_type="dataset",
                            tag_message=f"{manifest.name} {tag} (fingerprint {manifest.fingerprint})")

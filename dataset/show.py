@@ -28,9 +28,9 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
+from trajkit.core.errors import DataError
 from trajkit.dataset.inputs import TRAJECTORIES_FILE, VERSION_DATA_FILE, is_version_dir
 from trajkit.schemas import ActionKind, Step, Trajectory
-from trajkit.schemas.errors import DataError
 
 MAX_OTHERS = 5
 _TAG_RE = re.compile(r"<(execute|solution)>(.*?)(?:</\1>|$)", re.DOTALL)

@@ -16,6 +16,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from trajkit.core.errors import DataError
+from trajkit.core.jsonl import TornTail, iter_records
 from trajkit.dataset.inputs import TRAJECTORIES_FILE
 from trajkit.dataset.verify import verify_version
 from trajkit.dataset.version import (
@@ -27,8 +29,6 @@ from trajkit.dataset.version import (
 )
 from trajkit.filters.self_correct import is_self_correcting
 from trajkit.schemas import DatasetManifest, Trajectory
-from trajkit.schemas.errors import DataError
-from trajkit.schemas.jsonl import TornTail, iter_records
 
 
 @dataclass

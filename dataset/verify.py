@@ -14,6 +14,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from trajkit.core.errors import DataError, UserError
 from trajkit.dataset.inputs import resolve_input, snapshot_input
 from trajkit.dataset.lineage import lineage_problems
 from trajkit.dataset.summary import file_sha256, summarize_file
@@ -25,7 +26,6 @@ from trajkit.dataset.version import (
 )
 from trajkit.filters.registry import chain_from_reports
 from trajkit.schemas import DatasetManifest, FilterReport
-from trajkit.schemas.errors import DataError, UserError
 
 
 def verify_version(path: Path) -> list[str]:

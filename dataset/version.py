@@ -35,6 +35,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
+from trajkit.core.errors import ConfigError, DataError
 from trajkit.dataset.canonical import canonical_line
 from trajkit.dataset.changelog import (
     Previous,
@@ -54,7 +55,6 @@ from trajkit.dataset.lineage import describe_parents, with_records
 from trajkit.dataset.summary import SummarySink
 from trajkit.filters.chain import FilterChain
 from trajkit.schemas import SCHEMA_VERSION, DatasetManifest, FileDigest, InputFile, Trajectory
-from trajkit.schemas.errors import ConfigError, DataError
 from trajkit.schemas.version import toolkit_version
 
 DATA_FORMAT = "jsonl/sorted-keys/compact/utf8/v1"
@@ -70,8 +70,9 @@ _TMP_RE = re.compile(r"\.tmp-(?P<host>.+)-(?P<pid>[0-9]+)-[a-z0-9_]+")
 
 
 @dataclass
-class VersionResult:
-    """Outcome of :func:`build_version`.
+class DatasetVersion:
+    """A dataset version ``OUT/datasets/NAME/vN``: what :func:`build_version` returns, and what
+    :meth:`open` gives for one already on disk.
 
     ``existed``: an equal-fingerprint version was found and nothing was written. ``dry_run``:
     nothing was written; ``path``/``version`` say where it would go. ``torn`` lists inputs whose
@@ -81,13 +82,40 @@ class VersionResult:
     path: Path
     version: int
     manifest: DatasetManifest
-    existed: bool
+    existed: bool = True
     dry_run: bool = False
     torn: list[Path] = field(default_factory=list)
+
+    @classmethod
+    def open(cls, path: Path) -> DatasetVersion:
+        """The version at ``path`` (a ``vN`` directory); ``DataError`` if it is not one."""
+        path = Path(path)
+        m = _VERSION_RE.fullmatch(path.name)
+        if m is None or not path.is_dir():
+            raise DataError(f"{path}: not a dataset version (expected OUT/datasets/NAME/vN)")
+        return cls(path, int(m.group(1)), read_manifest(path))
 
     @property
     def duplicates(self) -> int:
         return duplicate_count(self.manifest)
+
+    def records(self) -> Iterator[Trajectory]:
+        """The version's trajectories in file order, validated (``DataError`` names the line)."""
+        if self.dry_run:
+            raise DataError(f"{self.path}: a dry run wrote nothing")
+        for traj, _ in iter_data(self.path):
+            yield traj
+
+
+def iter_data(version_dir: Path) -> Iterator[tuple[Trajectory, int]]:
+    """``(trajectory, line size in bytes)`` for each record of ``data.jsonl``, streamed."""
+    data = Path(version_dir) / DATA_FILE
+    with open(data, "rb") as fh:
+        for lineno, raw in enumerate(fh, start=1):
+            try:
+                yield Trajectory.model_validate_json(raw), len(raw)
+            except ValueError as exc:
+                raise DataError(f"{data}:{lineno}: invalid Trajectory ({str(exc).splitlines()[0]})") from None
 
 
 def compute_fingerprint(input_shas: Sequence[str], filters: Sequence[dict[str, Any]]) -> str:
@@ -292,7 +320,7 @@ def build_version(
     chain: FilterChain,
     *,
     dry_run: bool = False,
-) -> VersionResult:
+) -> DatasetVersion:
     """Filter runs into ``OUT/datasets/NAME/vN`` unless an equal version already exists.
 
     ``run_dirs`` are run directories or ``trajectories.jsonl`` files, in the order that defines
@@ -312,7 +340,7 @@ def build_version(
     found = find_version(root, fingerprint)
     if found is not None:
         n, manifest = found
-        return VersionResult(root / f"v{n}", n, manifest, existed=True, dry_run=dry_run, torn=torn)
+        return DatasetVersion(root / f"v{n}", n, manifest, existed=True, dry_run=dry_run, torn=torn)
 
     def manifest_for(
         version: int, result: StreamResult, sink: SummarySink, previous: int | None
@@ -344,12 +372,13 @@ def build_version(
         versions = list_versions(root)
         n = max(versions, default=0) + 1
         manifest = manifest_for(n, result, sink, previous_version(versions, n))
-        return VersionResult(root / f"v{n}", n, manifest, existed=False, dry_run=True, torn=torn)
+        return DatasetVersion(root / f"v{n}", n, manifest, existed=False, dry_run=True, torn=torn)
 
     root.mkdir(parents=True, exist_ok=True)
     clean_stale_tmp(root)
     prefix = f"{TMP_PREFIX}{socket.gethostname()}-{os.getpid()}-"
-    tmp: Path | None = Path(tempfile.mkdtemp(prefix=prefix, dir=root))
+    tmp = Path(tempfile.mkdtemp(prefix=prefix, dir=root))
+    placed = False  # once renamed into place, the scratch directory is the version
     try:
         os.chmod(tmp, 0o755)  # mkdtemp makes it 0o700; the published version must be readable
         data_path = tmp / DATA_FILE
@@ -368,7 +397,7 @@ def build_version(
             found = find_version(root, fingerprint, versions)
             if found is not None:
                 n, manifest = found
-                return VersionResult(root / f"v{n}", n, manifest, existed=True, torn=torn)
+                return DatasetVersion(root / f"v{n}", n, manifest, existed=True, torn=torn)
             n = max(versions, default=0) + 1
             prev_n = previous_version(versions, n)
             previous = None
@@ -390,9 +419,9 @@ def build_version(
                 if exc.errno in (errno.EEXIST, errno.ENOTEMPTY) or target.exists():
                     continue
                 raise
-            tmp = None
+            placed = True
             _fsync_dir(root)
-            return VersionResult(target, n, manifest, existed=False, torn=torn)
+            return DatasetVersion(target, n, manifest, existed=False, torn=torn)
     finally:
-        if tmp is not None:
+        if not placed:
             shutil.rmtree(tmp, ignore_errors=True)

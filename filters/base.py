@@ -22,7 +22,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol, Union, runtime_checkable
 
+from trajkit.core.errors import ParamError
 from trajkit.schemas import Trajectory
+
+__all__ = ["KEEP", "Decision", "Drop", "Filter", "Keep", "ParamError", "TwoPassFilter", "is_two_pass"]
 
 
 @dataclass(frozen=True)
@@ -70,12 +73,3 @@ def is_two_pass(unit: object) -> bool:
     """True if ``unit`` needs a ``prepare`` pass before its decisions mean anything."""
     return callable(getattr(unit, "prepare", None))
 
-
-class ParamError(ValueError):
-    """A unit's parameter is invalid. ``param`` names it so each front end can say where the
-    value came from: a CLI flag, a ``chain.toml`` key, or a manifest's recorded params."""
-
-    def __init__(self, param: str, message: str) -> None:
-        super().__init__(message)
-        self.param = param
-        self.message = message

@@ -26,34 +26,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from trajkit.core.config_files import read_toml
+from trajkit.core.errors import ConfigError
 from trajkit.filters.base import Filter, ParamError
 from trajkit.filters.chain import FilterChain
 from trajkit.filters.presets import PRESETS
-from trajkit.filters.registry import REGISTRY, build_unit
-from trajkit.schemas.errors import ConfigError
-
-try:  # Python >= 3.11
-    import tomllib
-except ModuleNotFoundError:  # pragma: no cover - Python 3.10 with tomli installed
-    try:
-        import tomli as tomllib  # type: ignore[no-redef]
-    except ModuleNotFoundError:
-        tomllib = None  # type: ignore[assignment]
-
-
-def read_toml(path: Path) -> dict[str, Any]:
-    """Parse a TOML file; every failure is a one-line ``ConfigError`` naming the file."""
-    if tomllib is None:  # pragma: no cover
-        raise ConfigError(f"{path}: reading TOML needs Python >= 3.11 or the tomli package")
-    try:
-        with open(path, "rb") as fh:
-            return tomllib.load(fh)
-    except FileNotFoundError:
-        raise ConfigError(f"--config {path}: no such file") from None
-    except OSError as exc:
-        raise ConfigError(f"--config {path}: cannot read ({exc.strerror})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: invalid TOML: {' '.join(str(exc).split())}") from None
+from trajkit.filters.registry import build_unit, known_filters
 
 
 def _entry_units(path: Path, k: int, entry: Any) -> list[Filter]:
@@ -71,8 +49,8 @@ def _entry_units(path: Path, k: int, entry: Any) -> list[Filter]:
     name = entry.get("name")
     if not isinstance(name, str):
         raise ConfigError(f"{where}: missing key 'name' (or 'preset')")
-    if name not in REGISTRY:
-        raise ConfigError(f"{where}: name: unknown filter {name!r} (known: {', '.join(sorted(REGISTRY))})")
+    if name not in known_filters():
+        raise ConfigError(f"{where}: name: unknown filter {name!r} (known: {', '.join(known_filters())})")
     params = {key: value for key, value in entry.items() if key != "name"}
     if name == "decontaminate" and isinstance(params.get("paths"), list):
         params["paths"] = [str(path.parent / p) if isinstance(p, str) else p for p in params["paths"]]

@@ -58,7 +58,7 @@ def exact_key(traj: Trajectory) -> bytes:
     return hashlib.blake2b(blob.encode("utf-8"), digest_size=16).digest()
 
 
-class _TokenHashes(dict):  # type: ignore[type-arg]
+class _TokenHashes(dict):
     """crc32 of each token, memoised: tokens repeat, and a dict lookup is ~10x cheaper than
     encoding and hashing again. Cleared when large so memory stays bounded on huge runs."""
 

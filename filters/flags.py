@@ -22,11 +22,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from trajkit.core.errors import ConfigError
 from trajkit.filters.base import Filter, ParamError
 from trajkit.filters.chain import FilterChain
-from trajkit.filters.presets import KEEP_ALL, KEEP_NAMES, PRESETS, default_units
+from trajkit.filters.presets import KEEP_ALL, PRESETS, default_units, keep_unit
 from trajkit.filters.registry import build_unit
-from trajkit.schemas.errors import ConfigError
 
 # Unit param → the flag a user sets it with, for error messages.
 PARAM_FLAGS = {
@@ -144,14 +144,7 @@ def _keep_units(value: str) -> list[Filter] | None:
         if len(names) > 1:
             raise ConfigError(f"--keep: '{KEEP_ALL}' cannot be combined with other filters")
         return None
-    units = []
-    for name in names:
-        factory = KEEP_NAMES.get(name)
-        if factory is None:
-            choices = ", ".join([KEEP_ALL, *KEEP_NAMES])
-            raise ConfigError(f"--keep: unknown filter {name!r} (choose from: {choices})")
-        units.append(factory())
-    return units
+    return [keep_unit(name) for name in names]
 
 
 def chain_from_flags(flags: ChainFlags) -> FilterChain:

@@ -1,24 +1,23 @@
-"""Named chains: the mission's default, the CodeAct paper's, and the CLI's ``--keep`` names."""
+"""Named chains: the mission's default, the CodeAct paper's, and the CLI's ``--keep`` names.
+
+``--keep NAME`` takes any registered filter unit that needs no parameters (``success``,
+``self-correct``, ``valid-format``, a plugin's own unit, ...): the registry is the list.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
+from trajkit.core.errors import ConfigError, ParamError
 from trajkit.filters.base import Filter
 from trajkit.filters.chain import FilterChain
 from trajkit.filters.paper import PaperHeuristicsFilter
+from trajkit.filters.registry import build_unit, known_filters
 from trajkit.filters.self_correct import SelfCorrectFilter
 from trajkit.filters.success import SuccessFilter
 from trajkit.filters.turns import TurnsFilter
-from trajkit.schemas.errors import ConfigError
 
 KEEP_ALL = "all"
-
-# CLI name → unit factory with default params. Add new units here to expose them to --keep.
-KEEP_NAMES = {
-    "success": SuccessFilter,
-    "self-correct": SelfCorrectFilter,
-}
 
 
 def default_units() -> list[Filter]:
@@ -54,15 +53,22 @@ def build_chain(names: Iterable[str]) -> FilterChain:
                 wanted.append(name)
     if not wanted:
         return default_chain()
-    choices = ", ".join([KEEP_ALL, *KEEP_NAMES])
     if KEEP_ALL in wanted:
         if len(wanted) > 1:
             raise ConfigError(f"--keep: '{KEEP_ALL}' cannot be combined with other filters")
         return FilterChain([])
-    units: list[Filter] = []
-    for name in wanted:
-        factory = KEEP_NAMES.get(name)
-        if factory is None:
-            raise ConfigError(f"--keep: unknown filter {name!r} (choose from: {choices})")
-        units.append(factory())
-    return FilterChain(units)
+    return FilterChain([keep_unit(name) for name in wanted])
+
+
+def keep_unit(name: str) -> Filter:
+    """The unit ``--keep NAME`` adds: registered filter ``name`` with its default params."""
+    known = known_filters()
+    if name not in known:
+        raise ConfigError(f"--keep: unknown filter {name!r} (choose from: {', '.join([KEEP_ALL, *known])})")
+    try:
+        return build_unit(name, {})
+    except ParamError as exc:
+        raise ConfigError(
+            f"--keep {name}: this filter needs parameters ({exc.message}); use its own flag or "
+            "a --config chain file"
+        ) from None

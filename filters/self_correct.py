@@ -3,7 +3,7 @@
 This is the behaviour the datasets exist to teach: run code, hit an error, fix it, succeed.
 The verdict is computed from ``steps`` (never from the stored ``self_corrected`` flag) so old
 records, hand-edited ones and fresh ones are all judged by the same rule. The rule itself lives
-in ``trajkit.collect.self_correction`` (schemas-only imports), which the CodeAct loop uses to
+in ``trajkit.core.self_correction`` (schemas-only imports), which the CodeAct loop uses to
 set that flag: one rule, so the flag and the filter can never disagree.
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from trajkit.collect.self_correction import failed_action
-from trajkit.collect.self_correction import success_step_position as _success_step_position
+from trajkit.core.self_correction import failed_action
+from trajkit.core.self_correction import success_step_position as _success_step_position
 from trajkit.filters.base import KEEP, Decision, Drop
 from trajkit.schemas import Trajectory
 

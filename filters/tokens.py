@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from trajkit.core.tokenizers import DEFAULT_TOKENIZER, load_tokenizer
 from trajkit.filters.base import KEEP, Decision, Drop, ParamError
-from trajkit.filters.tokenizers import DEFAULT_TOKENIZER, load_tokenizer
 from trajkit.schemas import Trajectory
 
 

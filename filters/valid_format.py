@@ -1,7 +1,7 @@
 """``valid-format``: keep only conversations a trainer can use as CodeAct demonstrations.
 
 The training target is the raw assistant text, so this re-parses every assistant turn with the
-collector's own parser (``trajkit.collect.parse.parse_action``) instead of trusting the stored
+collector's own parser (``trajkit.core.actions.parse_action``) instead of trusting the stored
 ``steps``: a record whose turns no longer parse (hand-edited, produced by another tool, or by an
 older parser) would teach a format the loop rejects.
 
@@ -21,8 +21,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from trajkit.collect.parse import parse_action
-from trajkit.collect.self_correction import success_step_position
+from trajkit.core.actions import parse_action
+from trajkit.core.self_correction import success_step_position
 from trajkit.filters.base import KEEP, Decision, Drop
 from trajkit.schemas import ActionKind, Trajectory
 

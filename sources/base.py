@@ -1,18 +1,36 @@
 """The source seam: load tasks, phrase them, name their tools, judge answers.
 
-A source knows its data formats and metric, nothing about teachers or run directories.
+A source knows its data formats and metric, nothing about teachers or run directories. A
+source is a class registered under a name (entry-point group ``trajkit.sources``); the runner
+builds one per run with :func:`make_source`: ``cls()`` without ``--source-opt``, else
+``cls.from_options({key: value})``.
+
+What trajkit may ask of a source beyond the protocol is declared on its class (all optional;
+:class:`BaseSource` has the defaults):
+
+- ``from_options(raw)``: build from ``--source-opt KEY=VALUE`` strings, one-line
+  ``ConfigError`` for a bad key or value (``BaseSource`` does it from ``options_model``);
+- ``options_model``: the options' pydantic model or dataclass (``trajkit plugins`` lists it);
+- ``demo_replay``: hand-written replay turns for its bundled sample (``trajkit demo``), and
+  ``demo_unavailable()``: why the demo must skip it on this machine, or None;
+- ``typical_episode``: (turns, output tokens per turn, observation tokens per turn) that
+  ``collect --estimate`` assumes before a run has its own figures;
+- ``attach(runtime)`` / ``aclose()``: called once before the first and after the last episode.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from pathlib import Path
+from typing import Any, ClassVar, Protocol
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
-from trajkit.collect.sandbox.base import Sandbox
-from trajkit.collect.tools import Tool
+from trajkit.core import registry
+from trajkit.core.errors import ConfigError
+from trajkit.core.sandbox import SandboxFactory
+from trajkit.core.tools import Tool
 from trajkit.schemas import Task, Verdict
 
 
@@ -38,7 +56,7 @@ class SourceRuntime:
     collector's own process never executes teacher output.
     """
 
-    sandbox_factory: Callable[[Sequence[Tool]], Sandbox]
+    sandbox_factory: SandboxFactory
 
 
 class Source(Protocol):
@@ -70,7 +88,7 @@ class EpisodeEnv(Protocol):
     Its ``tools()`` are the functions the teacher's code calls in the sandbox; they act on this
     episode's state only, so concurrent episodes never share an environment. When the
     environment ends the episode (won, bought, step cap reached) a tool raises
-    ``trajkit.collect.tools.EndEpisode`` and ``outcome`` becomes the final verdict; the loop
+    ``trajkit.core.tools.EndEpisode`` and ``outcome`` becomes the final verdict; the loop
     checks ``outcome`` after every cell and stops there.
     """
 
@@ -92,3 +110,83 @@ class InteractiveSource(Source, Protocol):
     """A source whose tasks are environments: the runner opens one per episode."""
 
     async def open_env(self, task: Task) -> EpisodeEnv: ...
+
+
+class BaseSource:
+    """A convenient base for a source: every optional capability with its default, and
+    ``--source-opt`` parsing from a pydantic ``options_model``.
+
+    Subclasses set ``name``, implement ``load`` and ``judge`` (and ``tools`` if the teacher's
+    code gets host-side functions), and read their options from ``self.options``.
+    """
+
+    name: ClassVar[str] = ""
+    options_model: ClassVar[type[BaseModel] | None] = None
+    demo_replay: ClassVar[Path | None] = None
+    typical_episode: ClassVar[tuple[float, float, float] | None] = None
+
+    def __init__(self, options: BaseModel | None = None) -> None:
+        model = type(self).options_model
+        self.options = options if options is not None or model is None else model()
+
+    @classmethod
+    def from_options(cls, raw: Mapping[str, str]) -> BaseSource:
+        """Validate ``--source-opt`` strings against ``options_model``; one line per mistake."""
+        model = cls.options_model
+        if model is None:
+            raise ConfigError(f"--source-opt: source {cls.name!r} takes no options (got {', '.join(raw)})")
+        return cls(parse_options(model, raw, cls.name))
+
+    @classmethod
+    def demo_unavailable(cls) -> str | None:
+        """Why ``trajkit demo`` cannot run this source here (a missing engine), else None."""
+        return None
+
+    def tools(self, task: Task) -> Sequence[Tool]:
+        """Host-side functions the teacher's code may call for ``task``: none by default."""
+        return []
+
+    def load(self, options: LoadOptions) -> list[Task]:
+        raise NotImplementedError
+
+    async def judge(self, task: Task, answer: str) -> Verdict:
+        raise NotImplementedError
+
+
+def parse_options(model: type[BaseModel], raw: Mapping[str, Any], source: str) -> Any:
+    """``model`` validated from ``--source-opt`` values; unknown keys and bad values are one-line
+    ``ConfigError``s naming the option (``--source-opt KEY=VALUE: why``)."""
+    unknown = [key for key in raw if key not in model.model_fields]
+    if unknown:
+        known = ", ".join(model.model_fields)
+        raise ConfigError(f"--source-opt {unknown[0]}: unknown option for {source} (known: {known})")
+    try:
+        return model.model_validate(dict(raw))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = str(first["loc"][0]) if first["loc"] else "?"
+        value = raw.get(key, "")
+        raise ConfigError(f"--source-opt {key}={value}: {first['msg']}") from None
+
+
+def source_class(name: str) -> Any:
+    """The class registered as source ``name`` (imported now); unknown names list the known."""
+    return registry.get("source", name)
+
+
+def make_source(name: str, options: Mapping[str, str] | None = None) -> Source:
+    """A new instance of the source called ``name``, configured by ``--source-opt`` pairs.
+
+    Each source validates its own options and names the bad one; unknown names and options
+    are one-line ``ConfigError``s.
+    """
+    cls = source_class(name)
+    options = dict(options or {})
+    if not options:
+        source: Source = cls()
+        return source
+    from_options = getattr(cls, "from_options", None)
+    if from_options is None:
+        raise ConfigError(f"--source-opt: source {name!r} takes no options (got {', '.join(options)})")
+    built: Source = from_options(options)
+    return built

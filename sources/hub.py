@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from trajkit.schemas.errors import ConfigError, DataError
+from trajkit.core.errors import ConfigError, DataError
 
 
 def first_line(exc: BaseException) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from trajkit.schemas.errors import ConfigError
+from trajkit.core.errors import ConfigError
 
 
 def number_option(

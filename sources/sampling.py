@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import random
 
+from trajkit.core.errors import ConfigError
 from trajkit.schemas import Task
-from trajkit.schemas.errors import ConfigError
 
 
 def sample_tasks(tasks: list[Task], limit: int | None, seed: int) -> list[Task]:

@@ -28,7 +28,7 @@ def require(condition: bool, reason: str) -> None:
 def local_isolation_error() -> str | None:
     """None if the isolated local sandbox starts on this machine, else why not."""
     from trajkit.collect.sandbox.local import LocalSandbox
-    from trajkit.schemas.errors import SandboxUnavailableError
+    from trajkit.core.errors import SandboxUnavailableError
 
     async def probe() -> str | None:
         sandbox = LocalSandbox()

@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from trajkit.schemas.errors import ConfigError
+from trajkit.core.errors import ConfigError
 from trajkit.view.html import esc, page, pct, table
 from trajkit.view.model import Overview, Target, open_target
 from trajkit.view.site import MARKER, SiteResult, build_site, default_out

@@ -21,7 +21,7 @@ def esc(value: object) -> str:
 @cache
 def static_text(name: str) -> str:
     """A file of ``trajkit/view/static`` (CSS or JS shipped as package data)."""
-    return files("trajkit.view").joinpath("static", name).read_text(encoding="utf-8")
+    return files("trajkit.view").joinpath("static").joinpath(name).read_text(encoding="utf-8")
 
 
 def page(

@@ -3,7 +3,7 @@
 Everything here is plain data computed in Python, so the numbers a reader sees are testable
 without a browser and are the same numbers ``trajkit stats`` and the manifest state: counts
 come from the records as written, self-correction from the shared rule in
-``trajkit.collect.self_correction`` (never the stored flag), cost from ``collect.pricing``.
+``trajkit.core.self_correction`` (never the stored flag), cost from ``collect.pricing``.
 
 Totals are streamed (counters and one float per record for the histograms), so viewing a
 100k-record run costs memory proportional to the record count, not the data size.
@@ -20,12 +20,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 from trajkit.collect.pricing import price_for, trajectory_cost
-from trajkit.collect.self_correction import failed_action, success_step_position
+from trajkit.core.errors import DataError
+from trajkit.core.self_correction import failed_action, success_step_position
 from trajkit.dataset.inputs import TRAJECTORIES_FILE, VERSION_DATA_FILE, VERSION_MANIFEST_FILE
 from trajkit.filters.base import Drop
 from trajkit.filters.presets import default_units
 from trajkit.schemas import DatasetManifest, RunManifest, Trajectory
-from trajkit.schemas.errors import DataError
 
 RUN_MANIFEST_FILE = "run.json"
 TITLE_CHARS = 80  # list rows stay small: 100k of them load in the browser

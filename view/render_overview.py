@@ -160,7 +160,7 @@ def _failures(o: Overview) -> str:
     kinds = (
         table(
             ["error kind", "failed actions"],
-            sorted(o.errors_by_kind.items(), key=lambda kv: -kv[1]),
+            o.errors_by_kind.most_common(),
             numeric=[1],
         )
         if o.errors_by_kind

@@ -28,8 +28,8 @@ from typing import IO
 
 from pydantic import ValidationError
 
+from trajkit.core.errors import ConfigError, DataError
 from trajkit.schemas import Trajectory
-from trajkit.schemas.errors import ConfigError, DataError
 from trajkit.view.html import esc, page
 from trajkit.view.model import (
     LIST_COLUMNS,

@@ -1,55 +1,59 @@
-"""Where episodes run: in the collector's process (default) or on a Ray cluster (``--executor ray``).
+"""Where episodes run: in the collector's process (``local``) or on Ray workers (``ray``).
 
-The runner owns everything that must happen exactly once per run — which task starts next,
-the ``--max-cost`` budget, the teacher-outage guard, appending records, ``run.json`` — and
-asks an executor only to *play* a task and hand back its trajectory. So resume, dedup,
-budgets and manifests behave the same whichever executor plays the episodes. The in-process
-executor is the runner's own pool (``runner._run_all`` playing with the driver's teacher and
-sandboxes); a remote one implements ``Executor``.
+The seam is ``base.Executor``; ``make_executor`` finds the run's ``ExecutorBackend`` in the
+plugin registry (entry-point group ``trajkit.executors``).
 """
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 
-from trajkit.collect.config import CollectConfig
-from trajkit.schemas import Task, Trajectory
-from trajkit.schemas.errors import ConfigError
+from trajkit.collect.executors.base import Executor, ExecutorBackend
+from trajkit.core import registry
+from trajkit.core.errors import ConfigError, PluginError
+from trajkit.core.sandbox import SandboxFactory
+from trajkit.sources.base import Source
+
+if TYPE_CHECKING:
+    from trajkit.collect.config import CollectConfig
+
+__all__ = ["Executor", "ExecutorBackend", "check_batch_mode", "get_executor_backend", "make_executor"]
 
 
-class Executor(Protocol):
-    """Plays episodes elsewhere; ``play`` may be awaited ``--concurrency`` times at once."""
-
-    async def start(self, n_tasks: int) -> None:
-        """Get ready to play up to ``n_tasks`` tasks; raise ``UserError`` before any spend."""
-        ...
-
-    async def play(self, task: Task) -> Trajectory:
-        """Play ``task`` to its trajectory (retrying lost infrastructure, never the teacher)."""
-        ...
-
-    async def aclose(self) -> None:
-        """Release workers, clients and sandboxes; no process it started outlives this."""
-        ...
+def get_executor_backend(name: str) -> ExecutorBackend:
+    """The backend registered as ``name``; an unknown one is a one-line error naming the flag."""
+    try:
+        obj = registry.get("executor", name)
+    except PluginError as exc:
+        raise PluginError(f"--executor: {exc}") from None
+    return obj() if isinstance(obj, type) else obj
 
 
-def make_executor(config: CollectConfig, console: Console | None = None) -> Executor | None:
-    """The remote executor ``config`` names, or None to play in-process.
+def make_executor(
+    config: CollectConfig, console: Console, *, source: Source, sandbox_factory: SandboxFactory
+) -> Executor:
+    """The executor ``config.executor`` names, built without side effects."""
+    backend = get_executor_backend(config.executor)
+    check_batch_mode(config)
+    return backend.make(config, console, source=source, sandbox_factory=sandbox_factory)
 
-    Built without side effects (``start`` connects), so a bad flag or a missing extra is a
-    one-line ``ConfigError`` before the run directory is touched.
-    """
-    if config.executor == "local":
-        if config.ray_address or config.ray_workers:
-            flag = "--ray-address" if config.ray_address else "--ray-workers"
-            raise ConfigError(f"{flag}: only meaningful with --executor ray")
-        return None
-    if config.mode == "batch":
+
+def check_batch_mode(config: CollectConfig) -> None:
+    """Batch mode needs a provider batch API and one process gathering every turn: say so
+    before anything is written, naming the flag."""
+    if config.mode != "batch":
+        return
+    from trajkit.collect.teachers.provider import provider_for
+
+    provider, _ = provider_for(config.teacher)
+    if not provider.batchable:
         raise ConfigError(
-            "--executor ray: batch mode submits batches from one process; use the local executor"
+            f"--mode batch: the {provider.name} teacher has no batch API (use openai: or anthropic:)"
         )
-    from trajkit.collect.executors.ray_executor import RayExecutor
-
-    return RayExecutor(config, console)
+    if not get_executor_backend(config.executor).supports_batch:
+        raise ConfigError(
+            f"--mode batch: gathers every episode's turn in one process; --executor "
+            f"{config.executor} cannot (use --executor local)"
+        )

@@ -25,9 +25,12 @@ from uuid import uuid4
 from rich.console import Console
 
 from trajkit.collect.config import CollectConfig
+from trajkit.collect.executors.base import Executor, ExecutorBackend
 from trajkit.collect.executors.ray_worker import EpisodeWorker
+from trajkit.core.errors import ConfigError, UserError
+from trajkit.core.sandbox import SandboxFactory
 from trajkit.schemas import Task, Trajectory
-from trajkit.schemas.errors import ConfigError, UserError
+from trajkit.sources.base import Source
 
 MAX_ATTEMPTS = 3
 CLOSE_TIMEOUT_S = 10.0
@@ -250,3 +253,22 @@ def _probe(address: str) -> None:
         socket.create_connection((host, int(port)), timeout=5).close()
     except OSError as exc:
         raise ConfigError(f"--ray-address {address}: cannot connect ({exc.strerror or exc})") from None
+
+
+class RayExecutorBackend(ExecutorBackend):
+    """``--executor ray``: needs the ``ray`` extra (the registry names it when missing)."""
+
+    name = "ray"
+    supports_batch = False
+
+    def make(
+        self,
+        config: CollectConfig,
+        console: Console,
+        *,
+        source: Source,
+        sandbox_factory: SandboxFactory,
+    ) -> Executor:
+        """Workers build their own source and sandboxes from ``config``; the driver's are
+        used for loading and judging only."""
+        return RayExecutor(config, console)

@@ -22,13 +22,14 @@ from typing import Any
 from trajkit.collect.config import CollectConfig
 from trajkit.collect.loop import wait_for_closing
 from trajkit.collect.play import play_task
-from trajkit.collect.sandbox.factory import SandboxFactory, check_sandbox, sandbox_factory
+from trajkit.collect.sandbox.backend import check_sandbox, sandbox_factory
 from trajkit.collect.teacher_setup import build_teacher
 from trajkit.collect.teachers.base import Teacher
 from trajkit.collect.teachers.cache import with_cache
+from trajkit.collect.teachers.provider import provider_for
+from trajkit.core.sandbox import SandboxFactory
 from trajkit.schemas import Task, Trajectory
-from trajkit.sources.base import Source, SourceRuntime
-from trajkit.sources.registry import get_source
+from trajkit.sources.base import Source, SourceRuntime, make_source
 
 
 class EpisodeWorker:
@@ -63,15 +64,17 @@ class EpisodeWorker:
 
     async def _build(self) -> None:
         config = self.config
-        source = get_source(config.source, config.source_options)
+        source = make_source(config.source, config.source_options)
         factory = sandbox_factory(config.sandbox, config.sandbox_config)
         attach = getattr(source, "attach", None)
         if attach is not None:
             attach(SourceRuntime(sandbox_factory=factory))
         await check_sandbox(factory)
         teacher = build_teacher(config, cache=False)  # each worker backs off on 429s by itself
-        if config.cache:
+        if config.cache and provider_for(config.teacher)[0].cacheable:
             teacher, self._cache_note = _cached(teacher, config.cache_path)
+        elif config.cache:
+            self._cache_note = "off (this teacher's answers are not cached)"
         self._source, self._factory, self._teacher = source, factory, teacher
 
     async def play(self, task: Task) -> Trajectory:
@@ -104,8 +107,6 @@ def _cached(teacher: Teacher, path: Path) -> tuple[Teacher, str]:
     serialises the writers). On another machine the same absolute path names a cache local
     to that machine; where it cannot be created the worker runs uncached and says so.
     """
-    if teacher.info.provider == "replay":
-        return teacher, "off (replays are not cached)"
     try:
         return with_cache(teacher, path), str(path)
     except (OSError, sqlite3.Error) as exc:

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import BaseModel, Field, ValidationError
+
+from trajkit.core.errors import ConfigError
 
 
 class SandboxConfig(BaseModel):
@@ -33,3 +38,21 @@ class SandboxConfig(BaseModel):
     user: str = Field("65534:65534", description="uid:gid the container runs as (non-root)")
     network: str = Field("none", description="docker network mode; anything but none is UNSAFE")
     label: str = Field("", description="run name put on containers (trajkit.run) for prune")
+
+    @classmethod
+    def from_options(cls, pairs: Mapping[str, str], **base: Any) -> SandboxConfig:
+        """``--sandbox-opt KEY=VALUE`` pairs on top of ``base`` fields; one line per mistake."""
+        fields = dict(base)
+        hidden = {"isolation", "extra_binds", "label"}
+        for raw_key, value in pairs.items():
+            key = raw_key.strip().replace("-", "_")
+            if key not in cls.model_fields or key in hidden:
+                known = sorted(set(cls.model_fields) - hidden)
+                raise ConfigError(f"--sandbox-opt {key}: unknown (known: {', '.join(known)})")
+            fields[key] = value.strip() if isinstance(value, str) else value
+        try:
+            return cls(**fields)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            name = first["loc"][-1] if first["loc"] else "?"
+            raise ConfigError(f"--sandbox-opt {name}: {first['msg']}") from None

@@ -24,7 +24,7 @@ from typing import Any
 from trajkit.collect.sandbox.config import SandboxConfig
 from trajkit.collect.sandbox.docker_stream import Launched
 from trajkit.collect.sandbox.environment import sandbox_env
-from trajkit.schemas.errors import SandboxUnavailableError
+from trajkit.core.errors import SandboxUnavailableError
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from trajkit.collect.sandbox.docker_engine import WORKER, connect
-from trajkit.schemas.errors import ConfigError, SandboxUnavailableError
+from trajkit.core.errors import ConfigError, SandboxUnavailableError
 
 DOCKERFILE = Path(__file__).resolve().parent / "Dockerfile"
 DEFAULT_TAG = "trajkit-sandbox:latest"

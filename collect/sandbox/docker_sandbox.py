@@ -13,11 +13,13 @@ import asyncio
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn, TypeVar
 
+from trajkit.collect.sandbox.backend import SandboxBackend
 from trajkit.collect.sandbox.config import SandboxConfig
 from trajkit.collect.sandbox.docker_engine import Engine, engine_for
 from trajkit.collect.sandbox.docker_stream import AttachedContainer, Launched
 from trajkit.collect.sandbox.session import ProtocolError, WorkerSession
-from trajkit.collect.tools import Tool
+from trajkit.core.sandbox import SandboxFactory
+from trajkit.core.tools import Tool
 
 T = TypeVar("T")
 
@@ -114,3 +116,13 @@ async def _launch_cold(engine: Engine) -> Launched:
 
         future.add_done_callback(discard)
         raise
+
+
+class DockerBackend(SandboxBackend):
+    """``--sandbox docker``: one locked-down container per episode on a Docker engine."""
+
+    name = "docker"
+    supports_pool = True
+
+    def make_factory(self, config: SandboxConfig) -> SandboxFactory:
+        return lambda tools: DockerSandbox(config, tools)

@@ -26,12 +26,14 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from trajkit.core.errors import SandboxError
+
 FORKSERVER = Path(__file__).resolve().parent / "forkserver.py"
 SERVER_ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
 STREAM_LIMIT = 32 * 1024 * 1024  # longest protocol line accepted (a capped cell result)
 
 
-class ForkServerError(Exception):
+class ForkServerError(SandboxError):
     """The fork server could not start a sandbox (or died)."""
 
 

@@ -21,12 +21,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from trajkit.collect.sandbox.backend import SandboxBackend
 from trajkit.collect.sandbox.config import SandboxConfig
 from trajkit.collect.sandbox.environment import bind_paths, sandbox_env, worker_sys_path
 from trajkit.collect.sandbox.forkserver_client import STREAM_LIMIT, fork_server
 from trajkit.collect.sandbox.session import ProtocolError, WorkerSession
-from trajkit.collect.tools import Tool
-from trajkit.schemas.errors import SandboxUnavailableError
+from trajkit.core.errors import SandboxUnavailableError
+from trajkit.core.sandbox import SandboxFactory
+from trajkit.core.tools import Tool
 
 HERE = Path(__file__).resolve().parent
 WORKER = HERE / "worker.py"
@@ -179,3 +181,12 @@ class LocalSandbox(WorkerSession):
             if name == "RLIMIT_NPROC" and os.geteuid() == 0:
                 continue  # root ignores it, and it would count every root process
             resource.setrlimit(getattr(resource, name), (value, value))
+
+
+class LocalBackend(SandboxBackend):
+    """``--sandbox local``: namespace-isolated worker processes forked on this machine."""
+
+    name = "local"
+
+    def make_factory(self, config: SandboxConfig) -> SandboxFactory:
+        return lambda tools: LocalSandbox(config, tools)

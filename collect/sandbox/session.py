@@ -19,13 +19,14 @@ import time
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
-from trajkit.collect.sandbox.base import CellResult
 from trajkit.collect.sandbox.config import SandboxConfig
-from trajkit.collect.tools import EndEpisode, Tool
+from trajkit.core.errors import SandboxError
+from trajkit.core.sandbox import CellResult
+from trajkit.core.tools import EndEpisode, Tool
 from trajkit.schemas import ErrorInfo, ErrorKind
 
 
-class ProtocolError(Exception):
+class ProtocolError(SandboxError):
     """The worker died or wrote something that is not a protocol message."""
 
 

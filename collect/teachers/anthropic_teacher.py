@@ -32,8 +32,8 @@ from trajkit.collect.teachers.common import (
     split_params,
 )
 from trajkit.collect.teachers.rate_control import StatusHook, response_hook
+from trajkit.core.errors import TeacherFatalError, TeacherUnavailableError
 from trajkit.schemas import Message, Usage
-from trajkit.schemas.errors import TeacherFatalError, TeacherUnavailableError
 
 DEFAULT_MAX_TOKENS = 1024
 # The API rejects empty or whitespace-only text blocks (e.g. an empty assistant turn).
@@ -224,3 +224,4 @@ def to_anthropic_messages(messages: list[Message]) -> tuple[str, list[dict[str, 
         if not turn["content"].strip():
             turn["content"] = _EMPTY_PLACEHOLDER
     return "\n\n".join(system_parts), turns
+

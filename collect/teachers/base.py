@@ -9,19 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from trajkit.core.errors import ContextLimitError, RateLimitedError, TeacherError
 from trajkit.schemas import Message, TeacherInfo, Usage
 
-
-class TeacherError(Exception):
-    """A call failed after retries (rate limit, 5xx, timeout): the episode ends as teacher_error."""
-
-
-class ContextLimitError(TeacherError):
-    """The conversation no longer fits the model's context window."""
-
-
-class RateLimitedError(TeacherError):
-    """Still rate limited (429) after the SDK's own retries; worth retrying more slowly."""
+__all__ = ["Completion", "ContextLimitError", "RateLimitedError", "Teacher", "TeacherError"]
 
 
 @dataclass

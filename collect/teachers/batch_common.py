@@ -12,7 +12,8 @@ with the next batch.
 Nothing paid for is lost on a crash: batch ids are written to the run directory as soon as
 a batch is accepted, a restarted run polls them instead of submitting again, and an id is
 dropped only once every answer of its batch is stored in a response cache. This module holds
-what the provider backends share (outcomes, the state file) and the factory.
+what the provider backends share (outcomes, the state file); ``batch_teacher.batch_teacher``
+builds the teacher from the provider's ``batch_backend``.
 """
 
 from __future__ import annotations
@@ -24,16 +25,11 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
-from trajkit.collect.teachers.base import Completion, Teacher, TeacherError
-from trajkit.collect.teachers.cache import ResponseCache
+from trajkit.collect.teachers.base import Completion, TeacherError
 from trajkit.collect.teachers.common import one_line
 from trajkit.schemas import Message, TeacherInfo
-from trajkit.schemas.errors import ConfigError
-
-if TYPE_CHECKING:
-    from trajkit.collect.teachers.batch_teacher import BatchTeacher
 
 DEFAULT_POLL_S = 30.0
 DEFAULT_WINDOW_S = 60.0
@@ -164,44 +160,6 @@ class BatchState:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, self.path)
-
-
-def batch_teacher(
-    teacher: Teacher,
-    *,
-    run_dir: Path,
-    results_path: Path,
-    poll_s: float = DEFAULT_POLL_S,
-    window_s: float = DEFAULT_WINDOW_S,
-) -> BatchTeacher:
-    """Put ``teacher``'s provider batch API behind the ``Teacher`` protocol for one run.
-
-    ``results_path`` is the response cache answered requests land in; batch ids go to
-    ``run_dir/batches.json``. Raises ``ConfigError`` for a teacher without a batch API.
-    """
-    provider = teacher.info.provider
-    backend: BatchBackend
-    if provider == "openai":
-        from trajkit.collect.teachers.openai_batch import OpenAIBatchBackend
-
-        backend = OpenAIBatchBackend(teacher)  # type: ignore[arg-type]
-    elif provider == "anthropic":
-        from trajkit.collect.teachers.anthropic_batch import AnthropicBatchBackend
-
-        backend = AnthropicBatchBackend(teacher)  # type: ignore[arg-type]
-    else:
-        raise ConfigError(
-            f"--mode batch: the {provider} teacher has no batch API (use openai: or anthropic:)"
-        )
-    from trajkit.collect.teachers.batch_teacher import BatchTeacher
-
-    return BatchTeacher(
-        backend,
-        state_path=run_dir / STATE_FILE,
-        results=ResponseCache(results_path),
-        poll_s=poll_s,
-        window_s=window_s,
-    )
 
 
 def live_episode(teacher: Any) -> contextlib.AbstractAsyncContextManager[Any]:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from trajkit.collect.teachers.base import Completion, TeacherError
+from trajkit.collect.teachers.base import Completion, Teacher, TeacherError
 from trajkit.collect.teachers.batch_common import (
     BACKOFF,
     DEFAULT_POLL_S,
@@ -26,6 +26,7 @@ from trajkit.collect.teachers.batch_common import (
     MAX_BATCH_BYTES,
     MAX_BATCH_REQUESTS,
     POLL_FAILURES,
+    STATE_FILE,
     BatchBackend,
     BatchGone,
     BatchState,
@@ -33,8 +34,9 @@ from trajkit.collect.teachers.batch_common import (
     Retry,
 )
 from trajkit.collect.teachers.cache import ResponseCache, request_key
+from trajkit.collect.teachers.provider import TeacherProvider
+from trajkit.core.errors import TeacherFatalError
 from trajkit.schemas import Message, TeacherInfo
-from trajkit.schemas.errors import TeacherFatalError
 
 
 @dataclass
@@ -305,3 +307,26 @@ class BatchTeacher:
         self._unclaimed.clear()
         await self.backend.aclose()
         self.results.close()
+
+
+def batch_teacher(
+    teacher: Teacher,
+    provider: TeacherProvider,
+    *,
+    run_dir: Path,
+    results_path: Path,
+    poll_s: float = DEFAULT_POLL_S,
+    window_s: float = DEFAULT_WINDOW_S,
+) -> BatchTeacher:
+    """Put ``teacher``'s provider batch API behind the ``Teacher`` protocol for one run.
+
+    ``results_path`` is the response cache answered requests land in; batch ids go to
+    ``run_dir/batches.json``. Raises ``ConfigError`` for a provider without a batch API.
+    """
+    return BatchTeacher(
+        provider.batch_backend(teacher),
+        state_path=run_dir / STATE_FILE,
+        results=ResponseCache(results_path),
+        poll_s=poll_s,
+        window_s=window_s,
+    )

@@ -13,7 +13,6 @@ import json
 import sqlite3
 import threading
 from pathlib import Path
-from typing import Any
 
 from trajkit.collect.teachers.base import Completion, Teacher
 from trajkit.schemas import Message, TeacherInfo, Usage
@@ -121,8 +120,7 @@ class CachingTeacher:
         self.cache.close()
 
 
-def with_cache(teacher: Teacher, path: Path) -> Any:
-    """``teacher`` behind a response cache at ``path`` (replay teachers gain nothing)."""
-    if teacher.info.provider == "replay":
-        return teacher
+def with_cache(teacher: Teacher, path: Path) -> CachingTeacher:
+    """``teacher`` behind a response cache at ``path`` (callers skip providers that are not
+    ``cacheable``, such as replays)."""
     return CachingTeacher(teacher, ResponseCache(path))

@@ -91,7 +91,8 @@ class OpenAIBatchBackend(SdkBatchBackend):
                     )
                 except (TeacherError, ValueError) as exc:
                     return TeacherError(f"{self.name}: unreadable batch result: {one_line(exc)}")
-            error = body.get("error") if isinstance(body.get("error"), dict) else {}
+            found = body.get("error")
+            error: dict[str, Any] = found if isinstance(found, dict) else {}
             msg = one_line(error.get("message") or f"HTTP {status}")
             if status == 429 or status >= 500:
                 return Retry(f"HTTP {status}: {msg}")

@@ -33,8 +33,8 @@ from trajkit.collect.teachers.common import (
     split_params,
 )
 from trajkit.collect.teachers.rate_control import StatusHook, response_hook
+from trajkit.core.errors import TeacherFatalError, TeacherUnavailableError
 from trajkit.schemas import Message, Usage
-from trajkit.schemas.errors import TeacherFatalError, TeacherUnavailableError
 
 # Request fields the SDK names explicitly; anything else in params (e.g. vLLM's ``top_k``,
 # ``repetition_penalty``) goes through ``extra_body`` so compatible servers still get it.
@@ -235,3 +235,4 @@ def _restore_stop(text: str, stop: list[str], extra: dict[str, Any]) -> str:
             return text + matched
         return text
     return restore_closing_tag(text, stop)
+

@@ -12,9 +12,9 @@ from typing import Any
 
 from trajkit.collect.teachers.base import Completion, TeacherError
 from trajkit.collect.teachers.common import cut_at_stop
+from trajkit.core.errors import DataError
+from trajkit.core.jsonl import iter_json_lines
 from trajkit.schemas import Message, TeacherInfo, Usage
-from trajkit.schemas.errors import DataError
-from trajkit.schemas.jsonl import iter_json_lines
 
 
 class ReplayTeacher:
@@ -105,3 +105,4 @@ def _parse_line(obj: Any, where: str) -> tuple[str, list[str]]:
                 out.append(m["content"])
         return task_id, out
     raise DataError(f"{where}: expected 'turns' (a recording) or 'messages' (a trajectory)")
+

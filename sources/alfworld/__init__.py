@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from trajkit.collect.tools import Tool
+from trajkit.core.tools import Tool
 from trajkit.schemas import Task, Verdict
 from trajkit.sources.alfworld.engine import INSTALL_HINT, engine_available, require_engine
 from trajkit.sources.alfworld.env import AlfWorldEnv
@@ -41,7 +41,6 @@ __all__ = [
     "AlfWorldOptions",
     "AlfWorldSource",
     "LoadReport",
-    "demo_unavailable",
     "engine_available",
 ]
 
@@ -54,6 +53,9 @@ class AlfWorldSource:
     """ALFWorld as an interactive trajkit source: one fresh game per episode."""
 
     name = "alfworld"
+    options_model = AlfWorldOptions
+    demo_replay = DEMO_REPLAY
+    typical_episode = (8.0, 200.0, 120.0)  # turns, output and observation tokens per turn
 
     def __init__(self, options: AlfWorldOptions | None = None) -> None:
         self.options = options or AlfWorldOptions()
@@ -91,13 +93,14 @@ class AlfWorldSource:
             _game_file(task), max_steps=self.options.max_steps, details=details
         )
 
+    @classmethod
+    def demo_unavailable(cls) -> str | None:
+        """Why ``trajkit demo`` must skip this source here (the extra is missing), else None."""
+        return None if engine_available() is None else f"engine not installed ({INSTALL_HINT})"
+
     async def judge(self, task: Task, answer: str) -> Verdict:
         """Only a game can say whether its task is done; without one nothing is solved."""
         return Verdict(
             success=False, score=0.0, details={"reason": "alfworld is judged by its game"}
         )
 
-
-def demo_unavailable() -> str | None:
-    """Why ``trajkit demo`` must skip this source here (the extra is missing), else None."""
-    return None if engine_available() is None else f"engine not installed ({INSTALL_HINT})"

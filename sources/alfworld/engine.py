@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from trajkit.schemas.errors import ConfigError, DataError
+from trajkit.core.errors import ConfigError, DataError
 
 INSTALL_HINT = "pip install 'trajkit[alfworld]'"
 ENGINE_LOCK = threading.Lock()

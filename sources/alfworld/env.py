@@ -11,7 +11,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
-from trajkit.collect.tools import EndEpisode, Tool
+from trajkit.core.tools import EndEpisode, Tool
 from trajkit.schemas import Verdict
 from trajkit.sources.alfworld.engine import (
     Game,
@@ -154,7 +154,7 @@ def household_tools(act: Callable[..., Awaitable[str]]) -> list[Callable[..., Aw
         """Look around where you are."""
         return await act("look")
 
-    tools = [
+    tools: list[Callable[..., Awaitable[str]]] = [
         goto,
         take_from,
         put,

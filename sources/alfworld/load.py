@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from trajkit.core.errors import ConfigError, DataError
 from trajkit.schemas import Task
-from trajkit.schemas.errors import ConfigError, DataError
 from trajkit.sources.base import LoadOptions
 from trajkit.sources.sampling import sample_tasks
 
@@ -176,7 +176,8 @@ def read_trial(task: Task) -> Task | None:
             raise DataError(f"{game_file}: missing {key!r} (not a game.tw-pddl file)")
     if game.get("solvable") is False:
         return None
-    params = traj.get("pddl_params") if isinstance(traj.get("pddl_params"), dict) else {}
+    found = traj.get("pddl_params")
+    params: dict[str, Any] = found if isinstance(found, dict) else {}
     metadata = {
         **task.metadata,
         "type": task_type,

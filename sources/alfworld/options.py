@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from trajkit.schemas.errors import ConfigError
+from trajkit.core.errors import ConfigError
 from trajkit.sources.alfworld.openings import default_cache_dir
 
 #: ALFWorld's own training configs cap an episode at 50 environment steps.

@@ -16,17 +16,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from trajkit.collect.tools import Tool
+from trajkit.core.tools import Tool
 from trajkit.schemas import Task, Verdict
-from trajkit.schemas.errors import ConfigError
 from trajkit.sources.apps.compare import compare_stdout, compare_value
 from trajkit.sources.apps.judge import AppsJudge, JudgeError, JudgeLimits
 from trajkit.sources.apps.load import DEMO_REPLAY, SAMPLE_PATH, LoadReport, load_tasks
 from trajkit.sources.apps.prompt import build_prompt, extract_program
 from trajkit.sources.apps.records import PromptSettings
-from trajkit.sources.base import LoadOptions, SourceRuntime
+from trajkit.sources.base import LoadOptions, SourceRuntime, parse_options
 
 __all__ = [
     "DEMO_REPLAY",
@@ -59,6 +58,9 @@ class AppsSource:
     """APPS as a trajkit ``Source``; call ``attach`` (the runner does) before ``judge``."""
 
     name = "apps"
+    options_model = AppsOptions
+    demo_replay = DEMO_REPLAY
+    typical_episode = (4.0, 450.0, 200.0)  # turns, output and observation tokens per turn
 
     def __init__(self, options: AppsOptions | None = None) -> None:
         self.options = options or AppsOptions()
@@ -68,16 +70,7 @@ class AppsSource:
     @classmethod
     def from_options(cls, options: Mapping[str, str]) -> AppsSource:
         """Build from ``--source-opt KEY=VALUE`` pairs; a bad key or value is a ConfigError."""
-        try:
-            return cls(AppsOptions.model_validate(dict(options)))
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            key = str(first["loc"][0]) if first["loc"] else "?"
-            if first["type"] == "extra_forbidden":
-                known = ", ".join(AppsOptions.model_fields)
-                raise ConfigError(f"--source-opt {key}: unknown option for apps (known: {known})") from None
-            value = options.get(key, "")
-            raise ConfigError(f"--source-opt {key}={value}: {first['msg']}") from None
+        return cls(parse_options(AppsOptions, options, "apps"))
 
     @property
     def limits(self) -> JudgeLimits:

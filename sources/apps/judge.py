@@ -19,14 +19,14 @@ import json
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from trajkit.collect.sandbox.base import CellResult, Sandbox
-from trajkit.collect.tools import Tool
+from trajkit.core.errors import JudgeError as CoreJudgeError
+from trajkit.core.sandbox import CellResult, Sandbox, SandboxFactory
 from trajkit.schemas import ErrorKind, Verdict
 from trajkit.sources.apps.compare import compare_stdout, compare_value
 from trajkit.sources.apps.prompt import STDIN_MODE, extract_program
@@ -41,10 +41,7 @@ MAX_DETAILS = 50  # per-test entries kept in the verdict
 PREVIEW_CHARS = 200
 MIN_CHUNK = 64
 
-SandboxFactory = Callable[[Sequence[Tool]], Sandbox]
-
-
-class JudgeError(RuntimeError):
+class JudgeError(CoreJudgeError, RuntimeError):
     """The judge itself failed (not the program): the episode ends as a judge error."""
 
 

@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from trajkit.core.errors import ConfigError, DataError
+from trajkit.core.jsonl import TornTail, iter_json_lines
 from trajkit.schemas import Task
-from trajkit.schemas.errors import ConfigError, DataError
-from trajkit.schemas.jsonl import TornTail, iter_json_lines
 from trajkit.sources.apps.records import (
     PromptSettings,
     SkippedRecord,

@@ -16,8 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from trajkit.core.errors import ConfigError, DataError, TrajkitError
 from trajkit.schemas import Task
-from trajkit.schemas.errors import ConfigError, DataError
 from trajkit.sources.apps.prompt import CALL_MODE, STDIN_MODE, build_prompt
 
 SOURCE_NAME = "apps"
@@ -36,7 +36,7 @@ class PromptSettings:
     split_tests: bool = False
 
 
-class SkippedRecord(Exception):
+class SkippedRecord(TrajkitError):
     """A well-formed record the judge cannot use; ``reason`` is counted, not fatal."""
 
     def __init__(self, reason: str) -> None:

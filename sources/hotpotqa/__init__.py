@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from trajkit.collect.tools import Tool
+from trajkit.core.tools import Tool
 from trajkit.schemas import Task, Verdict
 from trajkit.sources.base import LoadOptions, SourceRuntime
 from trajkit.sources.hotpotqa.judge import exact_match, f1_score, judge_answer, normalize_answer
@@ -43,6 +43,9 @@ class HotpotQASource:
     """HotpotQA as a trajkit ``Source``, with one ``wikipedia_search`` tool per task."""
 
     name = "hotpotqa"
+    options_model = HotpotQAOptions
+    demo_replay = DEMO_REPLAY
+    typical_episode = (3.5, 180.0, 300.0)  # turns, output and observation tokens per turn
 
     def __init__(self, options: HotpotQAOptions | None = None) -> None:
         self.options = options or HotpotQAOptions()

@@ -21,8 +21,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from trajkit.schemas.errors import DataError
-from trajkit.schemas.jsonl import TornTail, iter_json_lines
+from trajkit.core.errors import DataError
+from trajkit.core.jsonl import TornTail, iter_json_lines
 from trajkit.sources.hotpotqa.text import Hit, split_sentences, title_key, title_keys, tokenize
 
 logger = logging.getLogger(__name__)

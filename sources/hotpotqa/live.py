@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from trajkit.core.errors import TrajkitError
 from trajkit.schemas.version import toolkit_version
 from trajkit.sources.hotpotqa.options import DEFAULT_API
 from trajkit.sources.hotpotqa.text import Hit, split_sentences
@@ -111,7 +112,7 @@ class SearchCache:
             self._db.close()
 
 
-class SearchUnavailable(Exception):
+class SearchUnavailable(TrajkitError):
     """The API did not answer usefully after retries; the message says why in one line."""
 
 
@@ -224,8 +225,8 @@ class LiveSearch:
             for page in (data.get("query") or {}).get("pages", [])
             if isinstance(page, dict)
         }
-        renamed = {
-            r.get("from"): r.get("to")
+        renamed: dict[str, str] = {
+            str(r.get("from")): str(r.get("to"))
             for r in (data.get("query") or {}).get("redirects", [])
             if isinstance(r, dict)
         }

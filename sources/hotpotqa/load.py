@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from trajkit.core.errors import DataError
+from trajkit.core.jsonl import TornTail, iter_json_lines
 from trajkit.schemas import Task
-from trajkit.schemas.errors import DataError
-from trajkit.schemas.jsonl import TornTail, iter_json_lines
 from trajkit.sources.base import LoadOptions
 from trajkit.sources.hotpotqa.records import LEVELS, TYPES, parse_choices, record_to_task
 from trajkit.sources.hub import load_hf_dataset, pick_records

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from trajkit.schemas.errors import ConfigError
+from trajkit.core.errors import ConfigError
 from trajkit.sources.options import number_option
 
 DEFAULT_API = "https://en.wikipedia.org/w/api.php"

@@ -13,8 +13,8 @@ import hashlib
 from collections.abc import Mapping
 from typing import Any
 
+from trajkit.core.errors import ConfigError, DataError
 from trajkit.schemas import Task
-from trajkit.schemas.errors import ConfigError, DataError
 from trajkit.sources.hotpotqa.prompt import build_prompt
 
 SOURCE_NAME = "hotpotqa"

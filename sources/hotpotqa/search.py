@@ -12,9 +12,9 @@ import asyncio
 from collections.abc import Sequence
 from typing import Any
 
-from trajkit.collect.tools import Tool
+from trajkit.core.errors import DataError
+from trajkit.core.tools import Tool
 from trajkit.schemas import Task
-from trajkit.schemas.errors import DataError
 from trajkit.sources.hotpotqa.bm25 import ParagraphIndex
 from trajkit.sources.hotpotqa.options import HotpotQAOptions
 from trajkit.sources.hotpotqa.text import Hit, clean_query, format_hits

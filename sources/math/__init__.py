@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 
-from trajkit.collect.tools import Tool
+from trajkit.core.tools import Tool
 from trajkit.schemas import Task, Verdict
 from trajkit.sources.base import LoadOptions
 from trajkit.sources.math.boxed import last_boxed
@@ -34,6 +34,8 @@ class MathSource:
     """MATH as a trajkit ``Source``. No host-side tools: the sandbox's sympy/numpy suffice."""
 
     name = "math"
+    demo_replay = DEMO_REPLAY
+    typical_episode = (3.0, 250.0, 80.0)  # turns, output and observation tokens per turn
 
     def __init__(
         self, judge_timeout_s: float = DEFAULT_TIMEOUT_S, judge_workers: int | None = None

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from trajkit.core.errors import ConfigError, DataError
+from trajkit.core.jsonl import TornTail, iter_json_lines
 from trajkit.schemas import Task
-from trajkit.schemas.errors import ConfigError, DataError
-from trajkit.schemas.jsonl import TornTail, iter_json_lines
 from trajkit.sources.base import LoadOptions
 from trajkit.sources.hub import load_hf_dataset, pick_records
 from trajkit.sources.math.records import parse_level_filter, record_to_task, type_key

@@ -17,13 +17,14 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any, Literal
 
+from trajkit.core.errors import JudgeError
 from trajkit.sources.math.check import check_answer, warm_up
 
 CheckFn = Callable[[str, str], dict[str, Any]]
 Outcome = tuple[Literal["ok", "timeout", "error"], Any]
 
 
-class JudgeUnavailableError(RuntimeError):
+class JudgeUnavailableError(JudgeError, RuntimeError):
     """A judge worker could not be started at all (not an answer problem): the episode should
     end as a judge error rather than be scored as wrong."""
 

@@ -12,8 +12,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from trajkit.core.errors import ConfigError, DataError
 from trajkit.schemas import Task
-from trajkit.schemas.errors import ConfigError, DataError
 from trajkit.sources.math.boxed import last_boxed
 from trajkit.sources.math.prompt import build_prompt
 

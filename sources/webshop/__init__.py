@@ -16,9 +16,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from trajkit.collect.tools import Tool
+from trajkit.core.errors import ConfigError
+from trajkit.core.tools import Tool
 from trajkit.schemas import Task, Verdict
-from trajkit.schemas.errors import ConfigError
 from trajkit.sources.base import LoadOptions, SourceRuntime
 from trajkit.sources.sampling import sample_tasks
 from trajkit.sources.webshop.catalog import SAMPLE_DIR, Catalogue, load_catalogue
@@ -63,6 +63,9 @@ class WebShopSource:
     """WebShop as an interactive trajkit source: one shop session per episode."""
 
     name = "webshop"
+    options_model = WebShopOptions
+    demo_replay = DEMO_REPLAY
+    typical_episode = (6.0, 180.0, 350.0)  # turns, output and observation tokens per turn
 
     def __init__(self, options: WebShopOptions | None = None) -> None:
         self.options = options or WebShopOptions()
@@ -100,12 +103,13 @@ class WebShopSource:
         if self.options.goals is not None:
             lo, hi = self.options.goals
         else:
-            lo, hi = split_range(options.split, None)
-            if hi is None:
+            lo, end = split_range(options.split, None)
+            if end is None:
                 raise ConfigError(
                     "backend=server: say which goals to play with --split test|eval or "
                     "--source-opt goals=START:END"
                 )
+            hi = end
         chosen = sample_tasks(
             [_task(i, "", None) for i in range(lo, hi)], options.limit, options.seed
         )
@@ -161,7 +165,7 @@ class WebShopSource:
         """Close the server backend's HTTP client (called by the runner after the run)."""
         if self._client is not None:
             await self._client.aclose()
-            self._client: httpx.AsyncClient | None = None
+            self._client = None
 
 
 def _task(index: int, instruction: str, goal: Goal | None) -> Task:

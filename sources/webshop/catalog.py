@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from trajkit.schemas.errors import DataError
+from trajkit.core.errors import DataError
 from trajkit.sources.webshop.reward import Goal, Purchase
 from trajkit.sources.webshop.text import name_nouns
 

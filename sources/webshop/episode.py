@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
-from trajkit.collect.tools import EndEpisode, Tool
+from trajkit.core.tools import EndEpisode, Tool
 from trajkit.schemas import Verdict
 from trajkit.sources.webshop.engine import StepResult
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from trajkit.schemas.errors import ConfigError
+from trajkit.core.errors import ConfigError
 from trajkit.sources.options import number_option
 
 BACKENDS = ("local", "server")

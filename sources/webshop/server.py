@@ -24,7 +24,7 @@ from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import quote
 
-from trajkit.schemas.errors import DataError
+from trajkit.core.errors import DataError
 from trajkit.sources.webshop import pages
 from trajkit.sources.webshop.engine import StepResult, invalid
 

@@ -12,9 +12,8 @@ import pytest
 from math_tasks import solve_after_one_error, write_problems
 from support import require_isolation
 
-from trajkit.cli.app import collect
-from trajkit.cli.job_file import load_job
-from trajkit.schemas.errors import ConfigError
+from trajkit.api.jobs import load_job
+from trajkit.core.errors import ConfigError
 from trajkit.sources.math import DEMO_REPLAY
 
 TRAJKIT = [sys.executable, "-m", "trajkit.cli"]
@@ -157,7 +156,7 @@ def test_estimate_calls_no_teacher_and_prices_the_pending_tasks(tmp_path: Path, 
 def test_bad_job_files_name_file_table_and_key(tmp_path: Path, body: str, message: str) -> None:
     job = write_job(tmp_path / "job.toml", body)
     with pytest.raises(ConfigError, match=r"job\.toml") as info:
-        load_job(job, collect)
+        load_job(job)
     assert message in str(info.value) and "\n" not in str(info.value)
 
 
@@ -179,10 +178,10 @@ teacher = "replay:turns.jsonl"
 data = "d.jsonl"
 [dataset]
 name = "ds"
-"""), collect)
+"""))
     (call,) = job.collects
-    assert call["run"] == "n1-math" and call["data"] == str(tmp_path / "sub" / "d.jsonl")
-    assert call["teacher"] == f"replay:{tmp_path / 'sub' / 'turns.jsonl'}"
-    assert call["concurrency"] == 8 and call["max_turns"] == 5  # the collect command's defaults
+    assert call.run == "n1-math" and call.data == str(tmp_path / "sub" / "d.jsonl")
+    assert call.teacher == f"replay:{tmp_path / 'sub' / 'turns.jsonl'}"
+    assert call.concurrency == 8 and call.max_turns == 5  # the collect command's defaults
     assert job.out == tmp_path / "sub" / "out"
     assert [u.name for u in job.chain.filters] == ["success", "self-correct"]  # default preset

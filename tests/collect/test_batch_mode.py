@@ -21,14 +21,12 @@ from loopback_teacher import LoopbackServer, ScriptedPolicy
 from support import require_isolation
 
 from trajkit.collect.config import CollectConfig
-from trajkit.collect.teachers.anthropic_teacher import AnthropicTeacher
 from trajkit.collect.teachers.base import ContextLimitError, TeacherError
-from trajkit.collect.teachers.batch_common import batch_teacher
-from trajkit.collect.teachers.batch_teacher import BatchTeacher
+from trajkit.collect.teachers.batch_teacher import BatchTeacher, batch_teacher
 from trajkit.collect.teachers.cache import request_key
-from trajkit.collect.teachers.openai_teacher import OpenAITeacher
+from trajkit.collect.teachers.provider import get_provider
+from trajkit.core.errors import TeacherFatalError
 from trajkit.schemas import Message, TeacherInfo
-from trajkit.schemas.errors import TeacherFatalError
 
 TRAJKIT = [sys.executable, "-m", "trajkit.cli"]
 PROVIDERS = ["openai", "anthropic"]
@@ -231,9 +229,10 @@ def test_switching_mode_on_resume_is_refused(loopback, tmp_path):
 
 # ----------------------------------------------------------------------------- in process
 def make_batch(provider: str, tmp_path: Path, **knobs: Any) -> BatchTeacher:
-    cls = OpenAITeacher if provider == "openai" else AnthropicTeacher
+    provider_obj = get_provider(provider)
     teacher = batch_teacher(
-        cls("model-x", {"max_tokens": 256}),
+        provider_obj.make("model-x", {"max_tokens": 256}),
+        provider_obj,
         run_dir=tmp_path / "run",
         results_path=tmp_path / "cache.sqlite",
         poll_s=0.01,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import signal
@@ -15,7 +14,7 @@ import pytest
 from math_tasks import solve_after_one_error, write_problems
 from support import require, require_isolation
 
-from trajkit.cli.app import DEMO_SOURCES
+from trajkit.cli.demo_command import demo_sources
 
 TRAJKIT = [sys.executable, "-m", "trajkit.cli"]
 
@@ -40,9 +39,8 @@ def test_demo_runs_the_whole_pipeline_without_a_key(tmp_path):
     version = tmp_path / "datasets" / "demo" / "v1"
     manifest = json.loads((version / "manifest.json").read_text())
     self_corrected = 0
-    for source in DEMO_SOURCES:  # every source the demo collects
-        if getattr(importlib.import_module(f"trajkit.sources.{source}"), "demo_unavailable",
-                   lambda: None)():
+    for source, _, unavailable in demo_sources():  # every source the demo collects
+        if unavailable:
             continue  # the demo skips it here (its extra is not installed)
         run_manifest = json.loads((tmp_path / "runs" / f"demo-{source}" / "run.json").read_text())
         assert run_manifest["status"] == "completed", source

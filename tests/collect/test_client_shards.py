@@ -13,7 +13,7 @@ from trajkit.collect.teachers.common import (
     http_client_options,
     shard_for,
 )
-from trajkit.collect.teachers.registry import make_teacher
+from trajkit.collect.teachers.provider import make_teacher
 from trajkit.schemas import Message
 
 

@@ -241,7 +241,7 @@ def test_repeated_sigkills_at_random_moments_never_duplicate_or_tear(loopback, t
     start-up and while records are being written; the final resume has each task exactly once."""
     import random
 
-    from trajkit.schemas.jsonl import iter_json_lines
+    from trajkit.core.jsonl import iter_json_lines
 
     require_isolation()
     n = 40

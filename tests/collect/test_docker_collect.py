@@ -123,8 +123,8 @@ def test_bad_sandbox_flags_are_one_line_exit_2(tmp_path: Path) -> None:
     for args, needle in (
         (["--sandbox", "docker", "--sandbox-opt", "cpus=-1"], "--sandbox-opt cpus"),
         (["--sandbox", "docker", "--sandbox-opt", "nonsense=1"], "--sandbox-opt nonsense: unknown"),
-        (["--sandbox", "podman"], "--sandbox: unknown backend"),
-        (["--pool", "2"], "--pool: only --sandbox docker"),
+        (["--sandbox", "podman"], "--sandbox: unknown sandbox backend 'podman' (available: docker, local)"),
+        (["--pool", "2"], "--pool: the local sandbox keeps no sandboxes warm"),
     ):
         proc = trajkit("collect", "math", "--teacher", "replay:x.jsonl", "--out", str(tmp_path), *args)
         assert proc.returncode == 2 and needle in proc.stderr, proc.stderr

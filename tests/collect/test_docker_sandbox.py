@@ -16,9 +16,9 @@ from support import require_docker
 from trajkit.collect.sandbox.config import SandboxConfig
 from trajkit.collect.sandbox.docker_engine import LABEL_RUN, WORKER, Engine, connect, engine_for
 from trajkit.collect.sandbox.docker_sandbox import DockerSandbox
-from trajkit.collect.tools import Tool
+from trajkit.core.errors import SandboxUnavailableError
+from trajkit.core.tools import Tool
 from trajkit.schemas import ErrorKind
-from trajkit.schemas.errors import SandboxUnavailableError
 
 CONFIG = SandboxConfig(pool=2, label="docker-tests", kill_grace_s=1.0)
 
@@ -122,7 +122,7 @@ async def test_unreachable_engine_names_the_fix(monkeypatch: pytest.MonkeyPatch,
 
 
 async def test_a_tool_can_end_the_episode_mid_cell() -> None:
-    from trajkit.collect.tools import EndEpisode
+    from trajkit.core.tools import EndEpisode
 
     def finish() -> str:
         """Ends the episode (an interactive environment was won)."""

@@ -9,9 +9,9 @@ import pytest
 from factories import make_trajectory, write_run
 
 from trajkit.collect.config import CollectConfig
-from trajkit.collect.estimate import TYPICAL, _counter, _prompt_tokens, estimate_run
-from trajkit.sources.base import LoadOptions
-from trajkit.sources.registry import get_source
+from trajkit.collect.estimate import _counter, _prompt_tokens, estimate_run
+from trajkit.sources.base import LoadOptions, make_source
+from trajkit.sources.math import MathSource
 
 
 def _config(tmp_path: Path, n: int, **extra: object) -> CollectConfig:
@@ -27,9 +27,9 @@ def _config(tmp_path: Path, n: int, **extra: object) -> CollectConfig:
 def test_typical_figures_and_the_formula(tmp_path: Path) -> None:
     config = _config(tmp_path, 4)
     est = estimate_run(config)
-    turns, out, obs = TYPICAL["math"]
+    turns, out, obs = MathSource.typical_episode
     _, count = _counter()
-    source = get_source("math")
+    source = make_source("math")
     prompts = [_prompt_tokens(t, source, config, count) for t in source.load(config.load)]
     expected_in = sum(round(turns * p + (out + obs) * turns * (turns - 1) / 2) for p in prompts)
     assert est.pending == est.tasks == 4 and est.turns == turns

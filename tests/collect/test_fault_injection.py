@@ -17,8 +17,8 @@ from support import require_isolation
 
 from trajkit.collect.config import CollectConfig
 from trajkit.collect.runner import collect
+from trajkit.core.errors import TeacherUnavailableError
 from trajkit.schemas import Trajectory
-from trajkit.schemas.errors import TeacherUnavailableError
 from trajkit.sources.base import LoadOptions
 
 TASKS = 3

@@ -16,7 +16,7 @@ from trajkit.collect.loop import LoopConfig
 from trajkit.collect.play import play_task
 from trajkit.collect.sandbox.config import SandboxConfig
 from trajkit.collect.sandbox.local import LocalSandbox
-from trajkit.collect.tools import EndEpisode, Tool
+from trajkit.core.tools import EndEpisode, Tool
 from trajkit.schemas import Task, Termination, Verdict
 
 

@@ -10,7 +10,7 @@ from support import require_isolation
 
 from trajkit.collect.sandbox.config import SandboxConfig
 from trajkit.collect.sandbox.local import LocalSandbox
-from trajkit.collect.tools import Tool
+from trajkit.core.tools import Tool
 from trajkit.schemas import ErrorKind
 
 

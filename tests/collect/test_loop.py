@@ -7,9 +7,9 @@ from loop_fakes import CFG, TASK, FakeSandbox, FakeSource, check_consistency, pl
 
 from trajkit.collect.loop import LoopConfig, trajectory_id
 from trajkit.collect.observation import NO_OUTPUT, RESTARTED
-from trajkit.collect.sandbox.base import CellResult
-from trajkit.collect.self_correction import is_self_correcting_steps
-from trajkit.collect.tools import Tool
+from trajkit.core.sandbox import CellResult
+from trajkit.core.self_correction import is_self_correcting_steps
+from trajkit.core.tools import Tool
 from trajkit.schemas import ActionKind, ErrorInfo, ErrorKind, Termination, Usage
 
 

@@ -8,8 +8,8 @@ import pytest
 from loop_fakes import FakeSandbox, FakeSource, FakeTeacher, play
 
 from trajkit.collect.teachers.base import ContextLimitError, TeacherError
+from trajkit.core.errors import TeacherFatalError
 from trajkit.schemas import Termination, Trajectory
-from trajkit.schemas.errors import TeacherFatalError
 
 
 @pytest.mark.parametrize(

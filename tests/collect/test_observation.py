@@ -11,7 +11,7 @@ from trajkit.collect.observation import (
     cell_observation,
     truncation_marker,
 )
-from trajkit.collect.sandbox.base import CellResult
+from trajkit.core.sandbox import CellResult
 from trajkit.schemas import ErrorInfo, ErrorKind
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from trajkit.collect.parse import (
+from trajkit.core.actions import (
     REASON_EMPTY_EXECUTE,
     REASON_EMPTY_SOLUTION,
     REASON_NO_TAG,

@@ -6,8 +6,8 @@ import pytest
 from factories import make_trajectory
 
 from trajkit.collect.pricing import parse_price, price_for, trajectory_cost, usage_cost
+from trajkit.core.errors import ConfigError
 from trajkit.schemas import Usage
-from trajkit.schemas.errors import ConfigError
 
 
 def test_longest_prefix_wins_and_overrides_first():

@@ -224,8 +224,8 @@ async def test_the_worker_builds_once_and_plays_in_process(tmp_path):
     """The actor class itself, without Ray: one build serves every episode."""
     require_isolation()
     from trajkit.collect.executors.ray_worker import EpisodeWorker
+    from trajkit.sources.base import make_source
     from trajkit.sources.math import DEMO_REPLAY
-    from trajkit.sources.registry import get_source
 
     config = CollectConfig(source="math", teacher=f"replay:{DEMO_REPLAY}", out=tmp_path, run="w",
                            executor="ray")
@@ -234,7 +234,7 @@ async def test_the_worker_builds_once_and_plays_in_process(tmp_path):
         info = await worker.ready()
         assert info["pid"] == os.getpid() and info["cache"].startswith("off")
         teacher = worker._teacher
-        tasks = get_source("math").load(config.load)[:2]
+        tasks = make_source("math").load(config.load)[:2]
         got = [await worker.play(task) for task in tasks]
         assert worker._teacher is teacher and (await worker.ready())["pid"] == os.getpid()
         assert [t.task_id for t in got] == [t.task_id for t in tasks]

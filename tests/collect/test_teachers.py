@@ -17,10 +17,10 @@ from trajkit.collect.teachers.anthropic_teacher import AnthropicTeacher
 from trajkit.collect.teachers.base import ContextLimitError, Teacher, TeacherError
 from trajkit.collect.teachers.common import cut_at_stop, restore_closing_tag
 from trajkit.collect.teachers.openai_teacher import OpenAITeacher, _restore_stop
-from trajkit.collect.teachers.registry import make_teacher
+from trajkit.collect.teachers.provider import make_teacher
 from trajkit.collect.teachers.replay_teacher import ReplayTeacher
+from trajkit.core.errors import ConfigError, DataError, TeacherFatalError
 from trajkit.schemas import Message
-from trajkit.schemas.errors import ConfigError, DataError, TeacherFatalError
 
 STOP = ["</execute>", "</solution>"]
 PROVIDERS = ["openai", "anthropic"]

@@ -18,12 +18,12 @@ import pytest
 from factories import make_trajectory, trajectory_line, write_jsonl
 from pydantic import BaseModel
 
+from trajkit.core.errors import DataError
 from trajkit.dataset import canonical
 from trajkit.dataset.canonical import canonical_bytes, canonical_line, reference_bytes
 from trajkit.dataset.version import build_version
 from trajkit.filters.presets import build_chain
 from trajkit.schemas import Trajectory
-from trajkit.schemas.errors import DataError
 
 
 def same(obj: Any) -> None:

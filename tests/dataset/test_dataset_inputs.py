@@ -8,8 +8,8 @@ import pytest
 from dataset_helpers import sample
 from factories import make_trajectory, trajectory_line, write_jsonl
 
+from trajkit.core.errors import DataError
 from trajkit.dataset.inputs import iter_snapshot, resolve_input, snapshot_input
-from trajkit.schemas.errors import DataError
 
 
 def test_records_appended_after_snapshot_are_not_read(tmp_path: Path) -> None:

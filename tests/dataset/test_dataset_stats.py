@@ -9,11 +9,11 @@ import pytest
 from factories import make_trajectory, write_jsonl, write_run
 from rich.console import Console
 
+from trajkit.core.errors import DataError
 from trajkit.dataset.stats import compute_stats, render_stats, stats_as_dict
 from trajkit.dataset.version import build_version
 from trajkit.filters.presets import build_chain, default_chain
 from trajkit.schemas import Trajectory, Usage
-from trajkit.schemas.errors import DataError
 
 
 def known() -> list[Trajectory]:

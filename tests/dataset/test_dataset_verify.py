@@ -11,12 +11,12 @@ import pytest
 from dataset_helpers import sample
 from factories import make_trajectory, trajectory_line, write_run
 
+from trajkit.core.errors import DataError
 from trajkit.dataset.verify import rebuild_version, verify_version
 from trajkit.dataset.version import DATA_FILE, MANIFEST_FILE, build_version
 from trajkit.filters.chain import FilterChain
 from trajkit.filters.presets import build_chain, default_chain
 from trajkit.filters.success import SuccessFilter
-from trajkit.schemas.errors import DataError
 
 
 @pytest.fixture

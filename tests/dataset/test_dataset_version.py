@@ -13,6 +13,7 @@ import pytest
 from dataset_helpers import sample, tree
 from factories import make_trajectory, trajectory_line, write_jsonl, write_run
 
+from trajkit.core.errors import ConfigError, DataError
 from trajkit.dataset.version import (
     DATA_FILE,
     MANIFEST_FILE,
@@ -25,7 +26,6 @@ from trajkit.filters.base import Drop
 from trajkit.filters.chain import FilterChain
 from trajkit.filters.presets import build_chain, default_chain
 from trajkit.schemas import SCHEMA_VERSION
-from trajkit.schemas.errors import ConfigError, DataError
 
 
 @pytest.fixture

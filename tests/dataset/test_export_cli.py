@@ -10,12 +10,12 @@ from factories import make_trajectory, write_jsonl, write_run
 from typer.testing import CliRunner
 
 from trajkit.cli.app import app
+from trajkit.core.errors import DataError
 from trajkit.dataset.export_validate import validate_openai_jsonl
 from trajkit.dataset.show import find_trajectory, search_files
 from trajkit.dataset.version import build_version
 from trajkit.filters.presets import build_chain
 from trajkit.schemas import TeacherInfo
-from trajkit.schemas.errors import DataError
 
 runner = CliRunner()
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from factories import make_step, make_trajectory, write_run
 
+from trajkit.core.errors import ConfigError, DataError
 from trajkit.dataset import export_version as export_mod
 from trajkit.dataset.export_chat import Unexportable, conversation
 from trajkit.dataset.export_validate import openai_example_problems, validate_openai_jsonl
@@ -17,7 +18,6 @@ from trajkit.dataset.export_version import export_version
 from trajkit.dataset.version import DATA_FILE, build_version
 from trajkit.filters.presets import build_chain
 from trajkit.schemas import Message, Observation, Step, TeacherInfo, Trajectory
-from trajkit.schemas.errors import ConfigError, DataError
 
 
 def invalid(index: int) -> Step:

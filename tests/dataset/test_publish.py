@@ -15,12 +15,12 @@ from hub_server import TOKEN, HubServer
 from typer.testing import CliRunner
 
 from trajkit.cli.app import app
+from trajkit.core.errors import ConfigError
 from trajkit.dataset import export_hf
 from trajkit.dataset.export_version import export_version
 from trajkit.dataset.publish import PublishError, publish_version
 from trajkit.dataset.version import build_version
 from trajkit.filters.presets import build_chain, default_chain
-from trajkit.schemas.errors import ConfigError
 
 runner = CliRunner()
 

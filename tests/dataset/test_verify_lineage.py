@@ -11,6 +11,7 @@ import pytest
 from dataset_helpers import sample
 from factories import make_trajectory, write_jsonl, write_run
 
+from trajkit.core.errors import DataError
 from trajkit.dataset.changelog import CHANGELOG_FILE, MAX_IDS
 from trajkit.dataset.export_version import export_version
 from trajkit.dataset.inputs import resolve_input
@@ -18,7 +19,6 @@ from trajkit.dataset.verify import rebuild_problems, verify_version
 from trajkit.dataset.version import DATA_FILE, MANIFEST_FILE, build_version, read_manifest
 from trajkit.filters.presets import build_chain, default_chain
 from trajkit.schemas import DatasetManifest, TeacherInfo, Trajectory, Usage
-from trajkit.schemas.errors import DataError
 
 GPT = TeacherInfo(provider="openai", model="gpt-4o-mini")
 CLAUDE = TeacherInfo(provider="anthropic", model="claude-sonnet")

@@ -116,7 +116,7 @@ def test_default_tokenizer_offline_names_the_flag(setup: tuple[Path, Path], tmp_
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     import tiktoken
 
-    from trajkit.filters.tokenizers import load_tokenizer
+    from trajkit.core.tokenizers import load_tokenizer
 
     def offline(name: str) -> None:
         raise OSError("no network")

@@ -6,7 +6,7 @@ import pytest
 from factories import make_step, make_trajectory
 from filter_helpers import rewrite
 
-from trajkit.filters import tokenizers
+from trajkit.core import tokenizers
 from trajkit.filters.base import KEEP, Drop, Filter, ParamError
 from trajkit.filters.no_secrets import PATTERNS, NoSecretsFilter, find_secret
 from trajkit.filters.paper import PaperHeuristicsFilter

@@ -10,11 +10,11 @@ import pytest
 from factories import make_trajectory
 from filter_helpers import episode, rewrite, sentence
 
+from trajkit.core.errors import ConfigError
 from trajkit.filters.base import KEEP, Drop, ParamError
 from trajkit.filters.chain import FilterChain
 from trajkit.filters.decontaminate import DecontaminateFilter, words
 from trajkit.filters.registry import make_filter
-from trajkit.schemas.errors import ConfigError
 
 PROBLEM = ("Let f(x) = 3x^2 - 5x + 2. Find the sum of all real values of x for which "
            "f(f(x)) equals zero, and express it as a common fraction.")

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from trajkit.core.errors import ConfigError
 from trajkit.filters.config import chain_from_toml
 from trajkit.filters.flags import ChainFlags, chain_from_flags, parse_balance, parse_dedup
-from trajkit.schemas.errors import ConfigError
 
 
 def flags(*pairs: tuple[str, object]) -> ChainFlags:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from factories import make_step, make_trajectory
 
-from trajkit.collect.self_correction import is_self_correcting_steps
+from trajkit.core.self_correction import is_self_correcting_steps
 from trajkit.filters.base import KEEP, Drop, Filter, Keep
 from trajkit.filters.self_correct import SelfCorrectFilter, is_self_correcting
 from trajkit.filters.success import SuccessFilter

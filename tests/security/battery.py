@@ -25,10 +25,10 @@ from support import require_backend
 
 from trajkit.collect.loop import LoopConfig
 from trajkit.collect.play import play_task
-from trajkit.collect.sandbox.base import CellResult
+from trajkit.collect.sandbox.backend import sandbox_factory
 from trajkit.collect.sandbox.config import SandboxConfig
-from trajkit.collect.sandbox.factory import sandbox_factory
-from trajkit.collect.tools import Tool
+from trajkit.core.sandbox import CellResult
+from trajkit.core.tools import Tool
 from trajkit.schemas import Task, Trajectory, Verdict
 
 SECRET = "sk-test-" + uuid.uuid4().hex

@@ -13,12 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from trajkit.schemas.errors import ConfigError, DataError
+from trajkit.core.errors import ConfigError, DataError
 from trajkit.sources.apps import SAMPLE_PATH, AppsSource, extract_program
 from trajkit.sources.apps.load import pick_split_files
 from trajkit.sources.apps.records import entry_class
-from trajkit.sources.base import LoadOptions
-from trajkit.sources.registry import get_source
+from trajkit.sources.base import LoadOptions, make_source
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "apps"
 FORMAT = FIX / "apps_format.jsonl"
@@ -271,15 +270,15 @@ def test_data_and_hf_are_exclusive() -> None:
 
 
 def test_source_options_through_the_registry() -> None:
-    source = get_source("apps", {"test_timeout": "1.5", "split_tests": "true", "judge_budget": "60"})
+    source = make_source("apps", {"test_timeout": "1.5", "split_tests": "true", "judge_budget": "60"})
     assert isinstance(source, AppsSource)
     assert source.limits.test_timeout == 1.5 and source.limits.budget_s == 60
     assert source.limits.output_limit_bytes == 4 * 1024 * 1024
     with pytest.raises(ConfigError, match=r"^--source-opt timeout: unknown option for apps \(known: test_timeout"):
-        get_source("apps", {"timeout": "3"})
+        make_source("apps", {"timeout": "3"})
     with pytest.raises(ConfigError, match=r"^--source-opt test_timeout=-1: "):
-        get_source("apps", {"test_timeout": "-1"})
-    assert isinstance(get_source("apps"), AppsSource)
+        make_source("apps", {"test_timeout": "-1"})
+    assert isinstance(make_source("apps"), AppsSource)
 
 
 def test_split_tests_shows_the_statement_examples_only() -> None:

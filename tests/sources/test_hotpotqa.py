@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from trajkit.schemas.errors import ConfigError, DataError
-from trajkit.sources.base import LoadOptions
+from trajkit.core.errors import ConfigError, DataError
+from trajkit.core.registry import names
+from trajkit.sources.base import LoadOptions, make_source
 from trajkit.sources.hotpotqa import SAMPLE_PATH, HotpotQAOptions, HotpotQASource, SuccessRule
 from trajkit.sources.hotpotqa.records import question_hash_id
-from trajkit.sources.registry import get_source, known_sources
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "hotpotqa"
 ORIGINAL = FIX / "hotpot_format.json"
@@ -234,11 +234,11 @@ def test_unanswered_items_are_logged(caplog: pytest.LogCaptureFixture) -> None:
 
 
 def test_registry_and_source_options(tmp_path: Path) -> None:
-    assert "hotpotqa" in known_sources()
-    plain = get_source("hotpotqa")
+    assert "hotpotqa" in names("source")
+    plain = make_source("hotpotqa")
     assert isinstance(plain, HotpotQASource) and plain.options == HotpotQAOptions()
     corpus = FIX / "corpus.jsonl"
-    src = get_source(
+    src = make_source(
         "hotpotqa",
         {
             "search": "corpus",
@@ -285,7 +285,7 @@ def test_registry_and_source_options(tmp_path: Path) -> None:
 )
 def test_bad_options_are_one_line_config_errors(raw: dict, message: str) -> None:
     with pytest.raises(ConfigError) as err:
-        get_source("hotpotqa", raw)
+        make_source("hotpotqa", raw)
     assert message in str(err.value) and "\n" not in str(err.value)
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from trajkit.core.errors import DataError
 from trajkit.schemas import Task
-from trajkit.schemas.errors import DataError
 from trajkit.sources.base import LoadOptions
 from trajkit.sources.hotpotqa import HotpotQASource
 from trajkit.sources.hotpotqa import corpus as corpus_mod

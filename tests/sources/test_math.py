@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from trajkit.schemas.errors import ConfigError, DataError
-from trajkit.sources.base import LoadOptions
+from trajkit.core.errors import ConfigError, DataError
+from trajkit.core.registry import names
+from trajkit.sources.base import LoadOptions, make_source
 from trajkit.sources.math import SAMPLE_PATH, MathSource, last_boxed
 from trajkit.sources.math.records import parse_level, problem_hash_id, type_key
-from trajkit.sources.registry import get_source, known_sources
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "math"
 
@@ -307,11 +307,11 @@ def test_bad_json_and_paths(tmp_path: Path) -> None:
 
 
 def test_registry() -> None:
-    src = get_source("math")
+    src = make_source("math")
     assert isinstance(src, MathSource) and src.name == "math"
     assert src.tools(load()[0]) == []
-    assert "math" in known_sources()
+    assert "math" in names("source")
     with pytest.raises(ConfigError) as exc:
-        get_source("gsm9k")
-    assert one_line(exc) == f"unknown source 'gsm9k' (known: {', '.join(known_sources())})"
-    assert {"apps", "hotpotqa", "math"} <= set(known_sources())
+        make_source("gsm9k")
+    assert one_line(exc) == f"unknown source 'gsm9k' (available: {', '.join(names('source'))})"
+    assert {"apps", "hotpotqa", "math"} <= set(names("source"))

@@ -9,10 +9,10 @@ import pytest
 from factories import make_trajectory, write_run
 from view_helpers import episodes, make_run, make_version
 
+from trajkit.core.errors import DataError
 from trajkit.dataset.stats import compute_stats
 from trajkit.dataset.summary import summarize_file
 from trajkit.schemas import TeacherInfo, Usage
-from trajkit.schemas.errors import DataError
 from trajkit.view.model import (
     LIST_COLUMNS,
     Overview,

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from view_helpers import episodes, make_run, make_version
 
 from trajkit.cli.app import app
-from trajkit.schemas.errors import ConfigError
+from trajkit.core.errors import ConfigError
 from trajkit.view import site as site_mod
 from trajkit.view.compare import build_compare, compare_outcomes
 from trajkit.view.model import LIST_COLUMNS

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from alfworld_helpers import require_engine, spec, task_id
 
-from trajkit.schemas.errors import ConfigError, DataError
-from trajkit.sources.alfworld import SAMPLE_DIR, AlfWorldSource, demo_unavailable, openings
+from trajkit.core.errors import ConfigError, DataError
+from trajkit.sources.alfworld import SAMPLE_DIR, AlfWorldSource, openings
 from trajkit.sources.alfworld import engine as engine_mod
 from trajkit.sources.alfworld.load import load_games
 from trajkit.sources.base import LoadOptions
@@ -190,7 +190,7 @@ def test_missing_extra_is_a_one_line_config_error(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(engine_mod.importlib, "import_module", no_textworld)
     with pytest.raises(ConfigError, match=r"pip install 'trajkit\[alfworld\]'"):
         AlfWorldSource().load(LoadOptions())
-    assert demo_unavailable() == "engine not installed (pip install 'trajkit[alfworld]')"
+    assert AlfWorldSource.demo_unavailable() == "engine not installed (pip install 'trajkit[alfworld]')"
 
 
 def test_cli_without_the_extra_exits_2_with_the_install_hint(tmp_path: Path) -> None:

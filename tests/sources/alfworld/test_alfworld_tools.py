@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from alfworld_helpers import game_file, require_engine, spec, task_id
 
-from trajkit.collect.tools import EndEpisode, Tool
+from trajkit.core.errors import DataError
+from trajkit.core.tools import EndEpisode, Tool
 from trajkit.schemas import Task
-from trajkit.schemas.errors import DataError
 from trajkit.sources.alfworld import SAMPLE_DIR, AlfWorldEnv, AlfWorldSource
 from trajkit.sources.alfworld.engine import command_templates, format_command, step_game
 from trajkit.sources.alfworld.make_games import write_games

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from webshop_helpers import widget, write_data
 
-from trajkit.schemas.errors import DataError
+from trajkit.core.errors import DataError
 from trajkit.sources.base import LoadOptions
 from trajkit.sources.webshop import SAMPLE_DIR, WebShopSource, load_catalogue
 

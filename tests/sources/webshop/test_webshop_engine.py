@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from webshop_helpers import widget, write_data
 
-from trajkit.collect.tools import EndEpisode
+from trajkit.core.tools import EndEpisode
 from trajkit.sources.webshop.catalog import load_catalogue
 from trajkit.sources.webshop.engine import InvalidAction, LocalShop
 from trajkit.sources.webshop.episode import WebShopEnv

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 from webshop_server import WebShopServer
 
-from trajkit.schemas.errors import ConfigError, DataError
+from trajkit.core.errors import ConfigError, DataError
 from trajkit.sources.base import LoadOptions
 from trajkit.sources.webshop import SAMPLE_DIR, WebShopSource, load_catalogue
 from trajkit.sources.webshop.engine import InvalidAction, LocalShop

@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from trajkit.collect.tools import EndEpisode
+from trajkit.core.tools import EndEpisode
 from trajkit.sources.base import LoadOptions
 from trajkit.sources.webshop import WebShopSource
 

@@ -1,15 +1,7 @@
-"""Exit codes and the ``--summary-json`` file: what a scheduler needs to know about a job.
+"""``Summary``: everything a command or job did, as the ``--summary-json`` file.
 
-Documented exit codes (README, "Exit codes"):
-
-==== ===========================================================================
-0    done: every task has a record and no episode ended on an infrastructure error
-1    partial: done, but some episodes ended on a teacher, sandbox or judge error
-2    bad input or configuration (the message names the flag, file or line)
-3    budget reached (``--max-cost``); resumable with a higher budget
-4    teacher unavailable (unreachable, out of quota, failing every call); resumable
-130  interrupted (Ctrl-C); resumable
-==== ===========================================================================
+Written whatever the outcome (also after an error), atomically, so a scheduler always reads a
+whole file that says the exit code, the status word and each run's counts and cost.
 """
 
 from __future__ import annotations
@@ -20,39 +12,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from trajkit.collect.outcome import EXIT_OK, status_word
 from trajkit.schemas import RunManifest
-
-EXIT_OK = 0
-EXIT_PARTIAL = 1
-EXIT_BAD_INPUT = 2
-EXIT_BUDGET = 3
-EXIT_TEACHER_UNAVAILABLE = 4
-EXIT_INTERRUPTED = 130
-
-#: Terminations caused by infrastructure rather than by the teacher's own attempt.
-INFRA_TERMINATIONS = ("teacher_error", "sandbox_error", "judge_error")
-
-
-def run_exit_code(manifest: RunManifest) -> int:
-    """The exit code a finished (not failed) run reports."""
-    if manifest.status == "budget_reached":
-        return EXIT_BUDGET
-    if manifest.status == "interrupted":
-        return EXIT_INTERRUPTED
-    if any(manifest.counts.by_termination.get(t) for t in INFRA_TERMINATIONS):
-        return EXIT_PARTIAL
-    return EXIT_OK
-
-
-def status_word(code: int) -> str:
-    return {
-        EXIT_OK: "done",
-        EXIT_PARTIAL: "partial",
-        EXIT_BAD_INPUT: "bad_input",
-        EXIT_BUDGET: "budget_reached",
-        EXIT_TEACHER_UNAVAILABLE: "teacher_unavailable",
-        EXIT_INTERRUPTED: "interrupted",
-    }.get(code, "failed")
 
 
 @dataclass

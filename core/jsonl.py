@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from trajkit.schemas.errors import DataError
+from trajkit.core.errors import DataError
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -17,7 +17,7 @@ import functools
 from collections.abc import Callable
 from pathlib import Path
 
-from trajkit.filters.base import ParamError
+from trajkit.core.errors import ParamError
 
 DEFAULT_TOKENIZER = "o200k_base"
 OFFLINE = ("chars4", "whitespace")
@@ -66,7 +66,7 @@ def _tiktoken(name: str) -> Counter:
 
 def _huggingface(ref: str) -> Counter:
     try:
-        from tokenizers import Tokenizer  # type: ignore[import-not-found]
+        from tokenizers import Tokenizer
     except ImportError:
         raise ParamError(
             "tokenizer", f"hf:{ref} needs the tokenizers package (pip install tokenizers)"

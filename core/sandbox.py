@@ -5,9 +5,11 @@ The loop never knows which transport (local process, container) carries the work
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from trajkit.core.tools import Tool
 from trajkit.schemas import ErrorInfo
 
 
@@ -34,3 +36,8 @@ class Sandbox(Protocol):
     async def run(self, code: str, timeout: float) -> CellResult: ...
 
     async def close(self) -> None: ...
+
+
+#: Makes an un-started sandbox whose code can call ``tools`` on the host. A run has one, built
+#: by its sandbox backend; judges that run untrusted code (APPS) borrow it.
+SandboxFactory = Callable[[Sequence[Tool]], Sandbox]

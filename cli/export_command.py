@@ -1,0 +1,38 @@
+"""``trajkit export``: a dataset version as a fine-tuning file or a Hugging Face dataset folder."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+
+from trajkit.cli.console import guard, say
+from trajkit.cli.options import OneLineErrors, model_command
+from trajkit.dataset.options import ExportOptions
+
+app = typer.Typer()
+
+
+def _export(ctx: typer.Context, values: dict[str, Any], extras: dict[str, Any]) -> None:
+    from trajkit.api.datasets import export
+
+    def body() -> None:
+        result = export(values.pop("path"), **values)
+        m = result.manifest
+        skipped = ""
+        if result.skipped:
+            reasons = ", ".join(f"{k} {n}" for k, n in result.skipped.items())
+            skipped = f"; skipped {sum(result.skipped.values())} record(s) ({reasons})"
+        shards = sum(f.endswith(".parquet") for f in result.files)
+        what = f"{shards} Parquet shard(s) + README.md" if result.format == "hf" else result.format
+        say(f"wrote {result.path}: {result.rows} rows of {m.name} v{m.version} ({what}){skipped}")
+
+    guard(body)
+
+
+app.command("export", cls=OneLineErrors)(
+    model_command(
+        ExportOptions, _export,
+        doc="Write a dataset version as a fine-tuning file or a Hugging Face dataset folder.",
+    )
+)

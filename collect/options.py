@@ -1,0 +1,210 @@
+"""``CollectOptions``: the ``trajkit collect`` command as one value, the single truth of its flags.
+
+The typer command is generated from this model (``trajkit.cli.options``), job files'
+``[[collect]]`` tables are validated against it, and ``trajkit.collect(source, teacher,
+**options)`` takes its fields as keywords: a field is flag ``--field-name`` and keyword
+``field_name``, with the same default and the same one-line error everywhere.
+
+:meth:`CollectOptions.resolve` turns it into the ``CollectConfig`` the runner executes and
+``run.json`` records (nested: sandbox limits, loop budget, load selection).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from pydantic import Field, ValidationError, field_validator
+
+from trajkit.collect.config import CollectConfig, default_run_name
+from trajkit.collect.executors import check_batch_mode
+from trajkit.collect.loop import LoopConfig
+from trajkit.collect.pricing import parse_price
+from trajkit.collect.sandbox.config import SandboxConfig
+from trajkit.core import registry
+from trajkit.core.errors import PluginError
+from trajkit.core.options import CommandOptions, as_list, options_error, parse_pairs
+from trajkit.sources.base import LoadOptions
+
+Price = tuple[float, float]
+
+
+class CollectOptions(CommandOptions):
+    """Everything ``trajkit collect`` accepts. Field docs are the ``--help`` texts."""
+
+    cli_arguments: ClassVar[tuple[str, ...]] = ("source",)
+    cli_metavars: ClassVar[dict[str, str]] = {
+        "source_opt": "KEY=VALUE", "sandbox_opt": "KEY=VALUE", "price": "MODEL=IN,OUT",
+        "teacher": "PROVIDER:MODEL",
+    }
+
+    source: str = Field(description="Task source, e.g. math (see `trajkit plugins`).")
+    teacher: str = Field(
+        description="PROVIDER:MODEL: openai:gpt-4o-mini, anthropic:MODEL, replay:PATH."
+    )
+    data: str | None = Field(None, description="Local data file or directory in the source's format.")
+    hf: str | None = Field(None, description="Hugging Face dataset id, e.g. HuggingFaceH4/MATH-500.")
+    hf_config: str | None = Field(None, description="Hugging Face dataset config.")
+    split: str | None = Field(None, description="Dataset split.")
+    level: list[str] = Field(default_factory=list, description="Keep only these levels (repeatable).")
+    type: list[str] = Field(default_factory=list, description="Keep only these types (repeatable).")
+    difficulty: list[str] = Field(
+        default_factory=list, description="Keep only these difficulties (APPS; same as --level)."
+    )
+    source_opt: dict[str, str] = Field(
+        default_factory=dict, description="Source-specific KEY=VALUE (repeatable), e.g. search=corpus."
+    )
+    limit: int | None = Field(None, ge=1, description="Sample this many tasks (seeded).")
+    seed: int = Field(0, description="Sampling seed.")
+    out: Path = Field(Path("out"), description="Output root.")
+    run: str | None = Field(None, description="Run name; re-use it to resume.")
+    max_turns: int = Field(5, ge=1, description="Assistant turns per episode.")
+    max_solutions: int = Field(2, ge=1, description="Answers the teacher may propose per episode.")
+    exec_timeout: float = Field(10.0, ge=0.1, description="Seconds per code cell.")
+    concurrency: int = Field(8, ge=1, le=4096, description="Episodes in flight.")
+    sandbox: str = Field("local", description="Sandbox backend: local or docker (or a plugin's).")
+    pool: int = Field(0, ge=0, description="Docker: containers kept started ahead (warm pool).")
+    sandbox_opt: dict[str, str] = Field(
+        default_factory=dict,
+        description="Sandbox limit KEY=VALUE (repeatable), e.g. cpus=2, image=TAG, max_processes=128.",
+    )
+    no_isolation: bool = Field(False, description="UNSAFE: run teacher code without namespaces.")
+    temperature: float = Field(0.0, description="Teacher sampling temperature.")
+    max_tokens: int = Field(1024, ge=1, description="Teacher max output tokens per turn.")
+    observation_chars: int = Field(2000, ge=100, description="Characters of output shown per observation.")
+    memory_mb: int = Field(2048, ge=64, description="Sandbox address-space limit.")
+    no_cache: bool = Field(
+        False, description="Always call the teacher, even for a request answered before."
+    )
+    max_cost: float | None = Field(
+        None, gt=0, description="USD budget for the whole run; exit 3 when reached (resumable)."
+    )
+    price: dict[str, Price] = Field(
+        default_factory=dict,
+        description="MODEL=IN,OUT USD per million tokens (repeatable; overrides the table).",
+    )
+    outage_streak: int = Field(
+        8, ge=1,
+        description="Stop (exit 4, resumable) after this many episodes in a row fail on the teacher.",
+    )
+    no_adaptive: bool = Field(
+        False, description="Keep --concurrency teacher calls in flight even on sustained 429s."
+    )
+    mode: Literal["sync", "batch"] = Field(
+        "sync",
+        description="sync, or batch: each turn of all live episodes as one provider batch (half price, slower; resumable).",
+    )
+    batch_poll: float = Field(
+        30.0, gt=0, description="Batch mode: seconds before the first poll (backs off to 10x)."
+    )
+    batch_window: float = Field(
+        60.0, gt=0, description="Batch mode: send a batch at most this many seconds after its first request."
+    )
+    executor: str = Field(
+        "local",
+        description="local (this process) or ray (episodes on Ray workers; needs the ray extra of trajkit).",
+    )
+    ray_address: str | None = Field(
+        None,
+        description="--executor ray: join this cluster (HOST:PORT, auto, ray://HOST:PORT) instead of starting a local Ray.",
+    )
+    ray_workers: int | None = Field(
+        None, ge=1,
+        description="--executor ray: episode worker processes (default: the cluster's CPUs; a local Ray gets this many CPUs).",
+    )
+
+    @field_validator("level", "type", "difficulty", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return as_list(value)
+
+    @field_validator("source_opt", "sandbox_opt", mode="before")
+    @classmethod
+    def _pairs(cls, value: Any, info: Any) -> dict[str, str]:
+        return parse_pairs(value, cls.flag(info.field_name))
+
+    @field_validator("price", mode="before")
+    @classmethod
+    def _prices(cls, value: Any) -> Any:
+        """``MODEL=IN,OUT`` strings (CLI, job file) or ``{model: (in, out)}`` (Python)."""
+        if value is None:
+            return {}
+        if isinstance(value, dict):
+            return {
+                model: parse_price(f"{model}={p}")[1] if isinstance(p, str) else p
+                for model, p in value.items()
+            }
+        return dict(parse_price(text) for text in as_list(value))
+
+    @field_validator("data", mode="before")
+    @classmethod
+    def _path_text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, Path) else value
+
+    def resolve(self) -> CollectConfig:
+        """The runner's ``CollectConfig``; a bad value is a ``ConfigError`` naming its flag.
+
+        Plugin names (source, teacher provider, sandbox, executor) are checked here, without
+        importing them, so a typo fails before any data is read.
+        """
+        _known("source", self.source, "SOURCE")
+        _known("sandbox", self.sandbox, "--sandbox")
+        _known("executor", self.executor, "--executor")
+        sandbox_config = SandboxConfig.from_options(
+            self.sandbox_opt, isolation=not self.no_isolation, memory_mb=self.memory_mb,
+            pool=self.pool,
+        )
+        try:
+            config = CollectConfig(
+                source=self.source,
+                source_options=dict(self.source_opt),
+                teacher=self.teacher,
+                teacher_params={"temperature": self.temperature, "max_tokens": self.max_tokens},
+                load=LoadOptions(
+                    data=self.data, hf=self.hf, hf_config=self.hf_config, split=self.split,
+                    limit=self.limit, seed=self.seed, levels=[*self.level, *self.difficulty],
+                    types=list(self.type),
+                ),
+                out=self.out,
+                cache=not self.no_cache,
+                max_cost=self.max_cost,
+                prices=dict(self.price),
+                outage_streak=self.outage_streak,
+                adaptive=not self.no_adaptive,
+                mode=self.mode,
+                batch_poll_s=self.batch_poll,
+                batch_window_s=self.batch_window,
+                executor=self.executor,
+                ray_address=self.ray_address,
+                ray_workers=self.ray_workers,
+                run=self.run or default_run_name(self.source),
+                concurrency=self.concurrency,
+                sandbox=self.sandbox,
+                sandbox_config=sandbox_config,
+                loop=LoopConfig(
+                    max_turns=self.max_turns, max_solutions=self.max_solutions,
+                    exec_timeout=self.exec_timeout, observation_chars=self.observation_chars,
+                ),
+            )
+        except ValidationError as exc:
+            raise options_error(exc, _CONFIG_FLAGS.get) from None
+        check_batch_mode(config)
+        return config
+
+
+#: ``CollectConfig`` field → the flag that sets it, for errors raised while resolving.
+_CONFIG_FLAGS = {
+    "run": "--run", "mode": "--mode", "batch_poll_s": "--batch-poll",
+    "batch_window_s": "--batch-window", "concurrency": "--concurrency",
+    "teacher": "--teacher", "source": "SOURCE",
+}
+
+
+def _known(kind: str, name: str, flag: str) -> None:
+    """A one-line error naming ``flag`` unless a plugin called ``name`` is registered."""
+    try:
+        registry.REGISTRY.entry(kind, name)
+    except PluginError as exc:
+        if flag == "SOURCE":  # "unknown source 'x' (available: ...)" says it already
+            raise
+        raise PluginError(f"{flag}: {exc}") from None

@@ -1,0 +1,93 @@
+"""The teacher providers trajkit ships: ``openai``, ``anthropic`` and ``replay``.
+
+Registered as entry points (``trajkit.teachers``) like any other package's providers. Each
+imports its SDK only when it builds a teacher, so listing plugins or naming ``replay:``
+never loads the OpenAI or Anthropic SDK.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from trajkit.collect.teachers.base import Teacher
+from trajkit.collect.teachers.provider import TeacherProvider
+from trajkit.collect.teachers.rate_control import StatusHook
+
+if TYPE_CHECKING:
+    from trajkit.collect.teachers.batch_common import BatchBackend
+
+
+class OpenAIProvider(TeacherProvider):
+    """``openai:MODEL``: chat completions on OpenAI or any compatible server (``OPENAI_BASE_URL``)."""
+
+    name = "openai"
+    batchable = True
+    usage = "openai:MODEL"
+
+    def make(
+        self,
+        model: str,
+        params: dict[str, Any],
+        *,
+        on_status: StatusHook | None = None,
+        client_shards: int = 1,
+    ) -> Teacher:
+        from trajkit.collect.teachers.openai_teacher import OpenAITeacher
+
+        return OpenAITeacher(model, params, on_status=on_status, client_shards=client_shards)
+
+    def batch_backend(self, teacher: Teacher) -> BatchBackend:
+        from trajkit.collect.teachers.openai_batch import OpenAIBatchBackend
+        from trajkit.collect.teachers.openai_teacher import OpenAITeacher
+
+        assert isinstance(teacher, OpenAITeacher)
+        return OpenAIBatchBackend(teacher)
+
+
+class AnthropicProvider(TeacherProvider):
+    """``anthropic:MODEL``: the Messages API (``ANTHROPIC_BASE_URL`` for proxies)."""
+
+    name = "anthropic"
+    batchable = True
+    usage = "anthropic:MODEL"
+
+    def make(
+        self,
+        model: str,
+        params: dict[str, Any],
+        *,
+        on_status: StatusHook | None = None,
+        client_shards: int = 1,
+    ) -> Teacher:
+        from trajkit.collect.teachers.anthropic_teacher import AnthropicTeacher
+
+        return AnthropicTeacher(model, params, on_status=on_status, client_shards=client_shards)
+
+    def batch_backend(self, teacher: Teacher) -> BatchBackend:
+        from trajkit.collect.teachers.anthropic_batch import AnthropicBatchBackend
+        from trajkit.collect.teachers.anthropic_teacher import AnthropicTeacher
+
+        assert isinstance(teacher, AnthropicTeacher)
+        return AnthropicBatchBackend(teacher)
+
+
+class ReplayProvider(TeacherProvider):
+    """``replay:PATH``: recorded turns, no API. Free, and never cached (it is a recording)."""
+
+    name = "replay"
+    cacheable = False
+    free = True
+    model_is_path = True
+    usage = "replay:PATH"
+
+    def make(
+        self,
+        model: str,
+        params: dict[str, Any],
+        *,
+        on_status: StatusHook | None = None,
+        client_shards: int = 1,
+    ) -> Teacher:
+        from trajkit.collect.teachers.replay_teacher import ReplayTeacher
+
+        return ReplayTeacher(model, params)

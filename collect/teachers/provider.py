@@ -1,0 +1,105 @@
+"""``--teacher PROVIDER:MODEL`` → a ``TeacherProvider`` (from the plugin registry) → a ``Teacher``.
+
+A provider is what a ``trajkit.teachers`` entry point names. It builds teachers and declares
+what trajkit may do with them, so no other module ever tests a provider's name:
+
+- ``cacheable``: answers are worth keeping in the response cache (a replay is not: it is
+  already a recording);
+- ``free``: its tokens cost nothing, so ``--max-cost`` needs no price and cost is 0;
+- ``model_is_path``: the model part is a file (a replay), resolved relative to a job file;
+- ``batchable`` and :meth:`TeacherProvider.batch_backend`: it has a provider batch API
+  (``--mode batch``).
+
+A plugin provider subclasses :class:`TeacherProvider`, sets ``name`` and implements
+:meth:`TeacherProvider.make`; its teachers implement ``trajkit.collect.teachers.base.Teacher``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from trajkit.collect.teachers.base import Teacher
+from trajkit.collect.teachers.rate_control import StatusHook
+from trajkit.core import registry
+from trajkit.core.errors import ConfigError, PluginError
+
+if TYPE_CHECKING:
+    from trajkit.collect.teachers.batch_common import BatchBackend
+
+
+class TeacherProvider:
+    """Builds the teachers of one provider and declares what they support (see module doc)."""
+
+    name: ClassVar[str] = ""
+    cacheable: ClassVar[bool] = True
+    free: ClassVar[bool] = False
+    model_is_path: ClassVar[bool] = False
+    batchable: ClassVar[bool] = False
+    #: Shown in ``--teacher`` help and errors: how a user names one of its models.
+    usage: ClassVar[str] = "PROVIDER:MODEL"
+
+    def make(
+        self,
+        model: str,
+        params: dict[str, Any],
+        *,
+        on_status: StatusHook | None = None,
+        client_shards: int = 1,
+    ) -> Teacher:
+        """A teacher for ``model`` with sampling/client ``params``.
+
+        Raise ``ConfigError``/``TeacherFatalError``/``DataError`` for what can never work
+        (a missing key, an unreadable recording) now, before any episode starts.
+        ``on_status`` should see the HTTP status of every response (adaptive concurrency);
+        ``client_shards`` is how many HTTP clients to spread episodes over.
+        """
+        raise NotImplementedError
+
+    def batch_backend(self, teacher: Teacher) -> BatchBackend:
+        """The provider batch API behind ``teacher`` (only when ``batchable``)."""
+        raise ConfigError(
+            f"--mode batch: the {self.name} teacher has no batch API (use openai: or anthropic:)"
+        )
+
+
+def parse_spec(spec: str) -> tuple[str, str]:
+    """Split ``PROVIDER:MODEL`` at the first colon (a replay path may contain more)."""
+    provider, sep, model = spec.strip().partition(":")
+    provider, model = provider.strip().lower(), model.strip()
+    if not sep or not provider or not model:
+        raise ConfigError(f"--teacher {spec!r}: malformed, expected PROVIDER:MODEL ({_usages()})")
+    return provider, model
+
+
+def _usages() -> str:
+    return "providers: " + ", ".join(registry.names("teacher"))
+
+
+def get_provider(name: str) -> TeacherProvider:
+    """The provider registered as ``name`` (an instance, even if a class was registered)."""
+    obj = registry.get("teacher", name)
+    return obj() if isinstance(obj, type) else obj
+
+
+def provider_for(spec: str) -> tuple[TeacherProvider, str]:
+    """``(provider, model)`` for a ``--teacher`` value; errors name the flag."""
+    name, model = parse_spec(spec)
+    try:
+        return get_provider(name), model
+    except PluginError as exc:
+        raise PluginError(f"--teacher {spec!r}: {exc}") from None
+
+
+def make_teacher(
+    spec: str,
+    params: dict[str, Any] | None = None,
+    on_status: StatusHook | None = None,
+    client_shards: int = 1,
+) -> Teacher:
+    """Build the teacher named by ``spec`` with sampling/client ``params``.
+
+    Raises ``ConfigError`` for a bad spec, ``TeacherFatalError`` for a missing key and
+    ``DataError`` for an unreadable replay file, all before any episode starts.
+    """
+    provider, model = provider_for(spec)
+    return provider.make(model, dict(params or {}), on_status=on_status, client_shards=client_shards)
