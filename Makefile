@@ -27,6 +27,7 @@ test: $(STAMP)
 	$(BIN)/python tools/package_tree.py >/dev/null
 	cd build/package-tree && PYTHONPATH=. ../../$(BIN)/lint-imports --no-cache ../../pyproject.toml
 	cd build/package-tree && ../../$(BIN)/mypy --config-file ../../pyproject.toml
+	$(BIN)/python tools/typecheck_scripts.py
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)

@@ -3,26 +3,9 @@
 Each function takes the flags of the command of the same name as keywords, validated by that
 command's options model (the single truth the CLI and job files also build), and returns a
 value instead of printing or exiting. Errors a user can cause are ``trajkit.UserError``s.
+
+``collecting`` (collect, acollect, estimate), ``datasets`` (filter, export, publish, verify,
+stats), ``jobs`` and ``job_runner`` (job files), ``plugins`` (what is registered) and
+``summary`` (the ``--summary-json`` record). Nothing is imported here, so the CLI pays only
+for the command it runs.
 """
-
-from trajkit.api.collecting import acollect, collect, estimate
-from trajkit.api.datasets import VersionCheck, export, filter, publish, stats, verify
-from trajkit.api.job_runner import run_job
-from trajkit.api.plugins import PluginInfo, plugins
-from trajkit.api.summary import Summary
-
-__all__ = [
-    "PluginInfo",
-    "Summary",
-    "VersionCheck",
-    "acollect",
-    "collect",
-    "estimate",
-    "export",
-    "filter",
-    "plugins",
-    "publish",
-    "run_job",
-    "stats",
-    "verify",
-]

@@ -17,11 +17,14 @@ from pydantic import BaseModel
 from trajkit.core import registry
 from trajkit.core.errors import PluginError
 
+#: The default shown for an option that has none (it must be given).
+REQUIRED = "<required>"
+
 
 @dataclass
 class PluginInfo:
     """One registered name. ``status`` is ``ok``, ``needs extra`` or ``broken`` (``detail``
-    says why); ``options`` maps each option to its default (``None`` when required)."""
+    says why); ``options`` maps each option to its default (``REQUIRED`` when it has none)."""
 
     kind: str
     name: str
@@ -61,7 +64,7 @@ def _describe(entry: registry.Entry) -> PluginInfo:
     except PluginError as exc:
         info.status, info.detail = "broken", str(exc)
         return info
-    info.summary = (inspect.getdoc(obj) or "").split("\n\n")[0].replace("\n", " ")
+    info.summary = (inspect.getdoc(obj) or "").split("\n\n")[0].replace("\n", " ").replace("``", "")
     info.options = _options(entry.kind, obj)
     info.capabilities = _capabilities(entry.kind, obj)
     return info
@@ -72,7 +75,7 @@ def _options(kind: str, obj: Any) -> dict[str, Any]:
         model = getattr(obj, "options_model", None)
         if isinstance(model, type) and issubclass(model, BaseModel):
             return {
-                name: None if f.is_required() else f.get_default(call_default_factory=True)
+                name: REQUIRED if f.is_required() else f.get_default(call_default_factory=True)
                 for name, f in model.model_fields.items()
             }
         if isinstance(model, type) and dataclasses.is_dataclass(model):
@@ -81,7 +84,7 @@ def _options(kind: str, obj: Any) -> dict[str, Any]:
     if kind == "filter":
         target = obj.__init__ if inspect.isclass(obj) else obj
         return {
-            p.name: None if p.default is inspect.Parameter.empty else p.default
+            p.name: REQUIRED if p.default is inspect.Parameter.empty else p.default
             for p in inspect.signature(target).parameters.values()
             if p.name != "self" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
         }
@@ -93,7 +96,7 @@ def _dataclass_default(f: dataclasses.Field[Any]) -> Any:
         return f.default
     if f.default_factory is not dataclasses.MISSING:
         return f.default_factory()
-    return None
+    return REQUIRED
 
 
 _FLAGS = {

@@ -66,8 +66,7 @@ def _parameter(
     annotation = _cli_type(field.annotation)
     metavar = model.cli_metavars.get(name)
     if name in model.cli_arguments:
-        metavar = metavar or name.upper()
-        info: Any = typer.Argument(help=field.description, metavar=metavar)
+        info: Any = typer.Argument(help=field.description, metavar=model.flag(name))
     else:
         info = typer.Option(
             model.flag(name), help=field.description, metavar=metavar,

@@ -7,16 +7,15 @@ import json
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
-from rich.table import Table
 
-from trajkit.cli.console import guard, out
+from trajkit.cli.console import guard, say
+from trajkit.core.registry import KINDS
 
 app = typer.Typer()
 
 
 def _value(value: Any) -> str:
-    return "required" if value is None else json.dumps(value, default=str)
+    return value if isinstance(value, str) and value.startswith("<") else json.dumps(value, default=str)
 
 
 @app.command("plugins")
@@ -36,15 +35,17 @@ def plugins_cmd(
             ]
             print(json.dumps(rows, indent=2, sort_keys=True))
             return
-        table = Table("kind", "name", "package", "options / capabilities", "about")
+        current = None
         for info in found:
-            options = ", ".join(f"{k}={_value(v)}" for k, v in info.options.items())
-            caps = ", ".join(info.capabilities)
-            about = info.summary if info.status == "ok" else f"[red]{info.status}[/]: {escape(info.detail)}"
-            if info.shadowed:
-                about += f" (hides {', '.join(info.shadowed)})"
-            detail = "; ".join(part for part in (options, caps) if part)
-            table.add_row(info.kind, info.name, info.package, escape(detail), about)
-        out.print(table)
+            if info.kind != current:
+                current = info.kind
+                say(f"{'' if current == found[0].kind else chr(10)}{KINDS[current].noun}s:")
+            say(f"  {info.name} ({info.package})  {info.summary if info.status == 'ok' else info.status + ': ' + info.detail}")
+            if info.options:
+                say("      options: " + ", ".join(f"{k}={_value(v)}" for k, v in info.options.items()))
+            if info.capabilities:
+                say("      declares: " + ", ".join(info.capabilities))
+            for other in info.shadowed:
+                say(f"      hides the same name from {other}")
 
     guard(body)

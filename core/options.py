@@ -35,7 +35,7 @@ class CommandOptions(BaseModel):
     def flag(cls, field: str) -> str:
         """How a user names ``field`` on the command line (``--max-turns``, ``SOURCE``)."""
         if field in cls.cli_arguments:
-            return field.upper()
+            return cls.cli_metavars.get(field, field.upper())
         return cls.cli_flags.get(field, "--" + field.replace("_", "-"))
 
     @classmethod

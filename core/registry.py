@@ -206,16 +206,19 @@ class Registry:
 
     def _read(self, kind: str) -> dict[str, Entry]:
         found: dict[str, Entry] = {}
+        seen: set[tuple[str, str | None, str]] = set()
         for ep in self._entry_points(KINDS[kind].group):
             dist = getattr(ep, "dist", None)
             package = dist.metadata["Name"] if dist is not None else "?"
             entry = Entry(kind, _normal(ep.name), ep.value.split("[")[0].strip(), package,
                           tuple(getattr(ep, "extras", ()) or ()))
+            key = (entry.name, entry.target, entry.package)
+            if key in seen:
+                continue  # the same distribution seen twice on sys.path
+            seen.add(key)
             have = found.get(entry.name)
             if have is None:
                 found[entry.name] = entry
-            elif (have.target, have.package) == (entry.target, entry.package):
-                continue  # the same distribution seen twice on sys.path
             elif have.builtin:
                 have.shadowed.append(entry)
             elif entry.builtin:

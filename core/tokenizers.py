@@ -1,4 +1,5 @@
-"""Token counters for the ``tokens`` filter, chosen by name so the choice is in the manifest.
+"""Token counters, chosen by name: the ``tokens`` filter (the name goes into the manifest) and
+``collect --estimate`` count with them.
 
 ``o200k_base`` (tiktoken; the GPT-4o family) is the default because it is what most teachers
 bill and limit by. tiktoken downloads its BPE file on first use; on a machine without that

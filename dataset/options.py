@@ -12,6 +12,7 @@ keyword order), or a ``config`` TOML file, or (Python only) ``chain``: filter un
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -108,11 +109,7 @@ class FilterOptions(CommandOptions):
         """The chain these options describe (see the module docstring)."""
         flags = ChainFlags(
             order=self.order or occurrence_order(self, CHAIN_OPTIONS),
-            keep=self.keep, preset=self.preset, dedup=self.dedup,
-            min_turns=self.min_turns, max_turns=self.max_turns, min_tokens=self.min_tokens,
-            max_tokens=self.max_tokens, tokenizer=self.tokenizer, no_secrets=self.no_secrets,
-            valid_format=self.valid_format, decontaminate=list(self.decontaminate),
-            ngram=self.ngram, decontaminate_field=self.decontaminate_field, balance=self.balance,
+            **{f.name: getattr(self, f.name) for f in dataclasses.fields(ChainFlags) if f.name != "order"},
         )
         modifiers = self.tokenizer or self.ngram or self.decontaminate_field
         if self.chain is not None:

@@ -127,6 +127,7 @@ else:
         """The ``trajkit.collect`` package, callable as ``trajkit.api.collecting.collect``."""
 
         def __call__(self, *args: Any, **kwargs: Any) -> Any:
+            """Run (or resume) a collection: ``trajkit.api.collecting.collect``."""
             from trajkit.api.collecting import collect
 
             return collect(*args, **kwargs)

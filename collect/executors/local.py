@@ -52,6 +52,8 @@ class LocalExecutor:
 
 
 class LocalExecutorBackend(ExecutorBackend):
+    """--executor local: episodes as coroutines in this process (the default)."""
+
     name = "local"
     supports_batch = True
 

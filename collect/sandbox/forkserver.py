@@ -76,7 +76,8 @@ def serve(sock_fd: int) -> None:
     signal.set_wakeup_fd(wake_w)
     signal.signal(signal.SIGCHLD, lambda *_: None)
     while True:
-        ready, _, _ = select.select([sock, wake_r], [], [])
+        # A socket and a raw fd: both are valid select() entries (fileno() or int).
+        ready, _, _ = select.select([sock, wake_r], [], [])  # type: ignore[type-var]
         if wake_r in ready:
             try:
                 while os.read(wake_r, 512):

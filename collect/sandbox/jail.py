@@ -153,7 +153,7 @@ def _mkpath(root: str, path: str, is_dir: bool) -> str:
 
 def _inspect_sources(paths: list[str]) -> list[tuple[str, bool, int, str | None]]:
     """(path, is_dir, statvfs flags, symlink target or None) for each existing bind source."""
-    out = []
+    out: list[tuple[str, bool, int, str | None]] = []
     for path in paths:
         if os.path.islink(path):
             out.append((path, False, 0, os.readlink(path)))

@@ -95,7 +95,7 @@ class AppsHarness:
         self.class_name = class_name
         self.output_limit = output_limit
         self.stderr_limit = stderr_limit
-        self.code = None
+        self.code: types.CodeType | None = None
         self.path = os.path.abspath("solution.py")
         self._reply = ""
         self._devnull = os.open(os.devnull, os.O_RDWR)
@@ -120,7 +120,12 @@ class AppsHarness:
         try:
             self.code = compile(self.source, self.path, "exec")
         except (SyntaxError, ValueError) as exc:
-            where = f" (line {exc.lineno})" if getattr(exc, "lineno", None) else ""
+            # ``exc.lineno`` is only read when getattr() found one (a ValueError has none).
+            where = (
+                f" (line {exc.lineno})"  # type: ignore[union-attr]
+                if getattr(exc, "lineno", None)
+                else ""
+            )
             msg = getattr(exc, "msg", None) or str(exc)
             return {"ok": False, "error": f"{type(exc).__name__}: {msg}{where}"}
         except (RecursionError, MemoryError) as exc:
@@ -288,6 +293,7 @@ class AppsHarness:
             os.setpgid(0, 0)
             _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
             if self.mode == "stdin":
+                assert stdin_fd is not None  # run_test opened it because the mode is "stdin"
                 os.dup2(stdin_fd, 0)
                 os.dup2(out_w, 1)
             else:
@@ -311,21 +317,29 @@ class AppsHarness:
             os._exit(status)
 
     def _fresh_interpreter_state(self) -> None:
-        enc = {"encoding": "utf-8", "closefd": False}
-        sys.stdin = sys.__stdin__ = open(0, errors="surrogateescape", **enc)
-        sys.stdout = sys.__stdout__ = open(1, "w", errors="surrogateescape", **enc)
-        sys.stderr = sys.__stderr__ = open(2, "w", 1, errors="backslashreplace", **enc)
+        enc: dict[str, typing.Any] = {"encoding": "utf-8", "closefd": False}
+        # Deliberate: the program must see fresh std streams, the ``__std*__`` ones included.
+        sys.stdin = sys.__stdin__ = open(  # type: ignore[misc]
+            0, errors="surrogateescape", **enc
+        )
+        sys.stdout = sys.__stdout__ = open(  # type: ignore[misc]
+            1, "w", errors="surrogateescape", **enc
+        )
+        sys.stderr = sys.__stderr__ = open(  # type: ignore[misc]
+            2, "w", 1, errors="backslashreplace", **enc
+        )
         sys.argv = [self.path]
         # The worker's own frames are below us: give the program the usual 1000 of its own.
+        frame: types.FrameType | None
         depth, frame = 0, sys._getframe()
         while frame is not None:
             depth, frame = depth + 1, frame.f_back
         sys.setrecursionlimit(1000 + depth)
         if hasattr(atexit, "_clear"):
             atexit._clear()
-        self.module = types.ModuleType("__main__")
+        self.module: types.ModuleType = types.ModuleType("__main__")
         self.module.__file__ = self.path
-        self.module.__builtins__ = builtins
+        self.module.__builtins__ = builtins  # type: ignore[attr-defined]  # as a real __main__
         sys.modules["__main__"] = self.module
 
     def _finish(self, status: int) -> int:
@@ -345,7 +359,8 @@ class AppsHarness:
 
     def _run_stdin(self) -> int:
         try:
-            exec(self.code, self.module.__dict__)
+            # prepare() compiled it first; were it None, exec() would fail here just as before.
+            exec(self.code, self.module.__dict__)  # type: ignore[arg-type]
             status = 0
         except SystemExit as exc:
             status = _exit_status(exc)
@@ -359,7 +374,8 @@ class AppsHarness:
         for name in typing.__all__:
             self.module.__dict__.setdefault(name, getattr(typing, name))
         try:
-            exec(self.code, self.module.__dict__)
+            # prepare() compiled it first; were it None, exec() would fail here just as before.
+            exec(self.code, self.module.__dict__)  # type: ignore[arg-type]
             fn = self._entry_point()
             args = json.loads(args_json)
             value = fn(*(args if isinstance(args, list) else [args]))
@@ -381,7 +397,8 @@ class AppsHarness:
             cls = ns.get(self.class_name)
             if cls is None:
                 raise NameError(f"class {self.class_name!r} is not defined")
-            return getattr(cls(), self.fn_name)
+            # "call" mode always names fn_name; None would fail here just as before.
+            return getattr(cls(), self.fn_name)  # type: ignore[arg-type]
         if self.fn_name not in ns:
             raise NameError(f"function {self.fn_name!r} is not defined")
         return ns[self.fn_name]

@@ -1,0 +1,72 @@
+"""The commands are generated from their options models: every field is a flag, every mistake
+one line with exit code 2, and the command line, job files and Python agree on values."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from trajkit.cli.app import app
+from trajkit.collect.options import CollectOptions
+from trajkit.core.errors import ConfigError
+from trajkit.dataset.options import ExportOptions, FilterOptions, PublishOptions, VerifyOptions
+
+runner = CliRunner()
+
+
+@pytest.mark.parametrize(
+    ("command", "model"),
+    [("collect", CollectOptions), ("filter", FilterOptions), ("export", ExportOptions),
+     ("publish", PublishOptions), ("verify", VerifyOptions)],
+)
+def test_every_option_of_the_model_is_a_flag(command: str, model: type) -> None:
+    result = runner.invoke(app, [command, "--help"], env={"COLUMNS": "300"})
+    assert result.exit_code == 0, result.output
+    for name, field in model.model_fields.items():
+        if field.exclude:
+            continue
+        assert model.flag(name) in result.output, (command, name)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["collect", "math", "--teacher", "replay:x", "--limit", "abc"], "'--limit'"),
+        (["collect", "math", "--teacher", "replay:x", "--no-such-flag"], "No such option"),
+        (["export", "somewhere"], "Missing option '--format'"),
+        (["filter", "r", "--dataset", "d", "--min-turns", "x"], "--min-turns: expected a whole number"),
+        (["collect", "math", "--teacher", "replay:x", "--concurrency", "0"], "--concurrency: Input should be greater than or equal to 1"),
+    ],
+)
+def test_usage_mistakes_are_one_line_and_exit_2(args: list[str], message: str) -> None:
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert len(result.output.strip().splitlines()) == 1 and message in result.output, result.output
+
+
+def test_options_take_the_same_values_from_every_front_end() -> None:
+    """The command line gives lists of KEY=VALUE; Python gives dicts or single values."""
+    from_cli = CollectOptions.build(
+        source="math", teacher="openai:m", source_opt=["search=corpus", "top_k=3"],
+        price=["m=1,2"], level=["Level 5"],
+    )
+    from_python = CollectOptions.build(
+        source="math", teacher="openai:m", source_opt={"search": "corpus", "top_k": 3},
+        price={"m": (1, 2)}, level="Level 5",
+    )
+    assert from_cli == from_python
+    assert from_cli.resolve().source_options == {"search": "corpus", "top_k": "3"}
+    with pytest.raises(ConfigError, match=r"^--price 'm=1': expected MODEL=IN,OUT"):
+        CollectOptions.build(source="math", teacher="openai:m", price="m=1")
+    with pytest.raises(ConfigError, match=r"^--max-turns: Input should be a valid integer"):
+        CollectOptions.build(source="math", teacher="openai:m", max_turns="many")
+
+
+def test_resolve_names_plugins_before_anything_is_read() -> None:
+    with pytest.raises(ConfigError, match=r"^--executor: unknown executor 'dask' \(available: local, ray"):
+        CollectOptions.build(source="math", teacher="openai:m", executor="dask").resolve()
+    with pytest.raises(ConfigError, match=r"^--ray-workers: only meaningful with --executor ray"):
+        from trajkit.collect.executors import get_executor_backend
+
+        config = CollectOptions.build(source="math", teacher="openai:m", ray_workers=2).resolve()
+        get_executor_backend("local").make(config, None, source=None, sandbox_factory=None)  # type: ignore[arg-type]
