@@ -17,6 +17,7 @@ from trajkit.api.summary import Summary
 from trajkit.cli.console import Stop, err, guard, out, say
 from trajkit.collect.outcome import EXIT_BUDGET, EXIT_PARTIAL
 from trajkit.collect.runner import RunResult
+from trajkit.core.numbers import percent
 
 T = TypeVar("T")
 
@@ -29,7 +30,7 @@ def report_run(result: RunResult) -> None:
         say(f"repaired a torn last line ({result.repaired_bytes} bytes) left by a crash", console=err)
     if result.skipped:
         say(f"resumed: {result.skipped} task(s) were already collected", console=err)
-    rate = f"{c.succeeded / c.done:.0%}" if c.done else "-"
+    rate = percent(c.succeeded, c.done)
     say(
         f"{result.path}: {c.done}/{c.total_tasks} episodes, success {rate}, "
         f"self-corrected {c.self_corrected}, tokens in/out {m.usage.input_tokens}/{m.usage.output_tokens} "

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from trajkit.cli.console import err, guard, out
+from trajkit.cli.console import err, guard, say
 
 app = typer.Typer()
 sandbox_app = typer.Typer(
@@ -32,11 +32,10 @@ def build_cmd(
     def body() -> None:
         result = build_image(
             tag=tag, base=base, from_rootfs=from_rootfs, mirror=mirror, force=force,
-            log=lambda line: err.print(line, highlight=False),
+            log=lambda line: say(line, console=err),
         )
         state = "up to date" if result.cached else "built"
-        out.print(f"{result.tag}: {state} ({result.image_id[7:19]}, base {result.base})",
-                     highlight=False)
+        say(f"{result.tag}: {state} ({result.image_id[7:19]}, base {result.base})")
 
     guard(body)
 
@@ -51,6 +50,6 @@ def prune_cmd(
 
     def body() -> None:
         removed = prune(run=run, everything=all_)
-        out.print(f"removed {len(removed)} sandbox container(s)")
+        say(f"removed {len(removed)} sandbox container(s)")
 
     guard(body)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import yaml
 
+from trajkit.core.numbers import percent
 from trajkit.dataset.changelog import chain_text
 from trajkit.dataset.export_hf import COLUMN_DOCS, DATA_DIR
 from trajkit.dataset.lineage import parent_label
@@ -82,7 +83,7 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[object]], align: str =
 
 
 def _counts(title: str, counts: Mapping[str, int], total: int) -> list[str]:
-    rows = [(f"`{k}`", n, f"{n / total:.1%}" if total else "-")
+    rows = [(f"`{k}`", n, percent(n, total, decimals=1))
             for k, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
     return [f"### {title}", "", *_table([title.rstrip("s").capitalize(), "records", "share"], rows, "lrr")]
 

@@ -18,6 +18,7 @@ from rich.table import Table
 
 from trajkit.core.errors import DataError
 from trajkit.core.jsonl import TornTail, iter_records
+from trajkit.core.numbers import percent
 from trajkit.dataset.inputs import TRAJECTORIES_FILE
 from trajkit.dataset.verify import verify_version
 from trajkit.dataset.version import (
@@ -197,7 +198,7 @@ def _counts_table(title: str, counts: Counter[str], total: int) -> Table:
     table.add_column("Count", justify="right")
     table.add_column("Share", justify="right")
     for key, n in counts.most_common():
-        table.add_row(key, str(n), f"{n / total:.1%}" if total else "-")
+        table.add_row(escape(key), str(n), percent(n, total, decimals=1))
     return table
 
 
@@ -209,8 +210,9 @@ def render_stats(stats: Stats, console: Console) -> None:
     summary.add_column("", justify="right")
     rows = [
         ("records", f"{stats.records}"),
-        ("success rate", f"{stats.success_rate:.1%} ({stats.successes})"),
-        ("self-correction rate", f"{stats.self_correction_rate:.1%} ({stats.self_corrected})"),
+        ("success rate", f"{percent(stats.successes, stats.records, decimals=1)} ({stats.successes})"),
+        ("self-correction rate",
+         f"{percent(stats.self_corrected, stats.records, decimals=1)} ({stats.self_corrected})"),
         ("turns mean / median / max",
          f"{stats.turns_mean:.2f} / {stats.turns_median:g} / {stats.turns_max}"),
         ("tokens in (total / mean)", f"{stats.tokens_in:,} / {stats.tokens_in_mean:,.0f}"),
@@ -235,7 +237,7 @@ def render_stats(stats: Stats, console: Console) -> None:
         errors.add_column("Kind")
         errors.add_column("Failed steps", justify="right")
         for kind, n in stats.errors_by_kind.most_common():
-            errors.add_row(kind, str(n))
+            errors.add_row(escape(kind), str(n))
         console.print(errors)
     if stats.manifest is not None:
         render_filter_table(stats.manifest, console)
@@ -266,8 +268,8 @@ def _filters_table(manifest: DatasetManifest) -> Table:
         top = sorted(r.drop_reasons.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
         params = ",".join(f"{k}={v}" for k, v in sorted(r.params.items()))
         table.add_row(
-            f"{r.name}({params})" if params else r.name,
+            escape(f"{r.name}({params})" if params else r.name),
             str(r.seen), str(r.kept), str(r.dropped),
-            ", ".join(f"{reason} ({n})" for reason, n in top),
+            escape(", ".join(f"{reason} ({n})" for reason, n in top)),
         )
     return table

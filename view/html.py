@@ -12,6 +12,8 @@ from collections.abc import Iterable, Sequence
 from functools import cache
 from importlib.resources import files
 
+from trajkit.core.numbers import percent
+
 
 def esc(value: object) -> str:
     """HTML-escape ``str(value)``, quotes included (safe in text and attribute values)."""
@@ -93,4 +95,4 @@ def link(href: str, label: object) -> Markup:
 
 
 def pct(n: int, d: int) -> str:
-    return f"{n / d:.1%}" if d else "–"
+    return percent(n, d, decimals=1, empty="–")
