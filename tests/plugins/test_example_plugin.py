@@ -86,6 +86,11 @@ def test_collect_filter_and_rebuild_from_the_command_line(plugin_path: Path, tmp
     proc = trajkit(plugin_path, "filter", "out/runs/u", "--dataset", "keep", "--keep", "short-answer",
                    cwd=tmp_path)
     assert proc.returncode == 0 and "short-answer(max_chars=40)" in proc.stdout, proc.stderr
+    proc = trajkit(plugin_path, "export", "out/datasets/units/v1", "--format", "openai", "--to",
+                   "units.jsonl", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    rows = [json.loads(line) for line in (tmp_path / "units.jsonl").read_text().splitlines()]
+    assert len(rows) == 2 and rows[0]["messages"][-1]["content"].endswith("</solution>")
 
 
 def test_collect_filter_export_from_python(plugin_path: Path, tmp_path: Path) -> None:
