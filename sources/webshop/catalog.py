@@ -225,11 +225,10 @@ def product_from_record(
     else:
         price = pricing[0] if pricing else 100.0
     nouns = rec.get("name_nouns")
-    attrs = (
-        attributes.get(asin, {}).get("attributes")
-        if isinstance(attributes.get(asin), dict)
-        else None
-    )
+    entry = attributes.get(asin)
+    # engine.py: the record's "attributes" whenever the key is there (an empty list stays
+    # empty, so no goal attribute can fuzzily meet "DUMMY_ATTR"), else ["DUMMY_ATTR"]
+    attrs = entry.get("attributes") if isinstance(entry, dict) else None
     review = reviews.get(asin, {})
     return Product(
         asin=asin,
@@ -242,7 +241,7 @@ def product_from_record(
         price_tag=_price_tag(pricing),
         price=price,
         options=_options(rec.get("customization_options"), where),
-        attributes=tuple(attrs) if attrs else ("DUMMY_ATTR",),
+        attributes=tuple(attrs) if attrs is not None else ("DUMMY_ATTR",),
         query=str(rec.get("query", "")).lower().strip(),
         category=str(rec.get("category", "")),
         product_category=str(rec.get("product_category", "")),

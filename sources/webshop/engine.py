@@ -2,7 +2,8 @@
 
 Transitions follow WebShop's text environment (``SimServer.receive``): ``search[...]`` works
 from any page and shows page 1 of the results; ``Back to Search`` returns to the search page;
-``Next >``/``< Prev`` page through results; ``< Prev`` on an item page goes back to the
+``Next >``/``< Prev`` page through results (``Next >`` is on every results page, and past
+the last one shows an empty page, as upstream); ``< Prev`` on an item page goes back to the
 results, on a sub-page back to the item; a result's ASIN opens the item; an option value sets
 that option; ``Description``/``Features``/``Reviews`` open sub-pages; ``Buy Now`` ends the
 session with WebShop's reward. A click that is not on the current page changes nothing: here

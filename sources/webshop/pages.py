@@ -53,13 +53,13 @@ def start_page(instruction: str) -> Page:
 
 
 def results_page(instruction: str, products: Sequence[Product], page: int, total: int) -> Page:
-    """Page ``page`` of ``total`` results; ``products`` are the ones on this page."""
+    """Page ``page`` of ``total`` results; ``products`` are the ones on this page.
+
+    As WebShop's ``results_page.html``: "< Prev" from page 2 on, and "Next >" on every page,
+    the last one (and an empty result) included; past the end it shows an empty page.
+    """
     buttons = [BACK_TO_SEARCH]
-    nav = []
-    if page > 1:
-        nav.append(PREV)
-    if page * 10 < total:
-        nav.append(NEXT)
+    nav = [PREV, NEXT] if page > 1 else [NEXT]
     parts = [*_header(instruction), BACK_TO_SEARCH, f"Page {page} (Total results: {total})", *nav]
     for p in products:
         parts += [p.asin, p.title, p.price_tag]

@@ -1,20 +1,24 @@
-"""WebShop's reward for a purchase (Yao et al., 2022, ``engine/goal.py``), re-implemented.
+"""WebShop's reward for a purchase (Yao et al., 2022, ``web_agent_site/engine/goal.py``).
 
-The reward is what the benchmark reports, so it follows the published definition term by term,
-quirks included, rather than what might look tidier:
+The reward is what the benchmark reports, so this follows the published ``get_reward`` formula
+by formula, quirks included, rather than what might look tidier (``docs/fidelity/webshop.md``
+checks it on a table of purchases):
 
-``r = r_type * (n_attr + n_option + [price <= price_upper]) / (len(attributes) + len(options) + 1)``
+``total = r_type * (n_attr + n_option + [price <= price_upper]) / (len(attributes) +
+len(goal_options) + 1)``
 
-* attributes: a goal attribute matches when a product attribute has a fuzzy token-set ratio
-  above 85 (thefuzz's rounded score on lower-cased ASCII text, reproduced with rapidfuzz), or
-  when it is a substring of the lower-cased title, bullets or description;
-* options: each *purchased* option counts once if it matches a goal option (``size`` exactly,
-  others fuzzily, colours first reduced to a colour word) or, as upstream, if its value occurs
-  in the title, bullets or description. So extra purchased options can push ``n_option`` past
-  the number of goal options, and the total past 1.0: upstream does the same;
-* type: the product's query, category path and title nouns against the goal's. Upstream gets
-  the nouns from spaCy's large English model; here they are precomputed in the data
-  (``name_nouns`` on a product) with a heuristic fallback (``text.name_nouns``).
+* ``n_attr`` (``get_attribute_reward``): a goal attribute counts when some product attribute
+  scores above 85 with thefuzz 0.19.0's ``token_set_ratio`` (``fuzzy``), or else when it is a
+  substring of the lower-cased title, bullets or description;
+* ``n_option`` (``get_option_reward``): every goal option and every bought value is first
+  passed through ``normalize_color`` (``normalize``), then each *goal* option counts once if
+  any bought value scores above 85 with it. The product's text is never read for options, a
+  size is as fuzzy as a colour ("x-large" matches "large"), an option the goal does not ask
+  for adds nothing, so the total never exceeds 1;
+* ``r_type`` (``get_type_reward``): the product's query, category path and title nouns
+  against the goal's. Upstream gets the nouns from spaCy's ``en_core_web_lg`` (the model
+  ``setup.sh`` installs); here they are precomputed in the data (``name_nouns`` on a
+  product), with a heuristic fallback (``text.name_nouns``).
 """
 
 from __future__ import annotations
@@ -23,12 +27,21 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from rapidfuzz import fuzz
+from trajkit.sources.webshop.fuzzy import token_set_ratio
+from trajkit.sources.webshop.normalize import normalize_color
 
-from trajkit.sources.webshop.text import fuzz_process, normalize_color
+__all__ = [
+    "Goal",
+    "Purchase",
+    "Reward",
+    "attribute_matches",
+    "get_reward",
+    "option_matches",
+    "token_set_ratio",
+    "type_reward",
+]
 
-#: Option names compared exactly (after colour normalisation) instead of fuzzily.
-EXACT_MATCH_OPTIONS = ("size",)
+#: ``score > 85`` in ``get_attribute_reward`` and ``get_option_reward``.
 FUZZY_THRESHOLD = 85
 CATEGORY_SEP = "›"
 
@@ -108,11 +121,6 @@ class Reward:
         return out
 
 
-def token_set_ratio(a: str, b: str) -> int:
-    """thefuzz's ``token_set_ratio``: ASCII-folded, processed, rounded to an integer."""
-    return round(fuzz.token_set_ratio(fuzz_process(a), fuzz_process(b)))
-
-
 def type_reward(purchase: Purchase, goal: Goal) -> tuple[float, bool, bool, float]:
     """``(r_type, query_match, category_match, title_score)``.
 
@@ -157,19 +165,18 @@ def attribute_matches(purchase: Purchase, goal: Goal) -> int:
     return matches
 
 
-def option_matches(
-    purchase: Purchase, goal_options: Sequence[str], chosen: Mapping[str, str]
-) -> int:
-    """How many chosen options match a goal option (see the module docstring)."""
-    wanted = [normalize_color(o) for o in goal_options]
+def option_matches(bought: Sequence[str], goal_options: Sequence[str]) -> int:
+    """How many goal options some bought value matches (``get_option_reward``).
+
+    ``bought`` is the list of chosen values (upstream passes ``list(options.values())``, names
+    dropped). Both sides are colour-normalised; the loop is over the goal's options and stops
+    at the first bought value scoring above 85, so one bought value may serve two goal
+    options, and the count never exceeds ``len(goal_options)``.
+    """
+    values = [normalize_color(v) for v in bought]
     matches = 0
-    for name, raw in chosen.items():
-        value = normalize_color(raw)
-        if name.lower() in EXACT_MATCH_OPTIONS:
-            matched = value in wanted
-        else:
-            matched = any(token_set_ratio(g, value) > FUZZY_THRESHOLD for g in wanted)
-        if matched or _in_text(value, purchase):
+    for wanted in (normalize_color(o) for o in goal_options):
+        if any(token_set_ratio(value, wanted) > FUZZY_THRESHOLD for value in values):
             matches += 1
     return matches
 
@@ -179,7 +186,7 @@ def get_reward(purchase: Purchase, goal: Goal, price: float, chosen: Mapping[str
     r_type, query_match, category_match, title_score = type_reward(purchase, goal)
     r_price = price <= goal.price_upper if goal.price_upper > 0 else None
     n_attr = attribute_matches(purchase, goal)
-    n_opt = option_matches(purchase, goal.goal_options, chosen)
+    n_opt = option_matches(list(chosen.values()), goal.goal_options)
     denominator = len(goal.attributes) + len(goal.goal_options) + 1
     total = (n_attr + n_opt + bool(r_price)) / denominator * r_type
     return Reward(

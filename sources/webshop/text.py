@@ -1,31 +1,14 @@
-"""Small text helpers shared by the reward, the search index and the catalogue.
+"""Small text helpers for the catalogue (title nouns) and the search index (stemming).
 
-Kept apart so that each of those modules does one job and they agree on how text is folded.
+Kept apart so that each of those modules does one job. The reward's own text handling (colour
+words, fuzzy scores) follows WebShop's code and lives in ``normalize`` and ``fuzzy``.
 """
 
 from __future__ import annotations
 
 import re
 
-from rapidfuzz import utils as fuzz_utils
-
-#: Colour words, sorted: ``normalize_color`` returns the first one found inside a value, as
-#: WebShop's normaliser does ("black forest" -> "black", "violet lavender" -> "lavender").
-COLOR_WORDS = tuple(
-    sorted(
-        """
-        alabaster apricot aqua ash azure beige black blue blush bronze brown burgundy camel
-        camo caramel champagne charcoal chocolate coffee copper coral cream denim fuchsia gold
-        granite graphite gray green grey indigo ivory khaki lavender lemon lilac lime magenta
-        maroon mauve mint mocha multicolor mustard navy nude olive orange peach pewter pink plum
-        purple red rose rust sage sand silver slate tan taupe teal turquoise violet walnut wheat
-        white wine yellow
-        """.split()
-    )
-)
-
 _WORD = re.compile(r"[a-z0-9]+")
-_LATIN1 = dict.fromkeys(range(128, 256))
 
 #: Words that are never the product-type nouns of a title (fallback for ``name_nouns``).
 _NOT_NOUNS = frozenset(
@@ -38,21 +21,6 @@ _NOT_NOUNS = frozenset(
     black white red blue green grey gray pink purple brown yellow orange silver gold beige navy
     """.split()
 )
-
-
-def normalize_color(value: str) -> str:
-    """The first colour word (in sorted order) inside ``value``, else ``value`` unchanged."""
-    for color in COLOR_WORDS:
-        if color in value:
-            return color
-    return value
-
-
-def fuzz_process(text: str) -> str:
-    """thefuzz's ``full_process(force_ascii=True)``: drop the Latin-1 range (code points
-    128-255, exactly what its "ascii only" step removes), turn everything but letters and
-    digits into spaces, lower-case, trim."""
-    return fuzz_utils.default_process(text.translate(_LATIN1))
 
 
 def name_nouns(name: str) -> tuple[str, ...]:

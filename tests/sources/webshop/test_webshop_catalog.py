@@ -55,6 +55,14 @@ def test_upstream_formats_are_read_as_the_engine_reads_them(tmp_path: Path) -> N
     assert g1.name == one.title and g1.name_nouns == one.name_nouns == ("widget", "model")
 
 
+def test_dummy_attribute_only_when_the_record_has_no_attributes_key(tmp_path: Path) -> None:
+    # engine.py: ``attributes[asin]['attributes']`` whenever the key is there (an empty list
+    # stays empty); ["DUMMY_ATTR"] only for an ASIN without an entry or without the key.
+    attrs = {"B0WIDGET01": {"attributes": []}, "B0WIDGET02": {"instruction": "x"}}
+    cat = load_catalogue(write_data(tmp_path, [widget(1), widget(2), widget(3)], attrs, {}))
+    assert [p.attributes for p in cat.products] == [(), ("DUMMY_ATTR",), ("DUMMY_ATTR",)]
+
+
 def test_goal_order_is_webshops_seeded_shuffle(tmp_path: Path) -> None:
     products = [widget(i) for i in range(12)]
     human = {p["asin"]: [{"instruction": f"goal {p['asin']}", "instruction_attributes": ["a"],

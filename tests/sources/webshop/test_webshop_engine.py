@@ -63,9 +63,8 @@ def test_paging_and_every_click_target(shop) -> None:
     assert "Page 2 (Total results: 50) [SEP] < Prev [SEP] Next >" in page2
     for _ in range(3):
         last = run(s.click("Next >")).text
-    assert "Page 5 (Total results: 50) [SEP] < Prev [SEP] B0" in last and "Next >" not in last
-    with pytest.raises(InvalidAction, match="Next >"):
-        run(s.click("Next >"))  # not on the last page
+    # WebShop's results template shows "Next >" on every page, the last one included
+    assert "Page 5 (Total results: 50) [SEP] < Prev [SEP] Next > [SEP] B0" in last
     assert run(s.click("< Prev")).text.startswith(page1.split("Page 1")[0])
     assert s.page_no == 4
     run(s.search("blue gizmo"))
@@ -93,6 +92,24 @@ def test_paging_and_every_click_target(shop) -> None:
     # attributes: "long cable" in the description (1 of 1); options blue, large (2 of 2);
     # price 12.0 under the limit; same product -> (1 + 2 + 1) / 4 = 1.0
     assert done.done and done.reward == 1.0 and done.text.endswith("Your score (min 0.0, max 1.0) [SEP] 1.0")
+
+
+def test_next_is_offered_past_the_last_page_as_upstream(shop) -> None:
+    # WebShop's results_page.html renders "Next >" whatever the page and total; clicking it
+    # on the last page shows the next (empty) page, with both buttons, and so on.
+    s = shop.session(shop.catalogue.goals[0])
+    run(s.start())
+    page1 = run(s.search("blue gizmo")).text  # 2 results: a single page
+    assert "Page 1 (Total results: 2) [SEP] Next > [SEP] B0WIDGET07" in page1
+    empty = run(s.click("Next >")).text
+    assert empty.endswith("[SEP] Back to Search [SEP] Page 2 (Total results: 2) [SEP] < Prev [SEP] Next >")
+    assert s.page.clickables == ("Back to Search", "< Prev", "Next >")
+    assert run(s.click("Next >")).text.endswith("Page 3 (Total results: 2) [SEP] < Prev [SEP] Next >")
+    run(s.click("< Prev"))
+    assert run(s.click("< Prev")).text == page1
+    none = run(s.search("qwertyuiop")).text  # no results: page 1 still offers "Next >"
+    assert none.endswith("Page 1 (Total results: 0) [SEP] Next >")
+    assert run(s.click("next >")).text.endswith("Page 2 (Total results: 0) [SEP] < Prev [SEP] Next >")
 
 
 def test_invalid_actions_change_nothing_and_say_why(shop) -> None:

@@ -1,19 +1,24 @@
-"""WebShop's reward on hand-computed cases (the arithmetic is in the comments)."""
+"""WebShop's reward on hand-computed cases (the arithmetic is in the comments).
+
+The formulas are those of WebShop's ``web_agent_site/engine/goal.py`` and ``normalize.py``;
+fuzzy scores are thefuzz 0.19.0's ``token_set_ratio`` (the version WebShop pins).
+"""
 
 from __future__ import annotations
 
 import pytest
 
+from trajkit.sources.webshop.fuzzy import full_process, token_set_ratio
+from trajkit.sources.webshop.normalize import COLOR_SET, normalize_color
 from trajkit.sources.webshop.reward import (
     Goal,
     Purchase,
     attribute_matches,
     get_reward,
     option_matches,
-    token_set_ratio,
     type_reward,
 )
-from trajkit.sources.webshop.text import fuzz_process, name_nouns, normalize_color
+from trajkit.sources.webshop.text import name_nouns
 
 SHAMPOO = "Beauty › Hair Care › Shampoo"
 
@@ -54,26 +59,27 @@ def test_perfect_purchase_scores_one() -> None:
     assert r.info()["w_att"] == pytest.approx(3 / 5) and r.info()["w_price"] == pytest.approx(1 / 5)
 
 
-def test_partial_purchase_fuzzy_text_and_colour_rules() -> None:
+def test_partial_purchase_fuzzy_attributes_and_options() -> None:
     g = goal(attributes=("tea tree", "sulfate free", "oily hair", "vegan"), goal_options=("16 fl oz", "mint"))
     p = product(
         attributes=("tea tree oil", "sulphate free"),
         description="A clarifying shampoo for oily hair.",
     )
-    # attributes: "tea tree" is a token subset of "tea tree oil" -> ratio 100 > 85 (match);
-    #   "sulfate free" vs "sulphate free": best of the token-set comparisons is
-    #   "free sulfate" vs "free sulphate" = 2*12/(12+13) = 96 > 85 (match);
+    # attributes: "tea tree" is a token subset of "tea tree oil" -> 100 > 85 (match);
+    #   "sulfate free" vs "sulphate free": sect "free", "free sulfate" vs "free sulphate":
+    #   difflib blocks "free sul" + "ate" = 11 of 12 + 13 -> 2*11/25 = 88 > 85 (match);
     #   "oily hair" matches no attribute but is in the description (match);
     #   "vegan" is nowhere (no match)                                  -> n_attr = 3 of 4.
     assert token_set_ratio("tea tree oil", "tea tree") == 100
     assert token_set_ratio("sulphate free", "sulfate free") == 88
     assert attribute_matches(p, g) == 3
-    # options: size "8 fl oz" is compared exactly with the goal's, and is not in the text
-    #   (no match); scent "peppermint" normalises to the colour word "mint", which fuzzily
-    #   equals the goal's "mint" (match)                                 -> n_opt = 1 of 2.
+    # options, goal by goal: "16 fl oz" vs the bought "8 fl oz": sect "fl oz" (5),
+    #   "fl oz 16" (8) vs "fl oz 8" (7): ratios 2*5/12 = 83, 2*5/13 = 77, 2*6/15 = 80 -> 83,
+    #   not > 85 (no); "mint" vs "peppermint", which normalises to the colour "mint" (match)
+    #                                                                     -> n_opt = 1 of 2.
     chosen = {"size": "8 fl oz", "scent": "peppermint"}
     assert normalize_color("peppermint") == "mint"
-    assert option_matches(p, g.goal_options, chosen) == 1
+    assert option_matches(list(chosen.values()), g.goal_options) == 1
     # total = (3 + 1 + 1 [14.99 <= 40]) / (4 + 2 + 1) = 5/7, times r_type 1 (same query).
     r = get_reward(p, g, 14.99, chosen)
     assert r.total == pytest.approx(5 / 7)
@@ -86,26 +92,103 @@ def test_price_over_the_limit_loses_its_share() -> None:
     assert r.total == pytest.approx(4 / 5) and not r.r_price
 
 
-def test_size_is_exact_but_other_options_are_fuzzy() -> None:
-    g = goal(goal_options=("x-large", "navy blue"))
-    # "xx-large" is not exactly "x-large" (size: exact) -> no; "navy" vs "navy blue": both
-    # normalise to the first colour word inside them ("blue" < "navy"), so "navy" stays
-    # "navy" and "navy blue" becomes "blue": token sets {navy} vs {blue}, ratio 2*0/8 -> no...
-    assert normalize_color("navy blue") == "blue" and normalize_color("navy") == "navy"
-    assert option_matches(product(), g.goal_options, {"size": "xx-large", "color": "navy"}) == 0
-    # ...while choosing the listed value itself matches both ways: 2 of 2.
-    assert option_matches(product(), g.goal_options, {"size": "x-large", "color": "navy blue"}) == 2
+def test_bought_values_found_in_the_product_text_earn_nothing() -> None:
+    # Issue 13 item 8 (a): upstream's get_option_reward compares each goal option with the
+    # bought values only; the title/bullets/description are read for attributes, never for
+    # options. Goal: colour "red"; bought "blue", which the description "contains"
+    # ("bluetooth"): "red" vs "blue" = 2*1/7 = 29, no match -> (1 + 0 + 1) / 3.
+    g = goal(attributes=("waterproof",), goal_options=("red",))
+    p = product(title="Boomcove Speaker", attributes=("waterproof",),
+                description="A portable waterproof bluetooth speaker.")
+    assert get_reward(p, g, 10.0, {"color": "blue"}).total == pytest.approx(2 / 3)
+    # ...nor does a wrong size printed in the title ("16 fl oz" vs "8 fl oz" = 83): 2 / 3.
+    g = goal(attributes=("tea tree",), goal_options=("8 fl oz",))
+    p = product(title="Verdant Tea Tree Shampoo, 16 Fl Oz")
+    assert get_reward(p, g, 10.0, {"size": "16 fl oz"}).total == pytest.approx(2 / 3)
 
 
-def test_extra_options_found_in_the_title_count_as_upstream() -> None:
-    # Upstream quirk: a chosen option whose value occurs in the title counts even when it
-    # matches no goal option. Goal: 1 attribute, 1 option (red).
+def test_options_are_counted_per_goal_option_so_the_total_stays_within_one() -> None:
+    # Upstream loops over the goal options and stops at the first bought value that matches:
+    # an extra bought option (here a size the goal does not ask for, printed in the title)
+    # adds nothing, so n_opt <= len(goal_options): (1 + 1 + 1) / 3 = 1.0, not 4/3.
     g = goal(attributes=("cotton",), goal_options=("red",))
-    p = product(title="Large Black Cotton Tee", attributes=("cotton",))
-    # color "black" != "red", but "black" is in the title -> 1; size "large" is in the
-    # title -> 1; so n_opt = 2 for 1 goal option. total = (1 + 2 + 1) / (1 + 1 + 1) = 4/3.
-    r = get_reward(p, g, 10.0, {"color": "black", "size": "large"})
-    assert r.total == pytest.approx(4 / 3) and r.r_option == pytest.approx(2.0)
+    p = product(title="Large Red Cotton Tee", attributes=("cotton",))
+    r = get_reward(p, g, 10.0, {"color": "red", "size": "large"})
+    assert r.total == 1.0 and r.r_option == 1.0
+    # ...and one bought value may satisfy two goal options: "navy blue" and "blue" both
+    # normalise to "blue", which the bought "blue" matches twice -> n_opt = 2.
+    assert option_matches(["blue"], ["navy blue", "blue"]) == 2
+
+
+@pytest.mark.parametrize(
+    ("goal_option", "bought", "score", "matches"),
+    [
+        # Issue 13 item 8 (b): sizes are fuzzy like every option.
+        ("large", "x-large", 100, 1),  # {large} is a subset of {x, large}
+        ("x-large", "large", 100, 1),
+        ("x-large", "xx-large", 93, 1),  # "large x" vs "large xx": 2*7/15
+        ("small", "x-small", 100, 1),
+        ("80 count", "40 count", 88, 1),  # "count 40" vs "count 80": 2*7/16 = 87.5 -> 88
+        ("pack of 8", "pack of 4", 89, 1),  # "of pack 4" vs "of pack 8": 2*8/18
+        ("16 fl oz", "8 fl oz", 83, 0),  # "fl oz" vs "fl oz 8": 2*5/12
+        ("10 ft", "6 ft", 67, 0),
+        ("11", "10", 50, 0),
+        ("medium", "large", 18, 0),
+    ],
+)
+def test_sizes_match_fuzzily_as_upstream(goal_option, bought, score, matches) -> None:
+    assert token_set_ratio(bought, goal_option) == score
+    assert option_matches([bought], [goal_option]) == matches
+
+
+@pytest.mark.parametrize(
+    ("value", "colour"),
+    [
+        # Issue 13 item 8 (c): upstream's COLOR_SET, first word in its order found inside.
+        ("dark green", "dark"), ("dark brown", "brown"), ("light pink", "light"),
+        ("light blue", "blue"), ("midnight silver", "midnight"), ("midnight blue", "blue"),
+        ("royal white", "royal"), ("royal blue", "blue"), ("natural white", "natural"),
+        ("steel teal", "steel"), ("steel grey", "grey"), ("heather grey", "grey"),
+        ("espresso", "espresso"), ("chocolate brownie", "brown"), ("standard", "tan"),
+        ("massage chair", "massage chair"),  # no "sage" upstream
+        # upstream's own test_normalize.py cases
+        ("", ""), ("black forest", "black"), ("violet lavender", "lavender"),
+        ("steelivy fuchsia", "fuchsia"), ("123alabaster", "alabaster"), ("webshop", "webshop"),
+    ],
+)
+def test_colour_normalisation_uses_upstreams_colour_list(value, colour) -> None:
+    assert normalize_color(value) == colour
+
+
+def test_colour_list_is_upstreams() -> None:
+    assert len(COLOR_SET) == 102 and list(COLOR_SET) == sorted(COLOR_SET)
+    assert {"dark", "light", "midnight", "royal", "natural", "steel"} <= set(COLOR_SET)
+    assert "sage" not in COLOR_SET
+    # so that "dark X" matches "dark Y": both normalise to "dark" (1 of 1 goal options)
+    assert option_matches(["dark grey"], ["dark green"]) == 1
+    assert option_matches(["pink"], ["light pink"]) == 0  # "light" vs "pink"
+
+
+def test_fuzzy_text_is_processed_as_thefuzz_0_19_does() -> None:
+    # thefuzz 0.19.0 drops code points 128-255 and turns every non-word character (``\W``,
+    # so not "_") into a space: "Café Crème—Noir!" -> "caf crme noir".
+    assert full_process("Café Crème—Noir!") == "caf crme noir"
+    assert full_process("DUMMY_ATTR") == "dummy_attr"
+    # "caf" vs "cafe" = 2*3/7 = 86 > 85: a match.
+    assert token_set_ratio("Café", "cafe") == 86
+    # one token vs two: no shared token, "dummy_attr" vs "attr dummy" -> 50 (not 100)
+    assert token_set_ratio("dummy_attr", "dummy attr") == 50
+    assert token_set_ratio("", "x") == 0 and token_set_ratio("!!", "x") == 0
+
+
+def test_fuzzy_ratio_is_difflibs_as_in_the_pinned_thefuzz() -> None:
+    # difflib's greedy blocks, as the pinned pure-Python thefuzz computes them:
+    # "free fragrance" vs "free frgace" keeps "free fr" + "a" + "ce" = 10 -> 2*10/25 = 80
+    # (a Levenshtein-based scorer finds "free fr" + "gace" = 11 -> 88, a match).
+    assert token_set_ratio("fragrance free", "frgace free") == 80
+    # nor symmetric, so the argument order is upstream's (the product's or bought side first)
+    assert token_set_ratio("ih protein", "high protein") == 91
+    assert token_set_ratio("high protein", "ih protein") == 82
 
 
 @pytest.mark.parametrize(
@@ -141,21 +224,7 @@ def test_type_reward_below_a_tenth_and_without_goal_nouns() -> None:
     assert get_reward(product(query="o", product_category="b"), g, 1.0, {"size": "16 fl oz"}).total == 0.5
 
 
-def test_colour_normalisation_as_upstream_tests_it() -> None:
-    cases = {"": "", "black forest": "black", "violet lavender": "lavender",
-             "steelivy fuchsia": "fuchsia", "123alabaster": "alabaster", "webshop": "webshop"}
-    assert {k: normalize_color(k) for k in cases} == cases
-
-
 def test_fallback_nouns_drop_function_words_sizes_and_colours() -> None:
     assert name_nouns("Men's Black Running Shoes for Trail, Size 10, Pack of 2") == (
         "running", "shoes", "trail", "size"
     )
-
-
-def test_fuzzy_text_is_processed_as_thefuzz_does() -> None:
-    # thefuzz drops code points 128-255 ("é", "è") before comparing, and turns other
-    # non-alphanumerics ("—", "!") into spaces: "Café Crème—Noir!" -> "caf crme noir".
-    assert fuzz_process("Café Crème—Noir!") == "caf crme noir"
-    # so "café" vs "cafe": "caf" vs "cafe" = 2*3/(3+4) = 0.857 -> 86 > 85: a match.
-    assert token_set_ratio("Café", "cafe") == 86

@@ -17,7 +17,7 @@ from trajkit.sources.webshop.server import ServerSession, open_client, parse_pag
 
 CATALOGUE = load_catalogue(SAMPLE_DIR)
 ACTIONS = [
-    ("search", "men running shoes"), ("click", "Next >"), ("click", "B0TKS00001"),
+    ("search", "men running shoes"), ("click", "Next >"), ("click", "< Prev"), ("click", "B0TKS00001"),
     ("click", "navy blue"), ("click", "Features"), ("click", "< Prev"), ("click", "Reviews"),
     ("click", "< prev"), ("click", "Description"), ("click", "< Prev"), ("click", "10"),
     ("click", "< Prev"), ("click", "b0tks00002"), ("click", "Back to Search"), ("click", "Search"),
@@ -58,7 +58,9 @@ def test_server_pages_and_reward_match_the_local_engine(server: WebShopServer) -
     pairs = asyncio.run(play())
     assert all(a == b for a, b in pairs), [p for p in pairs if p[0] != p[1]]
     invalid = [a for a, _ in pairs if isinstance(a, tuple) and a[0] == "invalid"]
-    assert len(invalid) == 3  # Next > (8 results), Search (not a clickable), purple
+    assert len(invalid) == 2  # Search (not a clickable), purple
+    # "Next >" on the only page of results (8) shows an empty page 2, as upstream's template
+    assert pairs[2][0][0].endswith("Page 2 (Total results: 8) [SEP] < Prev [SEP] Next >")
     assert pairs[-1][1] == ("Thank you for shopping with us! [SEP] Your score (min 0.0, max 1.0) [SEP] 1.0", True, 1.0)
 
 
