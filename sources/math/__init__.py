@@ -69,8 +69,12 @@ class MathSource:
             return self._judge
 
     async def judge(self, task: Task, answer: str) -> Verdict:
-        """math-verify equivalence of ``answer`` with ``task.reference``."""
-        return await self.judge_engine.judge(str(task.reference), answer)
+        """math-verify equivalence of ``answer`` with ``task.reference``, after both are
+        normalised as MATH writes answers; the problem text decides how a percent reads."""
+        problem = task.metadata.get("problem")
+        return await self.judge_engine.judge(
+            str(task.reference), answer, problem=problem if isinstance(problem, str) else None
+        )
 
     def close(self) -> None:
         """Stop judge workers (also happens automatically at exit)."""

@@ -49,6 +49,33 @@ def _box_content(text: str, pos: int) -> str | None:
 
 def _braced(text: str, open_pos: int) -> str | None:
     """Return what lies between the brace at ``open_pos`` and its match, else ``None``."""
+    close = _closing_brace(text, open_pos)
+    if close is None:
+        return None
+    return text[open_pos + 1 : close].strip() or None
+
+
+_LEADING_BOX_RE = re.compile(r"\\(?:boxed|fbox)\s*(?=\{)")
+
+
+def whole_box(text: str) -> str | None:
+    """Content of ``text`` when all of it is one box (``\\boxed{\\$18.90}``), else ``None``.
+
+    A teacher may box its ``<solution>`` as MATH boxes answers; unwrapping it lets the same
+    form rules apply to a bare and a boxed answer. ``\\boxed{1} and \\boxed{2}`` is not one
+    box, so it is left for math-verify's own multi-box extraction.
+    """
+    match = _LEADING_BOX_RE.match(text)
+    if match is None:
+        return None
+    open_pos = match.end()
+    if _closing_brace(text, open_pos) != len(text) - 1:
+        return None
+    return _braced(text, open_pos)
+
+
+def _closing_brace(text: str, open_pos: int) -> int | None:
+    """Index of the brace closing the one at ``open_pos`` (escaped braces skipped)."""
     depth = 0
     i = open_pos
     while i < len(text):
@@ -61,7 +88,6 @@ def _braced(text: str, open_pos: int) -> str | None:
         elif ch == "}":
             depth -= 1
             if depth == 0:
-                content = text[open_pos + 1 : i].strip()
-                return content or None
+                return i
         i += 1
     return None

@@ -16,6 +16,7 @@ from typing import Any
 
 from trajkit.schemas import Verdict
 from trajkit.sources.math.check import check_answer
+from trajkit.sources.math.forms import is_percent_question
 from trajkit.sources.math.pool import CheckFn, JudgeUnavailableError, VerifierPool
 
 __all__ = ["DEFAULT_TIMEOUT_S", "JudgeUnavailableError", "MathJudge"]
@@ -75,23 +76,29 @@ class MathJudge:
                 self._holder["executor"] = executor
             return executor
 
-    async def judge(self, reference: str, answer: str) -> Verdict:
+    async def judge(self, reference: str, answer: str, *, problem: str | None = None) -> Verdict:
         """Verdict for ``answer`` against ``reference``; never raises for a bad answer.
 
-        A timeout or a crashed worker is a failed verdict with ``details["error"]``; only an
-        unstartable judge raises ``JudgeUnavailableError``.
+        ``problem`` (the question) tells whether ``7\\%`` answers a percentage question (then
+        it equals ``7``) or means 7/100; without it ``7\\%`` and ``7`` agree, as in the
+        reference normalisers. A timeout or a crashed worker is a failed verdict with
+        ``details["error"]``; only an unstartable judge raises ``JudgeUnavailableError``.
         """
         if not answer.strip():
             return _verdict(False, reference, error="empty answer")
+        percent = is_percent_question(problem, reference)
         loop = asyncio.get_running_loop()
-        outcome = await loop.run_in_executor(self._executor(), self._pool.run, reference, answer)
+        outcome = await loop.run_in_executor(
+            self._executor(), self._pool.run, reference, answer, percent
+        )
         return _to_verdict(reference, outcome)
 
-    def judge_sync(self, reference: str, answer: str) -> Verdict:
+    def judge_sync(self, reference: str, answer: str, *, problem: str | None = None) -> Verdict:
         """Blocking form for scripts and filters that have no event loop."""
         if not answer.strip():
             return _verdict(False, reference, error="empty answer")
-        return _to_verdict(reference, self._pool.run(reference, answer))
+        percent = is_percent_question(problem, reference)
+        return _to_verdict(reference, self._pool.run(reference, answer, percent))
 
     def close(self) -> None:
         """Stop workers and helper threads now; safe to call twice or never."""

@@ -20,7 +20,8 @@ from typing import Any, Literal
 from trajkit.core.errors import JudgeError
 from trajkit.sources.math.check import check_answer, warm_up
 
-CheckFn = Callable[[str, str], dict[str, Any]]
+#: ``check(reference, answer, percent_question)``; see ``check.check_answer``.
+CheckFn = Callable[[str, str, bool], dict[str, Any]]
 Outcome = tuple[Literal["ok", "timeout", "error"], Any]
 
 
@@ -41,7 +42,8 @@ def _exit_when_orphaned(parent_pid: int) -> None:
 
 
 def _worker_main(conn: Connection, check: CheckFn) -> None:
-    """Serve ``(reference, answer)`` requests until told to stop or the pipe closes."""
+    """Serve ``(reference, answer, percent_question)`` requests until told to stop or the pipe
+    closes."""
     import os
     import signal
 
@@ -124,7 +126,7 @@ class VerifierPool:
         self._busy: set[_Worker] = set()
         self.replaced = 0  # workers killed after a timeout or crash (for tests and stats)
 
-    def run(self, reference: str, answer: str) -> Outcome:
+    def run(self, reference: str, answer: str, percent_question: bool = True) -> Outcome:
         """Check one answer: ``("ok", result)``, ``("timeout", None)`` or ``("error", msg)``.
 
         Blocks the calling thread for at most about ``timeout_s`` plus worker start-up.
@@ -133,7 +135,7 @@ class VerifierPool:
         with self._slots:
             worker = self._acquire()
             try:
-                worker.conn.send((reference, answer))
+                worker.conn.send((reference, answer, percent_question))
                 if not worker.conn.poll(self.timeout_s):
                     self._discard(worker)
                     return "timeout", None

@@ -15,6 +15,7 @@ from trajkit.core.errors import ConfigError, DataError
 from trajkit.core.registry import names
 from trajkit.sources.base import LoadOptions, make_source
 from trajkit.sources.math import SAMPLE_PATH, MathSource, last_boxed
+from trajkit.sources.math.boxed import whole_box
 from trajkit.sources.math.records import parse_level, problem_hash_id, type_key
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "math"
@@ -46,6 +47,24 @@ def load(**kw: object) -> list:
 )
 def test_last_boxed(text: str, expected: str | None) -> None:
     assert last_boxed(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (r"\boxed{\$18.90}", r"\$18.90"),
+        (r"\fbox{7}", "7"),
+        (r"\boxed {\frac{1}{2}}", r"\frac{1}{2}"),
+        (r"\boxed{\{1, 2\}}", r"\{1, 2\}"),
+        (r"\boxed{1} and \boxed{2}", None),  # two boxes, not one
+        (r"\boxed{5} cm", None),  # something after the box
+        (r"so \boxed{5}", None),  # something before it
+        (r"\boxed{\frac{1}{2}", None),  # unbalanced
+        (r"\boxed 5", None),  # brace-less: only ``last_boxed`` reads it
+    ],
+)
+def test_whole_box(text: str, expected: str | None) -> None:
+    assert whole_box(text) == expected
 
 
 def test_level_and_type_normalisation() -> None:

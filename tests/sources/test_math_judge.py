@@ -28,13 +28,15 @@ DEMO_PATH = (
 )
 
 
-def hanging_or_crashing_check(reference: str, answer: str) -> dict[str, Any]:
+def hanging_or_crashing_check(
+    reference: str, answer: str, percent_question: bool
+) -> dict[str, Any]:
     """Stands in for a pathological expression (runs in a worker, so module-level)."""
     if answer == "hang":
         time.sleep(60)
     if answer == "crash":
         os._exit(3)
-    return check_answer(reference, answer)
+    return check_answer(reference, answer, percent_question)
 
 
 @pytest.fixture(scope="module")
