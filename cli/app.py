@@ -26,8 +26,10 @@ from trajkit.cli import (
     verify_command,
     view_command,
 )
+from trajkit.cli.options import QuietGroup
 
 app = typer.Typer(
+    cls=QuietGroup,
     add_completion=False,
     no_args_is_help=True,
     help="Build CodeAct agent-training datasets from benchmark tasks and teacher LLMs.",

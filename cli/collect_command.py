@@ -16,7 +16,7 @@ import typer
 from trajkit.api.collecting import collect_config, run_sync
 from trajkit.api.summary import Summary
 from trajkit.cli.console import err, say
-from trajkit.cli.options import OneLineErrors, model_command
+from trajkit.cli.options import OneLineErrors, examples, model_command
 from trajkit.cli.run_report import exit_with, guard_with_summary, report_run
 from trajkit.collect.options import CollectOptions
 from trajkit.core.errors import ConfigError
@@ -86,7 +86,16 @@ def _collect(ctx: typer.Context, values: dict[str, Any], extras: dict[str, Any])
         exit_with(result.exit_code)
 
 
-app.command("collect", cls=OneLineErrors)(
+EPILOG = examples(
+    'trajkit collect math --teacher openai:gpt-4o-mini --limit 200 --run math-a --concurrency 32',
+    'trajkit collect hotpotqa --teacher anthropic:claude-3-5-haiku-latest --source-opt search=corpus --source-opt corpus=wiki.jsonl',
+    'trajkit collect apps --teacher openai:gpt-4o --hf codeparrot/apps --difficulty interview --max-cost 20',
+    'trajkit collect math --teacher openai:gpt-4o-mini --estimate',
+    'trajkit collect --config nightly.toml --limit 5',
+)
+
+
+app.command("collect", cls=OneLineErrors, epilog=EPILOG)(
     model_command(
         CollectOptions, _collect, extra=_EXTRA, optional=("source", "teacher"),
         doc="Run teachers on a source's tasks; write OUT/runs/RUN/{trajectories.jsonl, run.json}.",

@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 
 from trajkit.cli.console import err, guard, out, say
+from trajkit.cli.options import OneLineErrors, examples
 
 app = typer.Typer()
 
@@ -43,7 +44,10 @@ def demo_sources() -> list[tuple[str, Path | None, str | None]]:
     return found
 
 
-@app.command("demo")
+@app.command("demo", cls=OneLineErrors, epilog=examples(
+    'trajkit demo',
+    'trajkit demo --out /tmp/demo',
+))
 def demo(
     out_dir: Annotated[Path, typer.Option("--out", help="Output root.")] = Path("out"),
     no_isolation: Annotated[bool, typer.Option("--no-isolation", help="UNSAFE: run without namespaces.")] = False,

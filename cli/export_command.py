@@ -7,7 +7,7 @@ from typing import Any
 import typer
 
 from trajkit.cli.console import guard, say
-from trajkit.cli.options import OneLineErrors, model_command
+from trajkit.cli.options import OneLineErrors, examples, model_command
 from trajkit.dataset.options import ExportOptions
 
 app = typer.Typer()
@@ -30,7 +30,13 @@ def _export(ctx: typer.Context, values: dict[str, Any], extras: dict[str, Any]) 
     guard(body)
 
 
-app.command("export", cls=OneLineErrors)(
+EPILOG = examples(
+    'trajkit export out/datasets/codeact-math/v1 --format openai --to train.jsonl --mask-failed',
+    'trajkit export out/datasets/codeact-math --format hf --to hf-export --license apache-2.0',
+)
+
+
+app.command("export", cls=OneLineErrors, epilog=EPILOG)(
     model_command(
         ExportOptions, _export,
         doc="Write a dataset version as a fine-tuning file or a Hugging Face dataset folder.",

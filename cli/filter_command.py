@@ -12,7 +12,7 @@ from typing import Any
 import typer
 
 from trajkit.cli.console import err, guard, out, say
-from trajkit.cli.options import OneLineErrors, model_command
+from trajkit.cli.options import OneLineErrors, examples, model_command
 from trajkit.dataset.options import FilterOptions
 from trajkit.dataset.version import DatasetVersion
 
@@ -74,7 +74,15 @@ def _filter(ctx: typer.Context, values: dict[str, Any], extras: dict[str, Any]) 
     guard(body)
 
 
-app.command("filter", cls=OrderedCommand)(
+EPILOG = examples(
+    'trajkit filter out/runs/math-a --dataset codeact-math',
+    'trajkit filter out/runs/* --dataset mix --dedup exact --max-tokens 8192 --balance source=1000',
+    'trajkit filter out/runs/math-a --dataset paper --preset paper --no-secrets',
+    'trajkit filter out/runs/math-a --dataset custom --config chain.toml --dry-run',
+)
+
+
+app.command("filter", cls=OrderedCommand, epilog=EPILOG)(
     model_command(
         FilterOptions, _filter,
         doc="Filter runs into a new immutable dataset version (or report the identical existing one).",

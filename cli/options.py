@@ -20,7 +20,8 @@ from typing import Annotated, Any
 
 import typer
 from pydantic.fields import FieldInfo
-from typer.core import TyperCommand
+from rich.markup import escape
+from typer.core import TyperCommand, TyperGroup
 
 from trajkit.cli.console import err
 from trajkit.core.options import CommandOptions
@@ -28,8 +29,27 @@ from trajkit.core.options import CommandOptions
 Body = Callable[[typer.Context, dict[str, Any], dict[str, Any]], Any]
 
 
+def quiet_flags(params: list[Any]) -> list[Any]:
+    """Flags take no value, so ``--help`` shows no type for them (typer would print ``<bool>``)."""
+    for param in params:
+        if getattr(param, "is_flag", False) and param.metavar is None:
+            param.metavar = ""
+    return params
+
+
+class QuietGroup(TyperGroup):
+    """A command group whose ``--help`` shows no type beside flags."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        return quiet_flags(super().get_params(ctx))
+
+
 class OneLineErrors(TyperCommand):
-    """Reports click's usage errors (unknown option, bad value) as one line, exit 2."""
+    """Reports click's usage errors (unknown option, bad value) as one line, exit 2, and shows
+    no type beside flags in ``--help``."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        return quiet_flags(super().get_params(ctx))
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         try:
@@ -126,3 +146,8 @@ def model_command(
     command.__annotations__ = {p.name: p.annotation for p in params}
     command.__doc__ = doc or model.__doc__
     return command
+
+
+def examples(*lines: str) -> str:
+    """A command's ``--help`` epilog: example invocations, each kept on its own line."""
+    return "[bold]Examples[/bold]\n\n" + "\n\n".join(f"  [dim]$[/dim] {escape(line)}" for line in lines)

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from trajkit.cli.console import guard, say
+from trajkit.cli.options import OneLineErrors, examples
 from trajkit.core.registry import KINDS
 
 app = typer.Typer()
@@ -18,7 +19,10 @@ def _value(value: Any) -> str:
     return value if isinstance(value, str) and value.startswith("<") else json.dumps(value, default=str)
 
 
-@app.command("plugins")
+@app.command("plugins", cls=OneLineErrors, epilog=examples(
+    'trajkit plugins',
+    'trajkit plugins source --json',
+))
 def plugins_cmd(
     kind: Annotated[str | None, typer.Argument(help="source, teacher, filter, sandbox or executor (default: all).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,

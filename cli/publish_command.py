@@ -7,7 +7,7 @@ from typing import Any
 import typer
 
 from trajkit.cli.console import guard, say
-from trajkit.cli.options import OneLineErrors, model_command
+from trajkit.cli.options import OneLineErrors, examples, model_command
 from trajkit.dataset.options import PublishOptions
 
 app = typer.Typer()
@@ -35,7 +35,13 @@ def _publish(ctx: typer.Context, values: dict[str, Any], extras: dict[str, Any])
     guard(body)
 
 
-app.command("publish", cls=OneLineErrors)(
+EPILOG = examples(
+    'trajkit publish out/datasets/codeact-math/v1 --repo-id my-org/codeact-math --dry-run',
+    'HF_TOKEN=... trajkit publish out/datasets/codeact-math/v1 --repo-id my-org/codeact-math --private',
+)
+
+
+app.command("publish", cls=OneLineErrors, epilog=EPILOG)(
     model_command(
         PublishOptions, _publish,
         doc="Upload the hf export as one commit tagged vN (token: HF_TOKEN; endpoint: HF_ENDPOINT).",

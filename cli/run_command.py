@@ -13,12 +13,16 @@ import typer
 
 from trajkit.api.summary import Summary
 from trajkit.cli.console import err, say
+from trajkit.cli.options import OneLineErrors, examples
 from trajkit.cli.run_report import exit_with, guard_with_summary, report_run
 
 app = typer.Typer()
 
 
-@app.command("run")
+@app.command("run", cls=OneLineErrors, epilog=examples(
+    'trajkit run nightly.toml --summary-json summary.json',
+    'trajkit run nightly.toml --estimate',
+))
 def run_cmd(
     job_path: Annotated[Path, typer.Argument(metavar="JOB.toml", help="Job file: collect tables, then optional dataset, filter, export and publish tables.")],
     summary_json: Annotated[Path | None, typer.Option(metavar="PATH", help="Write a machine-readable summary (status, exit code, runs, dataset, exports) here.")] = None,

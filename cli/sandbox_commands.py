@@ -10,15 +10,16 @@ from typing import Annotated
 import typer
 
 from trajkit.cli.console import err, guard, say
+from trajkit.cli.options import OneLineErrors, QuietGroup
 
 app = typer.Typer()
 sandbox_app = typer.Typer(
-    no_args_is_help=True, help="The docker sandbox: build its image, remove leftover containers."
+    cls=QuietGroup, no_args_is_help=True, help="The docker sandbox: build its image, remove leftover containers."
 )
 app.add_typer(sandbox_app, name="sandbox")
 
 
-@sandbox_app.command("build")
+@sandbox_app.command("build", cls=OneLineErrors)
 def build_cmd(
     from_rootfs: Annotated[bool, typer.Option("--from-rootfs", help="No registry: make the base with debootstrap (Debian bookworm, needs root).")] = False,
     base: Annotated[str | None, typer.Option(help="Base image with python3 (default python:3.12-slim).")] = None,
@@ -40,7 +41,7 @@ def build_cmd(
     guard(body)
 
 
-@sandbox_app.command("prune")
+@sandbox_app.command("prune", cls=OneLineErrors)
 def prune_cmd(
     run: Annotated[str | None, typer.Option(help="Only containers of this run.")] = None,
     all_: Annotated[bool, typer.Option("--all", help="Also containers of collectors still running.")] = False,

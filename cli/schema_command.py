@@ -9,12 +9,13 @@ from typing import Annotated
 import typer
 
 from trajkit.cli.console import guard, say
+from trajkit.cli.options import OneLineErrors
 from trajkit.core.errors import ConfigError
 
 app = typer.Typer()
 
 
-@app.command("schema")
+@app.command("schema", cls=OneLineErrors)
 def schema(
     name: Annotated[str | None, typer.Argument(help="One model (e.g. Trajectory); default all.")] = None,
     out_dir: Annotated[Path | None, typer.Option("--out", help="Write NAME.schema.json files here.")] = None,

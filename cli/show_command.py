@@ -9,11 +9,15 @@ from typing import Annotated
 import typer
 
 from trajkit.cli.console import err, guard, out, say
+from trajkit.cli.options import OneLineErrors, examples
 
 app = typer.Typer()
 
 
-@app.command("show")
+@app.command("show", cls=OneLineErrors, epilog=examples(
+    'trajkit show test/algebra/1.json --in out/runs/math-a',
+    'trajkit show math-a:test/algebra/1.json --json',
+))
 def show_cmd(
     ident: Annotated[str, typer.Argument(metavar="ID", help="Trajectory id or task id.")],
     in_: Annotated[Path, typer.Option("--in", help="Run dir, dataset version, JSONL file or output root.")] = Path("out"),

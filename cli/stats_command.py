@@ -8,7 +8,7 @@ from typing import Any
 import typer
 
 from trajkit.cli.console import guard, out
-from trajkit.cli.options import OneLineErrors, model_command
+from trajkit.cli.options import OneLineErrors, examples, model_command
 from trajkit.dataset.options import StatsOptions
 
 app = typer.Typer()
@@ -28,6 +28,12 @@ def _stats(ctx: typer.Context, values: dict[str, Any], extras: dict[str, Any]) -
     guard(body)
 
 
-app.command("stats", cls=OneLineErrors)(
+EPILOG = examples(
+    'trajkit stats out/datasets/codeact-math/v1',
+    'trajkit stats out/runs/math-a --json',
+)
+
+
+app.command("stats", cls=OneLineErrors, epilog=EPILOG)(
     model_command(StatsOptions, _stats, doc="Counts, success and self-correction rates, turns and tokens.")
 )

@@ -11,7 +11,7 @@ from typing import Any
 import typer
 
 from trajkit.cli.console import guard, out, path_text
-from trajkit.cli.options import OneLineErrors, model_command
+from trajkit.cli.options import OneLineErrors, examples, model_command
 from trajkit.dataset.options import VerifyOptions
 
 app = typer.Typer()
@@ -51,7 +51,13 @@ def _verify(ctx: typer.Context, values: dict[str, Any], extras: dict[str, Any]) 
         raise typer.Exit(EXIT_DRIFT)
 
 
-app.command("verify", cls=OneLineErrors)(
+EPILOG = examples(
+    'trajkit verify out/datasets/codeact-math/v1',
+    'trajkit verify out/datasets/codeact-math/v1 --rebuild --input /data/old/runs/math-a',
+)
+
+
+app.command("verify", cls=OneLineErrors, epilog=EPILOG)(
     model_command(
         VerifyOptions, _verify,
         doc="Check hashes, counts and lineage of a dataset version; exit 1 listing any drift.",

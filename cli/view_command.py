@@ -14,11 +14,15 @@ import typer
 from rich.markup import escape
 
 from trajkit.cli.console import guard, out
+from trajkit.cli.options import OneLineErrors, examples
 
 app = typer.Typer()
 
 
-@app.command("view")
+@app.command("view", cls=OneLineErrors, epilog=examples(
+    'trajkit view out/datasets/demo/v1 --open',
+    'trajkit view out/runs/math-a out/runs/math-b',
+))
 def view_cmd(
     path: Annotated[
         Path,

@@ -70,3 +70,18 @@ def test_resolve_names_plugins_before_anything_is_read() -> None:
 
         config = CollectOptions.build(source="math", teacher="openai:m", ray_workers=2).resolve()
         get_executor_backend("local").make(config, None, source=None, sandbox_factory=None)  # type: ignore[arg-type]
+
+
+COMMANDS = ["collect", "filter", "stats", "schema", "demo", "verify", "export", "publish", "show",
+            "view", "run", "plugins", "sandbox", "sandbox build", "sandbox prune"]
+
+
+@pytest.mark.parametrize("command", ["", *COMMANDS])
+def test_help_reads_cleanly(command: str) -> None:
+    """No type beside a flag (typer prints ``<bool>``), and examples where a command has them."""
+    result = runner.invoke(app, [*command.split(), "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "<bool>" not in result.output
+    if command in ("collect", "filter", "export", "publish", "verify", "stats", "run", "view",
+                   "show", "plugins", "demo"):
+        assert "Examples" in result.output and f"$ trajkit {command}" in result.output
