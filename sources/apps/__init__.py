@@ -1,10 +1,12 @@
 """APPS (Hendrycks et al.): programming problems graded by their unit tests inside the sandbox.
 
-Load APPS-format records from JSONL/JSON/Parquet, a Hub dataset's data files, or the bundled
-sample; the teacher writes a complete program (stdin/stdout, or a function called with the
-test inputs); the judge runs it on every test in a fresh sandbox from the collector's
-runtime and compares outputs on the host. ``success`` is strict accuracy (all tests pass),
-``score`` the fraction passed.
+Load APPS-format records from JSONL/JSON/Parquet, the released per-problem tree
+(``train/0001/question.txt``...), a Hub dataset's data files, or the bundled sample; the
+teacher writes a complete program (stdin/stdout, or a function called with the test
+inputs); the judge runs it on every test in a fresh sandbox from the collector's runtime,
+the way the official grader runs programs (``execmodel.py``), and compares outputs on the
+host. ``success`` is strict accuracy (all tests pass), ``score`` the fraction passed.
+docs/fidelity/apps.md compares verdicts with the official grader's.
 
 Options (``--source-opt KEY=VALUE``): ``test_timeout`` (seconds per test, default 4),
 ``split_tests`` (show the statement's example tests in the prompt, default false),
@@ -82,10 +84,12 @@ class AppsSource:
         )
 
     def load(self, options: LoadOptions) -> list[Task]:
-        """Tasks from ``options.data`` (``.jsonl``/``.json``/``.parquet``), ``options.hf`` (a
-        Hub dataset id such as ``codeparrot/apps``, or a local directory with its layout;
-        split defaults to ``train``) or, with neither, the bundled sample; then the
-        difficulty selection (``options.levels``) and seeded sampling.
+        """Tasks from ``options.data`` (a ``.jsonl``/``.json``/``.parquet`` file, or a
+        directory: one problem folder, a split folder such as the release's ``train/``, the
+        release root, or a folder laid out like the Hub repository), ``options.hf`` (a Hub
+        dataset id such as ``codeparrot/apps``, or such a directory; split defaults to
+        ``train``) or, with neither, the bundled sample; then the difficulty selection
+        (``options.levels``) and seeded sampling.
 
         Problems without usable tests are skipped and counted in ``last_report``.
         """

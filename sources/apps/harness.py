@@ -12,6 +12,10 @@ gigabytes is cut off, not buffered. Afterwards the group is killed and, when we 
 are the jail's worker, every other process in the jail too, so forks that escaped the group
 (``setsid``) cannot outlive their test. The worker makes itself non-dumpable so a child
 cannot open its protocol pipes through ``/proc`` and forge results.
+
+How a program is compiled and called (the official grader's prelude, the function wrapper
+that lets a stdin program ``return`` at module level, the call-based entry point) lives in
+``execmodel.py``, whose text the judge sends into the same cell just before this file.
 """
 
 import atexit
@@ -29,6 +33,9 @@ import time
 import traceback
 import types
 import typing
+
+if typing.TYPE_CHECKING:  # defined in the same cell: the judge sends execmodel.py's text first
+    from execmodel import call_arguments, compile_program, entry_point, names_used, prelude
 
 PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
@@ -96,6 +103,8 @@ class AppsHarness:
         self.output_limit = output_limit
         self.stderr_limit = stderr_limit
         self.code: types.CodeType | None = None
+        self.wrapped = False
+        self.prelude: dict[str, object] = {}
         self.path = os.path.abspath("solution.py")
         self._reply = ""
         self._devnull = os.open(os.devnull, os.O_RDWR)
@@ -115,10 +124,11 @@ class AppsHarness:
     # -- set-up -------------------------------------------------------------------------
 
     def prepare(self) -> dict:
-        """Compile once (a syntax error fails every test without running any)."""
+        """Compile once (a syntax error fails every test without running any) and import
+        the prelude here, in the worker, so each test's fork starts with it loaded."""
         _prctl(PR_SET_DUMPABLE, 0)
         try:
-            self.code = compile(self.source, self.path, "exec")
+            self.code, self.wrapped = compile_program(self.source, self.path, self.mode)
         except (SyntaxError, ValueError) as exc:
             # ``exc.lineno`` is only read when getattr() found one (a ValueError has none).
             where = (
@@ -130,12 +140,13 @@ class AppsHarness:
             return {"ok": False, "error": f"{type(exc).__name__}: {msg}{where}"}
         except (RecursionError, MemoryError) as exc:
             return {"ok": False, "error": f"{type(exc).__name__}: program too deeply nested"}
+        self.prelude = prelude(names_used(self.code), call_based=self.mode != "stdin")
         try:
             with open(self.path, "w", encoding="utf-8") as fh:
                 fh.write(self.source)  # so tracebacks and ``open(__file__)`` work as usual
         except OSError:
             pass
-        return {"ok": True}
+        return {"ok": True, "wrapped": self.wrapped}
 
     @staticmethod
     def _detect_jail() -> bool:
@@ -340,6 +351,9 @@ class AppsHarness:
         self.module: types.ModuleType = types.ModuleType("__main__")
         self.module.__file__ = self.path
         self.module.__builtins__ = builtins  # type: ignore[attr-defined]  # as a real __main__
+        self.module.__dict__.update(self.prelude)
+        if not hasattr(builtins, "exit"):  # ``python -S`` has no site builtins; scripts expect them
+            self.module.__dict__.update(exit=sys.exit, quit=sys.exit)
         sys.modules["__main__"] = self.module
 
     def _finish(self, status: int) -> int:
@@ -370,15 +384,11 @@ class AppsHarness:
         return self._finish(status)
 
     def _run_call(self, args_json: str) -> int:
-        # LeetCode-style starter code annotates with ``List[int]`` without importing it.
-        for name in typing.__all__:
-            self.module.__dict__.setdefault(name, getattr(typing, name))
         try:
             # prepare() compiled it first; were it None, exec() would fail here just as before.
             exec(self.code, self.module.__dict__)  # type: ignore[arg-type]
-            fn = self._entry_point()
-            args = json.loads(args_json)
-            value = fn(*(args if isinstance(args, list) else [args]))
+            fn = entry_point(self.module.__dict__, self.fn_name, self.class_name)
+            value = fn(*call_arguments(json.loads(args_json)))
         except SystemExit as exc:
             return self._finish(self._send({"ok": False, "error": f"SystemExit: {exc.code}"}, 1))
         except BaseException as exc:
@@ -390,18 +400,6 @@ class AppsHarness:
         except (TypeError, ValueError, RecursionError) as exc:
             return self._finish(self._send({"ok": True, "unencodable": f"{type(exc).__name__}: {exc}"[:300]}, 0))
         return self._finish(self._send_raw('{"ok": true, "value": ' + text + "}", 0))
-
-    def _entry_point(self):
-        ns = self.module.__dict__
-        if self.class_name:
-            cls = ns.get(self.class_name)
-            if cls is None:
-                raise NameError(f"class {self.class_name!r} is not defined")
-            # "call" mode always names fn_name; None would fail here just as before.
-            return getattr(cls(), self.fn_name)  # type: ignore[arg-type]
-        if self.fn_name not in ns:
-            raise NameError(f"function {self.fn_name!r} is not defined")
-        return ns[self.fn_name]
 
     def _send(self, message: dict, status: int) -> int:
         return self._send_raw(json.dumps(message), status)

@@ -34,6 +34,8 @@ from trajkit.sources.apps.prompt import STDIN_MODE, extract_program
 log = logging.getLogger(__name__)
 
 HARNESS_PATH = Path(__file__).with_name("harness.py")
+#: Sent ahead of the harness in the same cell: how programs are compiled and called.
+EXECMODEL_PATH = Path(__file__).with_name("execmodel.py")
 CELL_SLACK_S = 3.0  # a test's cell may outlast its deadline by this (exit grace, sweep, fork retry)
 SETUP_TIMEOUT_S = 30.0
 MAX_RESTARTS = 3
@@ -56,7 +58,9 @@ class _Lost(Exception):
 
 @cache
 def harness_source() -> str:
-    return HARNESS_PATH.read_text(encoding="utf-8")
+    """The in-sandbox half: the execution model, then the harness that uses it."""
+    parts = (EXECMODEL_PATH, HARNESS_PATH)
+    return "\n".join(path.read_text(encoding="utf-8") for path in parts)
 
 
 @dataclass(frozen=True)
@@ -188,7 +192,7 @@ def _grade_call(entry: dict[str, Any], raw: Mapping[str, Any], output: str, expe
 
 def make_verdict(
     results: list[dict[str, Any]], reference: Mapping[str, Any], limits: JudgeLimits,
-    compile_error: str | None = None,
+    compile_error: str | None = None, wrapped: bool = False,
 ) -> Verdict:
     """Strict accuracy (every test passes) as ``success``; the pass fraction as ``score``."""
     total = len(results)
@@ -205,6 +209,8 @@ def make_verdict(
         details["tests_omitted"] = total - MAX_DETAILS
     if compile_error:
         details["compile_error"] = compile_error
+    if wrapped:  # a module-level ``return``: run inside a function, as the official grader does
+        details["wrapped"] = True
     examples = list(reference.get("examples") or [])
     if examples:
         details["examples"] = {
@@ -240,7 +246,7 @@ class AppsJudge:
                 results = [{"index": i, "status": "compile_error", "error": error} for i in range(n)]
                 return make_verdict(results, reference, self.limits, compile_error=error)
             results = await self._run_all(session, reference, started)
-            return make_verdict(results, reference, self.limits)
+            return make_verdict(results, reference, self.limits, wrapped=bool(prepared.get("wrapped")))
         finally:
             await self._close(sandbox)
 

@@ -1,11 +1,13 @@
-"""Finding APPS records (JSONL/JSON/Parquet files, the Hub, the bundled sample), selecting tasks.
+"""Finding APPS records (JSONL/JSON/Parquet files, directories, the Hub, the bundled sample),
+selecting tasks.
 
 Every origin yields ``(origin, record)`` pairs that go through ``record_to_task``, so a Hub
-row and the same problem in a local file become the same Task. The Hub's ``codeparrot/apps``
-ships a loading script that current ``datasets`` refuses to run, so for the Hub we list the
-repository's data files, download the ones for the split (``train.jsonl``, or Parquet
-files such as the ``refs/convert/parquet`` export) and read them with the local readers; a
-local directory laid out like the repository takes the same path, which is how it is tested.
+row and the same problem in a local file or problem folder become the same Task. The Hub's
+``codeparrot/apps`` ships a loading script that current ``datasets`` refuses to run, so for
+the Hub we list the repository's data files, download the ones for the split
+(``train.jsonl``, or Parquet files such as the ``refs/convert/parquet`` export) and read them
+with the local readers. A local directory, given as ``--data`` or ``--hf``, is read by its
+layout (``layout.py``): the released per-problem tree or the Hub's files.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 from trajkit.core.errors import ConfigError, DataError
 from trajkit.core.jsonl import TornTail, iter_json_lines
 from trajkit.schemas import Task
+from trajkit.sources.apps.layout import read_dir
 from trajkit.sources.apps.records import (
     PromptSettings,
     SkippedRecord,
@@ -102,8 +105,6 @@ def read_file(path: Path) -> Iterator[RawRecord]:
     """Records from one ``.jsonl``, ``.json`` (a list) or ``.parquet`` file."""
     if not path.exists():
         raise DataError(f"{path}: no such file")
-    if path.is_dir():
-        raise DataError(f"{path}: is a directory (pass a .jsonl/.parquet file, or use --hf DIR)")
     readers: dict[str, Callable[[Path], Iterator[RawRecord]]] = {
         ".jsonl": _read_jsonl, ".json": _read_json, ".parquet": _read_parquet,
     }
@@ -173,18 +174,30 @@ def _hub_files(name: str, split: str, config: str | None) -> tuple[list[str], Ca
     raise DataError(f"{where}: no .jsonl/.parquet data files for split {split!r}")
 
 
+def read_local(path: Path, split: str | None, config: str | None = None) -> Iterator[RawRecord]:
+    """Records from a file, or from a directory in any layout ``layout.read_dir`` accepts."""
+    if not path.is_dir():
+        yield from read_file(path)
+        return
+
+    def split_files(names: list[str], wanted: str) -> list[str]:
+        return pick_split_files(names, wanted, config)
+
+    def read_files(root: Path, names: list[str]) -> Iterator[RawRecord]:
+        for filename in names:
+            yield from read_file(root / filename)
+
+    yield from read_dir(path, split, split_files, read_files)
+
+
 def read_hf(name: str, config: str | None, split: str | None) -> Iterator[RawRecord]:
-    """Rows of one split from a Hub dataset id or a local directory with the same layout."""
+    """Rows of one split from a Hub dataset id or a local directory (any accepted layout)."""
     split = split or "train"  # training data is generated from train, not the evaluation split
     local = Path(name).expanduser()
     if local.is_dir():
-        names = [p.relative_to(local).as_posix() for p in local.rglob("*") if p.is_file()]
-        chosen = pick_split_files(names, split, config)
-        if not chosen:
-            raise DataError(f"{local}: no .jsonl/.parquet data files for split {split!r}")
-        fetch: Callable[[str], Path] = lambda filename: local / filename  # noqa: E731
-    else:
-        chosen, fetch = _hub_files(name, split, config)
+        yield from read_local(local, split, config)
+        return
+    chosen, fetch = _hub_files(name, split, config)
     for filename in chosen:
         yield from read_file(fetch(filename))
 
@@ -224,7 +237,7 @@ def load_tasks(options: LoadOptions, settings: PromptSettings) -> tuple[list[Tas
         raise ConfigError("--type: APPS problems have no types; select with --difficulty")
     wanted = parse_difficulties(options.levels)
     if options.data:
-        origin, records = options.data, read_file(Path(options.data).expanduser())
+        origin, records = options.data, read_local(Path(options.data).expanduser(), options.split)
     elif options.hf:
         origin, records = f"hf:{options.hf}", read_hf(options.hf, options.hf_config, options.split)
     else:

@@ -152,7 +152,9 @@ async def test_call_mode_conventions() -> None:
     odd = "class Solution:\n    def total(self, nums):\n        return object()\n"
     verdict = await AppsJudge(Recording()).judge(ref, odd)
     assert statuses(verdict) == ["wrong", "wrong"] and "not a JSON value" in verdict.details["tests"][0]["got"]
-    missing = "def total(nums):\n    return sum(nums)\n"  # the class was required
+    plain = "def total(nums):\n    return sum(nums)\n"  # no class: called as a function,
+    assert (await AppsJudge(Recording()).judge(ref, plain)).success  # as the official grader does
+    missing = "def other(nums):\n    return sum(nums)\n"
     verdict = await AppsJudge(Recording()).judge(ref, missing)
     assert statuses(verdict) == ["runtime_error"] * 2
     assert verdict.details["tests"][0]["error"] == "NameError: class 'Solution' is not defined"

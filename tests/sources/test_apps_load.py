@@ -226,7 +226,7 @@ def test_seeded_sampling_keeps_file_order_and_grows_as_a_superset() -> None:
         (FIX / "bad_input_output.jsonl", r"bad_input_output\.jsonl:2: field 'input_output' is not valid JSON"),
         (FIX / "missing.jsonl", r"missing\.jsonl: no such file"),
         (Path(__file__), r"test_apps_load\.py: unsupported format \(expected .jsonl, .json or .parquet\)"),
-        (FIX, r"is a directory"),
+        (FIX, r"apps: no \.jsonl/\.parquet data files for split 'train' and no APPS problem folders; accepted: "),
     ],
 )
 def test_bad_files_are_one_line_data_errors(path: Path, pattern: str) -> None:
