@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -25,12 +24,12 @@ def show_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print the record as JSON instead.")] = False,
 ) -> None:
     """Render one trajectory: code highlighted, failed observations in red, verdict and usage."""
-    from trajkit.dataset.show import find_trajectory, render_trajectory
+    from trajkit.dataset.show import find_trajectory, record_json, render_trajectory
 
     def body() -> None:
         found = find_trajectory(ident, in_)
         if as_json:
-            print(json.dumps(found.trajectory.model_dump(mode="json"), indent=2, ensure_ascii=False))
+            print(record_json(found.trajectory))
         else:
             render_trajectory(found.trajectory, out, system=system)
         note = f"found in {found.path}:{found.lineno}"

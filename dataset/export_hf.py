@@ -6,6 +6,12 @@ termination, tokens, turns, failed actions). Shards are cut by size so no file o
 Hub's viewer and ``datasets`` handle comfortably; rows are written in small row groups so
 readers can stream them. Nothing time-dependent goes into the files: the same version and the
 same pyarrow give the same bytes.
+
+Counts go into 64-bit columns. The record schema keeps them in range, but a record that did
+not pass through it (an older version's file, an object built in code) could hold a count
+like ``10**30``: pyarrow would then raise ``OverflowError`` for a whole row group, far from
+the record, and the export would write nothing. :func:`hf_row` checks each count as it builds
+the row and names the record and the field instead.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from trajkit.core.errors import DataError
 from trajkit.core.self_correction import failed_action, is_self_correcting_steps
 from trajkit.dataset.export_chat import Turn
 from trajkit.schemas import Trajectory
@@ -67,8 +74,22 @@ COLUMN_DOCS = {
 }
 
 
+INT64_MAX = 2**63 - 1
+
+
+def _count(traj: Trajectory, field_name: str, value: int) -> int:
+    """``value`` if an int64 column holds it, else a ``DataError`` naming record and field."""
+    if not -INT64_MAX - 1 <= value <= INT64_MAX:
+        raise DataError(
+            f"{traj.id}: {field_name} = {value} does not fit a 64-bit integer column; "
+            "the record is corrupt (a token count cannot be that large)"
+        )
+    return value
+
+
 def hf_row(traj: Trajectory, turns: list[Turn]) -> dict[str, Any]:
-    """The Parquet row for one trajectory (``turns`` from ``export_chat.conversation``)."""
+    """The Parquet row for one trajectory (``turns`` from ``export_chat.conversation``);
+    ``DataError`` for a count no int64 column can hold."""
     return {
         "id": traj.id,
         "source": traj.source,
@@ -81,8 +102,8 @@ def hf_row(traj: Trajectory, turns: list[Turn]) -> dict[str, Any]:
         "self_corrected": is_self_correcting_steps(traj.steps, traj.success),
         "turns": len(traj.steps),
         "failed_actions": sum(failed_action(s) for s in traj.steps),
-        "input_tokens": traj.usage.input_tokens,
-        "output_tokens": traj.usage.output_tokens,
+        "input_tokens": _count(traj, "usage.input_tokens", traj.usage.input_tokens),
+        "output_tokens": _count(traj, "usage.output_tokens", traj.usage.output_tokens),
         "answer": traj.answer,
         "messages": [{"role": t.role, "content": t.content} for t in turns],
     }

@@ -1,8 +1,11 @@
 """Summary numbers for a dataset version, a run, or any trajectories JSONL file.
 
-Streams the records once, keeping only counters (turns are a histogram, not a list), so stats
-on a large run cost constant memory. Self-correction is recomputed from steps with the same
-rule as the filter, so the rate printed is the rate the filter would act on.
+Streams the records once, keeping only counters (turns are a histogram, not a list) and the
+set of ids seen, so stats on a large run cost little memory. Self-correction is recomputed from
+steps with the same rule as the filter, so the rate printed is the rate the filter would act
+on; and a line repeating an earlier line's trajectory id is skipped and counted
+(``duplicates``), the first occurrence counting, as ``trajkit filter`` and ``trajkit view`` do,
+so the three agree on how many records a file holds.
 """
 
 from __future__ import annotations
@@ -48,6 +51,8 @@ class Stats:
     tokens_out: int = 0
     errors_by_kind: Counter[str] = field(default_factory=Counter)
     episodes_with_errors: int = 0
+    #: Lines skipped because an earlier line had the same trajectory id.
+    duplicates: int = 0
     torn_tail: bool = False
     manifest: DatasetManifest | None = None
     problems: list[str] = field(default_factory=list)
@@ -147,7 +152,12 @@ def compute_stats(path: Path) -> Stats:
         if not data.is_file():
             return stats
     torn: list[TornTail] = []
+    seen: set[str] = set()
     for _lineno, traj in iter_records(data, Trajectory, torn):
+        if traj.id in seen:
+            stats.duplicates += 1
+            continue
+        seen.add(traj.id)
         stats.add(traj)
     stats.torn_tail = bool(torn)
     return stats
@@ -174,6 +184,7 @@ def stats_as_dict(stats: Stats) -> dict[str, Any]:
         },
         "errors_by_kind": dict(sorted(stats.errors_by_kind.items())),
         "episodes_with_errors": stats.episodes_with_errors,
+        "duplicates_skipped": stats.duplicates,
         "torn_tail": stats.torn_tail,
         "problems": list(stats.problems),
     }
@@ -241,6 +252,11 @@ def render_stats(stats: Stats, console: Console) -> None:
         console.print(errors)
     if stats.manifest is not None:
         render_filter_table(stats.manifest, console)
+    if stats.duplicates:
+        console.print(
+            f"[yellow]note: {stats.duplicates} line(s) repeating an earlier trajectory id "
+            "skipped: the first occurrence counts, as in trajkit filter[/]"
+        )
     if stats.torn_tail:
         console.print("[yellow]note: torn last line skipped (run still writing or crashed)[/]")
     for problem in stats.problems:

@@ -15,7 +15,19 @@ What trajkit may ask of a source beyond the protocol is declared on its class (a
   ``demo_unavailable()``: why the demo must skip it on this machine, or None;
 - ``typical_episode``: (turns, output tokens per turn, observation tokens per turn) that
   ``collect --estimate`` assumes before a run has its own figures;
-- ``attach(runtime)`` / ``aclose()``: called once before the first and after the last episode.
+- ``attach(runtime)`` / ``aclose()``: called once before the first and after the last episode;
+- ``verdict_summary(task, verdict) -> str`` and ``reference_view(task, verdict) ->
+  ReferenceView`` (static or class methods: a report has the record, not a configured source):
+  how a reader should see the judge's decision. The summary is one line in the metric's own
+  terms, without the score (shown beside it): ``6/6 tests passed``, ``EM 1 · F1 1.00``,
+  ``math-verify: 7/10 ≡ 0.7``. The reference view is what the answer was held against, short
+  enough for the top of a page: ``fields`` as ``(label, text)`` pairs and a few small
+  :class:`ReportTable` tables (APPS's first tests as input/expected/got). Both are plain text,
+  never markup: ``trajkit view`` escapes them into HTML and ``trajkit show`` into a terminal,
+  and the full ``details`` stay available (folded) beside them. Without them a source gets
+  :func:`generic_summary` and :func:`generic_reference`; :class:`VerdictReader` finds them
+  through the registry and falls back to those when a source is no longer installed or its
+  methods raise, so one source can never break a report.
 """
 
 from __future__ import annotations
@@ -32,6 +44,7 @@ from trajkit.core.errors import ConfigError
 from trajkit.core.sandbox import SandboxFactory
 from trajkit.core.tools import Tool
 from trajkit.schemas import Task, Verdict
+from trajkit.sources.reading import ReferenceView, generic_reference, generic_summary
 
 
 class LoadOptions(BaseModel):
@@ -151,6 +164,16 @@ class BaseSource:
 
     async def judge(self, task: Task, answer: str) -> Verdict:
         raise NotImplementedError
+
+    @classmethod
+    def verdict_summary(cls, task: Task, verdict: Verdict) -> str:
+        """One line saying what the judge found, in the metric's terms (see the module doc)."""
+        return generic_summary(task, verdict)
+
+    @classmethod
+    def reference_view(cls, task: Task, verdict: Verdict) -> ReferenceView:
+        """What the answer was judged against, short and readable (see the module doc)."""
+        return generic_reference(task, verdict)
 
 
 def parse_options(model: type[BaseModel], raw: Mapping[str, Any], source: str) -> Any:

@@ -23,6 +23,7 @@ from trajkit.collect.pricing import price_for, trajectory_cost
 from trajkit.core.errors import DataError
 from trajkit.core.self_correction import failed_action, success_step_position
 from trajkit.dataset.inputs import TRAJECTORIES_FILE, VERSION_DATA_FILE, VERSION_MANIFEST_FILE
+from trajkit.dataset.show import teacher_name
 from trajkit.filters.base import Drop
 from trajkit.filters.presets import default_units
 from trajkit.schemas import DatasetManifest, RunManifest, Trajectory
@@ -103,6 +104,9 @@ def _load(path: Path, model: Any) -> Any:
 class Row:
     """One record as the list page shows it, plus where its page marks things.
 
+    ``teacher`` is the name a user gives it (``replay:demo.jsonl``, ``openai:gpt-4o-mini``;
+    ``dataset.show.teacher_name``), never a path of the machine that collected the record.
+
     ``success_step`` is the step that succeeded; ``correction_step`` the turn that recovered:
     the one right after the last failed action before ``success_step`` (the success step
     itself when the failure immediately precedes it); both ``None`` when not applicable.
@@ -178,7 +182,7 @@ def make_row(
         id=traj.id,
         task_id=traj.task_id,
         source=traj.source,
-        teacher=f"{traj.teacher.provider}:{traj.teacher.model}",
+        teacher=teacher_name(traj.teacher.provider, traj.teacher.model),
         success=traj.success,
         self_corrected=correction is not None,
         termination=traj.termination.value,
@@ -253,6 +257,9 @@ class Overview:
     output_tokens: int = 0
     calls: int = 0
     cached_calls: int = 0
+    #: Lines skipped because an earlier line had the same trajectory id (the first counts,
+    #: as in ``trajkit filter`` and dataset versions).
+    duplicates: int = 0
     turns: array = field(default_factory=lambda: array("l"))
     tokens: array = field(default_factory=lambda: array("d"))
     costs: array = field(default_factory=lambda: array("d"))

@@ -3,20 +3,47 @@
 Static HTML with inline SVG: everything is readable with JavaScript off. Numbers a test or a
 script may want to read carry ``data-stat`` (cards) or ``data-key`` (table rows) attributes.
 Links into the list page pre-set its filters through the URL hash (``list.html#source=math``).
+
+Paths are shown the way the output layout names them (``runs/NAME``, ``datasets/NAME/vN``),
+never as absolute paths of the machine that collected or built them, and teachers by the name
+a user gives them (``dataset.show.teacher_name``): a report is something people pass around.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from pathlib import PurePath, PurePosixPath, PureWindowsPath
 from urllib.parse import quote
 
+from trajkit.dataset.show import teacher_name
 from trajkit.schemas import DatasetManifest, RunManifest
 from trajkit.view.charts import fmt_number, histogram_svg, rate_bars_svg
 from trajkit.view.html import Markup, esc, link, page, pct, table
 from trajkit.view.model import GroupStats, Overview, Target, histogram
 
 NAV = (("overview", "index.html"), ("trajectories", "list.html"))
+
+
+LAYOUT_DIRS = ("runs", "datasets")
+
+
+def short_path(path: object) -> str:
+    """``path`` from its last ``runs``/``datasets`` folder on (``runs/math-a/trajectories.jsonl``),
+    else its file or folder name: what identifies it without the machine's own layout."""
+    text = str(path)
+    pure: PurePath = PureWindowsPath(text) if "\\" in text else PurePosixPath(text)
+    parts = pure.parts
+    for i in range(len(parts) - 1, -1, -1):
+        if parts[i] in LAYOUT_DIRS and i < len(parts) - 1:
+            return "/".join(parts[i:])
+    return pure.name or text
+
+
+def teacher_spec_name(spec: object) -> str:
+    """A ``--teacher PROVIDER:MODEL`` value from a run's config, named as in the records."""
+    provider, sep, model = str(spec).partition(":")
+    return teacher_name(provider, model) if sep else str(spec)
 
 
 def _card(key: str, label: str, value: str) -> str:
@@ -214,7 +241,7 @@ def _parents(m: DatasetManifest) -> str:
                 p.kind,
                 p.name or "",
                 f"v{p.version}" if p.version else "",
-                p.path,
+                short_path(p.path),
                 f"{p.records:,}",
                 p.sha256[:12] + "…",
             ]
@@ -222,7 +249,7 @@ def _parents(m: DatasetManifest) -> str:
         ]
         parents = table(["kind", "name", "version", "path", "records", "sha256"], rows, numeric=[4])
     else:
-        rows = [[i.path, f"{i.records:,}", i.sha256[:12] + "…"] for i in m.inputs]
+        rows = [[short_path(i.path), f"{i.records:,}", i.sha256[:12] + "…"] for i in m.inputs]
         parents = table(["input", "records", "sha256"], rows, numeric=[1])
     facts = [
         ("name", f"{m.name} v{m.version}"),
@@ -244,7 +271,7 @@ def _run_facts(r: RunManifest) -> str:
     facts = [
         ("status", r.status + (f" ({r.status_detail})" if r.status_detail else "")),
         ("source", cfg.get("source", "?")),
-        ("teacher", cfg.get("teacher", "?")),
+        ("teacher", teacher_spec_name(cfg.get("teacher", "?"))),
         ("tasks done", f"{r.counts.done:,} of {r.counts.total_tasks:,}"),
         (
             "budget",
@@ -275,8 +302,15 @@ def render_overview(target: Target, o: Overview) -> str:
         if target.kind == "version"
         else "Filter decision (default chain: success, self-correct)"
     )
+    if o.duplicates:
+        torn += (
+            f'<p class="note" id="duplicates">{o.duplicates:,} line(s) repeating an earlier '
+            "trajectory id were skipped: the first occurrence counts, as in <code>trajkit "
+            "filter</code> and <code>trajkit stats</code>.</p>"
+        )
     body = [
-        f'<h1>{esc(what)} {esc(target.name)}</h1><p class="muted">{esc(target.path)}</p>{torn}',
+        f'<h1>{esc(what)} {esc(target.name)}</h1><p class="muted">{esc(short_path(target.path))}'
+        f"</p>{torn}",
         _cards(o),
         f'<p><a href="list.html">Browse all {o.records:,} trajectories →</a> · '
         f'<a href="list.html#success=1&amp;self_corrected=1">self-corrected successes</a> · '

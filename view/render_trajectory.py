@@ -5,20 +5,29 @@ self-correction marker are decided by tested code, and the page template only in
 piece of record text goes through ``esc`` or ``highlight_python``; a ``<script>`` a teacher
 wrote is displayed as text.
 
+The conversation is the page. Above it stand only what a reader decides on (``verdict``: the
+verdict line, the answer, the source's reference view) and one line of facts; the judge's
+details and the rest of the record are folded. Long task statements scroll in their own box,
+so the first assistant turn is on the first screen.
+
 Messages are shown in order. The n-th assistant message is step n (the loop appends one per
 turn), and the user message right after it is that step's observation or judge feedback, so
-each turn carries its step's action, tokens, latency, execution time, error and verdict.
+each turn carries its step's action, tokens, latency, execution time, error and verdict. A
+turn whose action failed says so in its own header; the turn that recovers names the error it
+recovers from, so the self-correction reads in one place.
 """
 
 from __future__ import annotations
 
-import json
 import re
 
+from trajkit.core.self_correction import failed_action
 from trajkit.schemas import ActionKind, Step, Trajectory
+from trajkit.sources.reading import VerdictReader
 from trajkit.view.highlight import highlight_python
 from trajkit.view.html import esc
 from trajkit.view.model import Row
+from trajkit.view.verdict import judge_block, step_verdict
 
 _TAG_RE = re.compile(r"<(execute|solution)>(.*?)(?:</\1>|$)", re.DOTALL)
 _ERR_LINE = re.compile(
@@ -71,7 +80,14 @@ def _step_header(step: Step | None, turn: int) -> str:
     if u.cached_calls:
         bits.append("from cache")
     bits.append(f"teacher {step.teacher_latency_s:.2f}s")
-    return esc(" · ".join(bits))
+    head = esc(" · ".join(bits))
+    error = step.observation.error if step.observation else None
+    if error is not None:
+        head += (
+            f' <b class="mark bad failed-mark">✗ this action failed: {esc(error.kind.value)} · '
+            f"{esc(error.type)}</b>"
+        )
+    return head
 
 
 def _obs_header(step: Step | None) -> tuple[str, str]:
@@ -93,32 +109,25 @@ def _obs_header(step: Step | None) -> tuple[str, str]:
     return "obs", "user"
 
 
-def _verdict_html(step: Step) -> str:
-    v = step.verdict
-    if v is None:
-        return ""
-    cls, word = ("ok", "accepted") if v.success else ("bad", "rejected")
-    details = (
-        f"<pre>{esc(json.dumps(v.details, indent=1, sort_keys=True, ensure_ascii=False))}</pre>"
-        if v.details
-        else ""
-    )
-    return (
-        f'<div class="verdict-box {cls}"><b class="mark {cls}">judge: {word}</b> '
-        f"· score {v.score:g}{details}</div>"
-    )
-
-
 def _markers(pos: int, row: Row, steps: list[Step]) -> tuple[str, bool]:
-    """The notes shown above step ``pos`` and whether it is the self-correction step."""
+    """The notes shown above step ``pos`` and whether it is the self-correction step; the
+    self-correction note quotes the error it recovers from and links back to it."""
     notes = []
     is_sc = row.correction_step == pos
     if is_sc:
-        failed = [i + 1 for i, s in enumerate(steps[:pos]) if s.observation and s.observation.error]
-        which = ", ".join(str(i) for i in failed)
+        failed = [i for i, s in enumerate(steps[:pos]) if failed_action(s)]
+        which = ", ".join(str(i + 1) for i in failed)
+        last = steps[failed[-1]] if failed else None
+        error = last.observation.error if last and last.observation else None
+        quote = f" ({esc(error.type)}: {esc(error.message)})" if error else ""
+        back = (
+            f' <a href="#i={row.index}&amp;turn={failed[-1] + 1}">↑ turn {failed[-1] + 1}</a>'
+            if failed
+            else ""
+        )
         notes.append(
             f'<div class="mark sc">⟲ self-correction: recovers from the failed action '
-            f"in turn {esc(which)}</div>"
+            f"in turn {esc(which)}{quote}{back}</div>"
         )
     if row.success_step == pos:
         notes.append('<div class="mark ok">✓ the step that succeeded</div>')
@@ -148,7 +157,8 @@ def _usage_table(traj: Trajectory, index: int) -> str:
     )
 
 
-def _head(traj: Trajectory, row: Row) -> str:
+def _head(traj: Trajectory, row: Row) -> tuple[str, str]:
+    """``(title and one line of facts, the full facts folded under the judge's details)``."""
     badges = [
         '<span class="badge ok">success</span>'
         if traj.success
@@ -159,6 +169,21 @@ def _head(traj: Trajectory, row: Row) -> str:
     badges.append(f'<span class="badge neutral">{esc(traj.termination.value)}</span>')
     u, t = traj.usage, traj.timing
     cost = "unpriced" if row.cost is None else f"${row.cost:.4f}"
+    line = [
+        esc(traj.source),
+        esc(row.teacher),
+        f"{row.turns} turn{'s' if row.turns != 1 else ''}",
+        f"{row.errors} failed action{'s' if row.errors != 1 else ''}",
+        f"{row.tokens:,} tokens · {cost}",
+        f"{t.duration_s:.1f}s",
+        f"filter: {esc(row.decision)}",
+    ]
+    if row.correction_step is not None:
+        turn = row.correction_step + 1
+        line.append(
+            f'<a class="sc-link" href="#i={row.index}&amp;turn={turn}">⟲ self-corrects at turn '
+            f"{turn}</a>"
+        )
     meta = [
         ("id", traj.id),
         ("run", traj.run),
@@ -184,33 +209,19 @@ def _head(traj: Trajectory, row: Row) -> str:
         ("filter", row.decision),
     ]
     dl = "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in meta)
-    return (
-        f'<h1 id="traj-title">{esc(traj.task_id)} {" ".join(badges)}</h1><dl class="meta">{dl}</dl>'
+    title = (
+        f'<h1 id="traj-title">{esc(traj.task_id)} {" ".join(badges)}</h1>'
+        f'<div class="facts" id="facts">{" · ".join(line)}</div>'
     )
+    return title, f'<h3>Record</h3><dl class="meta">{dl}</dl>'
 
 
-def _result(traj: Trajectory) -> str:
-    cls = "ok" if traj.success else "bad"
-    answer = esc(traj.answer) if traj.answer is not None else '<span class="muted">(none)</span>'
-    details = json.dumps(traj.score_details, indent=1, sort_keys=True, ensure_ascii=False)
-    return (
-        f'<h2>Judge verdict</h2><div class="verdict-box {cls}" id="verdict">'
-        f'<b class="mark {cls}">{"success" if traj.success else "failure"}</b> · '
-        f"score {traj.score:g}"
-        f'<dl class="meta"><dt>answer</dt><dd><pre>{answer}</pre></dd>'
-        f"<dt>reference</dt><dd><pre>{esc(_short(traj.task.reference))}</pre></dd>"
-        f"<dt>details</dt><dd><pre>{esc(details)}</pre></dd></dl></div>"
-    )
-
-
-def _short(value: object, limit: int = 2000) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
-    return text if len(text) <= limit else text[:limit] + f"… ({len(text) - limit:,} more chars)"
-
-
-def render_trajectory(traj: Trajectory, row: Row) -> str:
-    """The body of a trajectory page for ``traj`` (``row`` = ``make_row`` of it)."""
-    out = [_head(traj, row), _result(traj), '<h2>Conversation</h2><div class="conv">']
+def render_trajectory(traj: Trajectory, row: Row, reader: VerdictReader | None = None) -> str:
+    """The body of a trajectory page for ``traj`` (``row`` = ``make_row`` of it); ``reader``
+    resolves sources' verdict readings (one per report, so each source is looked up once)."""
+    reader = reader or VerdictReader()
+    title, facts = _head(traj, row)
+    out = [title, judge_block(traj, reader, facts), '<h2>Conversation</h2><div class="conv">']
     turn = 0
     last_step: Step | None = None
     seen_task = False
@@ -223,18 +234,20 @@ def render_trajectory(traj: Trajectory, row: Row) -> str:
         elif msg.role == "assistant":
             step = traj.steps[turn] if turn < len(traj.steps) else None
             notes, is_sc = _markers(turn, row, traj.steps)
-            sc = " sc-mark" if is_sc else ""
+            failed = step is not None and failed_action(step)
+            cls = (" sc-mark" if is_sc else "") + (" failed" if failed else "")
+            verdict = step_verdict(traj, step.verdict, reader) if step and step.verdict else ""
             out.append(
-                f'<div class="msg assistant{sc}" id="turn-{turn + 1}">'
+                f'<div class="msg assistant{cls}" id="turn-{turn + 1}">'
                 f'<div class="role">{_step_header(step, turn + 1)}</div>{notes}'
-                f"{_assistant_html(msg.content)}{_verdict_html(step) if step else ''}</div>"
+                f"{_assistant_html(msg.content)}{verdict}</div>"
             )
             last_step = step
             turn += 1
         elif not seen_task:
             seen_task = True
             out.append(
-                '<div class="msg task"><div class="role">user · task</div><pre>'
+                '<div class="msg task" id="task"><div class="role">user · task</div><pre>'
                 f"{esc(msg.content)}</pre></div>"
             )
         else:

@@ -10,9 +10,11 @@ Layout (everything relative, so the folder can be moved, zipped or opened from `
     data/rec-K.js       rendered records, REC_CHUNK per file: TK.recChunk(K, [...])
 
 The input is streamed once: each record is validated, counted, rendered and appended to the
-current chunks, so memory stays at the totals plus one chunk, whatever the run's size. The
-report is built in a temporary sibling directory and swapped in at the end, so an interrupted
-build never leaves a half-written report where a complete one was.
+current chunks, so memory stays at the totals (and the set of ids) plus one chunk, whatever the
+run's size. A line repeating an earlier line's trajectory id is skipped and counted, the first
+occurrence shown: the rule ``trajkit filter`` and ``trajkit stats`` apply, so the three agree on
+how many records there are. The report is built in a temporary sibling directory and swapped in
+at the end, so an interrupted build never leaves a half-written report where a complete one was.
 """
 
 from __future__ import annotations
@@ -24,12 +26,14 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from pydantic import ValidationError
 
 from trajkit.core.errors import ConfigError, DataError
 from trajkit.schemas import Trajectory
+from trajkit.schemas.text import valid_tree
+from trajkit.sources.reading import VerdictReader
 from trajkit.view.html import esc, page
 from trajkit.view.model import (
     LIST_COLUMNS,
@@ -76,7 +80,13 @@ def default_out(target: Target) -> Path:
 
 def iter_trajectories(path: Path, torn: list[int]) -> Iterator[tuple[int, Trajectory]]:
     """``(lineno, trajectory)`` for each line; a torn last line (a live or crashed run) is
-    skipped and its number appended to ``torn``; anything else malformed is a ``DataError``."""
+    skipped and its number appended to ``torn``; anything else malformed is a ``DataError``.
+
+    The fast parser (pydantic's) refuses some valid JSON that Python's reads: a lone surrogate
+    escape (``"\\ud800"``, which sandboxed code can print), a byte-order mark. Such a line
+    is read again with ``json.loads``, its lone surrogates replaced with U+FFFD (they could
+    not be written into the report), so "invalid JSON" is only said of lines that are.
+    """
     with open(path, "rb") as fh:
         lineno = 0
         for raw in fh:
@@ -86,14 +96,31 @@ def iter_trajectories(path: Path, torn: list[int]) -> Iterator[tuple[int, Trajec
             try:
                 yield lineno, Trajectory.model_validate_json(raw)
             except ValidationError as exc:
-                if not raw.endswith(b"\n") and exc.errors()[0]["type"] == "json_invalid":
-                    torn.append(lineno)
-                    return
                 first = exc.errors()[0]
-                where = ".".join(str(p) for p in first["loc"]) or "record"
-                raise DataError(
-                    f"{path}:{lineno}: invalid Trajectory: {where}: {first['msg']}"
-                ) from None
+                if first["type"] == "json_invalid":
+                    try:
+                        obj = json.loads(raw)
+                    except ValueError as bad:
+                        if not raw.endswith(b"\n"):
+                            torn.append(lineno)
+                            return
+                        reason = getattr(bad, "msg", None) or type(bad).__name__
+                        raise DataError(f"{path}:{lineno}: not valid JSON ({reason})") from None
+                    yield lineno, _validate(path, lineno, valid_tree(obj))
+                    continue
+                raise DataError(f"{path}:{lineno}: invalid Trajectory: {_where(first)}") from None
+
+
+def _where(error: Any) -> str:
+    loc = ".".join(str(p) for p in error["loc"]) or "record"
+    return f"{loc}: {error['msg']}"
+
+
+def _validate(path: Path, lineno: int, obj: Any) -> Trajectory:
+    try:
+        return Trajectory.model_validate(obj)
+    except ValidationError as exc:
+        raise DataError(f"{path}:{lineno}: invalid Trajectory: {_where(exc.errors()[0])}") from None
 
 
 class _Chunks:
@@ -232,13 +259,19 @@ def _write(target: Target, folder: Path) -> SiteResult:
     prices = target.prices
     decision = "kept" if target.kind == "version" else None
     torn: list[int] = []
+    seen: set[str] = set()
+    reader = VerdictReader()
     try:
         for traj in (t for _, t in iter_trajectories(target.data, torn)):
+            if traj.id in seen:
+                overview.duplicates += 1
+                continue
+            seen.add(traj.id)
             row: Row = make_row(lists.count, traj, prices=prices, decision=decision)
             overview.add(row, traj)
             result.outcomes.setdefault((row.source, row.task_id), (row.success, row.index))
             lists.add(row_json(row, **tables))
-            recs.add({"t": traj.task_id, "h": render_trajectory(traj, row)})
+            recs.add({"t": traj.task_id, "h": render_trajectory(traj, row, reader)})
     finally:
         lists.close()
         recs.close()

@@ -27,6 +27,7 @@ from trajkit.sources.apps.judge import AppsJudge, JudgeError, JudgeLimits
 from trajkit.sources.apps.load import DEMO_REPLAY, SAMPLE_PATH, LoadReport, load_tasks
 from trajkit.sources.apps.prompt import build_prompt, extract_program
 from trajkit.sources.apps.records import PromptSettings
+from trajkit.sources.apps.report import AppsReport
 from trajkit.sources.base import LoadOptions, SourceRuntime, parse_options
 
 __all__ = [
@@ -56,7 +57,7 @@ class AppsOptions(BaseModel):
     judge_budget: float = Field(300.0, gt=0, description="seconds for all tests of a solution")
 
 
-class AppsSource:
+class AppsSource(AppsReport):
     """APPS as a trajkit ``Source``; call ``attach`` (the runner does) before ``judge``."""
 
     name = "apps"

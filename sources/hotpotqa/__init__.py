@@ -21,6 +21,7 @@ from trajkit.sources.hotpotqa.judge import exact_match, f1_score, judge_answer, 
 from trajkit.sources.hotpotqa.load import DEMO_REPLAY, SAMPLE_PATH, LoadReport, load_tasks
 from trajkit.sources.hotpotqa.options import HotpotQAOptions, SuccessRule
 from trajkit.sources.hotpotqa.prompt import build_prompt
+from trajkit.sources.hotpotqa.report import HotpotQAReport
 from trajkit.sources.hotpotqa.search import TOOL_NAME, SearchService
 
 __all__ = [
@@ -39,7 +40,7 @@ __all__ = [
 ]
 
 
-class HotpotQASource:
+class HotpotQASource(HotpotQAReport):
     """HotpotQA as a trajkit ``Source``, with one ``wikipedia_search`` tool per task."""
 
     name = "hotpotqa"

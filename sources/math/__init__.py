@@ -16,6 +16,7 @@ from trajkit.sources.math.boxed import last_boxed
 from trajkit.sources.math.judge import DEFAULT_TIMEOUT_S, JudgeUnavailableError, MathJudge
 from trajkit.sources.math.load import DEMO_REPLAY, SAMPLE_PATH, LoadReport, load_tasks
 from trajkit.sources.math.prompt import build_prompt
+from trajkit.sources.math.report import MathReport
 
 __all__ = [
     "DEFAULT_TIMEOUT_S",
@@ -30,7 +31,7 @@ __all__ = [
 ]
 
 
-class MathSource:
+class MathSource(MathReport):
     """MATH as a trajkit ``Source``. No host-side tools: the sandbox's sympy/numpy suffice."""
 
     name = "math"

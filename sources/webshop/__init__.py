@@ -26,6 +26,7 @@ from trajkit.sources.webshop.engine import LocalSession, LocalShop
 from trajkit.sources.webshop.episode import NO_PURCHASE, WebShopEnv
 from trajkit.sources.webshop.options import WebShopOptions
 from trajkit.sources.webshop.prompt import build_prompt
+from trajkit.sources.webshop.report import WebShopReport
 from trajkit.sources.webshop.reward import Goal, Purchase, get_reward
 from trajkit.sources.webshop.server import ServerSession, fetch_instructions, httpx, open_client
 
@@ -59,7 +60,7 @@ def split_range(split: str | None, total: int | None) -> tuple[int, int | None]:
     return lo, hi if hi is not None else total
 
 
-class WebShopSource:
+class WebShopSource(WebShopReport):
     """WebShop as an interactive trajkit source: one shop session per episode."""
 
     name = "webshop"

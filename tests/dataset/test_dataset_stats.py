@@ -113,3 +113,19 @@ def test_render_plain_run(tmp_path: Path) -> None:
     for expected in ("80.0% (4)", "40.0% (2)", "2.40 / 2 / 4", "2,100 / 420", "worker_restart",
                      "torn last line"):
         assert expected in text
+
+
+def test_duplicate_ids_count_once_as_in_filter(tmp_path: Path) -> None:
+    """Three lines, two of them the same trajectory: ``filter`` keeps 2, so stats says 2 and
+    names the skipped line (the first occurrence counts: its success, not the copy's)."""
+    first = make_trajectory("d1", ["exception", "solve"], run="r")
+    copy = make_trajectory("d1", ["ok", "wrong"], success=False, run="r")
+    run = write_run(tmp_path / "run", [first, make_trajectory("d2", run="r"), copy])
+    stats = compute_stats(run)
+    version = build_version([run], "ds", tmp_path / "out", build_chain(["all"]))
+    assert stats.records == version.manifest.records == 2
+    assert (stats.duplicates, stats.successes, stats.self_corrected) == (1, 2, 1)
+    assert stats_as_dict(stats)["duplicates_skipped"] == 1
+    console = Console(record=True, width=200)
+    render_stats(stats, console)
+    assert "1 line(s) repeating an earlier trajectory id skipped" in console.export_text()

@@ -126,3 +126,21 @@ def test_an_empty_version_still_loads(tmp_path: Path) -> None:
                                           (250_000, "100K<n<1M"), (10**8, "100M<n<1B")])
 def test_size_category(n: int, label: str) -> None:
     assert size_category(n) == label
+
+
+def test_a_count_no_int64_column_holds_is_named_not_an_overflow(tmp_path: Path) -> None:
+    """A record that bypassed the schema (an old file, an object built in code) with 10**30
+    tokens: the row is refused with the record and field named, before pyarrow overflows."""
+    from trajkit.core.errors import DataError
+    from trajkit.dataset.export_chat import conversation
+    from trajkit.dataset.export_hf import ShardWriter, hf_row
+
+    good = make_trajectory("t1", ["exception", "solve"], usage=Usage(input_tokens=2**63 - 1))
+    huge = good.model_copy(update={"id": "r/huge", "usage": Usage.model_construct(
+        input_tokens=10**30, output_tokens=5, calls=1, cached_calls=0)})
+    writer = ShardWriter(tmp_path / "data")
+    writer.add(hf_row(good, conversation(good)), 100)
+    with pytest.raises(DataError, match=r"r/huge: usage\.input_tokens = 10{30} does not fit"):
+        writer.add(hf_row(huge, conversation(huge)), 100)
+    [shard] = writer.close()
+    assert pq.read_table(shard).column("input_tokens").to_pylist() == [2**63 - 1]

@@ -84,8 +84,8 @@ def test_highlighter_classifies_tokens() -> None:
 def test_trajectory_fragment_marks_the_self_correction_step() -> None:
     traj = make_trajectory(steps=["ok", "exception", "ok", "solve"])
     page = render_trajectory(traj, make_row(7, traj))
-    turns = re.findall(r'<div class="msg assistant( sc-mark)?" id="turn-(\d)"', page)
-    assert turns == [("", "1"), ("", "2"), (" sc-mark", "3"), ("", "4")]
+    turns = re.findall(r'<div class="msg assistant([^"]*)" id="turn-(\d)"', page)
+    assert turns == [("", "1"), (" failed", "2"), (" sc-mark", "3"), ("", "4")]
     assert "self-correction: recovers from the failed action in turn 2" in page
     assert page.count("the step that succeeded") == 1
     assert (
@@ -114,6 +114,9 @@ def test_trajectory_fragment_escapes_record_text() -> None:
     assert elements(page) <= {
         "h1",
         "h2",
+        "h3",
+        "section",
+        "caption",
         "span",
         "dl",
         "dt",

@@ -67,3 +67,11 @@ def make_version(root: Path) -> Path:
     """``ROOT/datasets/demo/v1`` filtered by the default chain from :func:`make_run`."""
     run = make_run(root)
     return build_version([run], "demo", root, default_chain()).path
+
+
+def report_text(report: Path) -> str:
+    """Every file of a report folder as one string (pages and data chunks): what a reader
+    who receives the folder can see."""
+    return "\n".join(
+        p.read_text(encoding="utf-8") for p in sorted(report.rglob("*")) if p.is_file()
+    )
