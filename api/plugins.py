@@ -108,5 +108,16 @@ _FLAGS = {
 
 
 def _capabilities(kind: str, obj: Any) -> list[str]:
-    """The capabilities ``obj`` declares as true (``batchable``, ``demo_replay``, ...)."""
-    return [name for name in _FLAGS.get(kind, ()) if getattr(obj, name, None)]
+    """The capabilities ``obj`` declares as true (``batchable``, ``demo_replay``, ...), and for
+    a source the verdict readings it gives beyond ``BaseSource``'s generic ones."""
+    found = [name for name in _FLAGS.get(kind, ()) if getattr(obj, name, None)]
+    if kind == "source":
+        from trajkit.sources.base import BaseSource
+
+        for name in ("verdict_summary", "reference_view"):
+            method = getattr(obj, name, None)
+            if method is not None and getattr(method, "__func__", method) is not getattr(
+                BaseSource.__dict__[name], "__func__", None
+            ):
+                found.append(name)
+    return found
