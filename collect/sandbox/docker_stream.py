@@ -106,10 +106,17 @@ class DemuxProtocol(asyncio.Protocol):
 
 
 class StdinWriter:
-    """The ``write / drain / close`` subset of ``asyncio.StreamWriter`` the session uses."""
+    """The ``write / drain / close / transport`` subset of ``asyncio.StreamWriter`` the
+    session uses."""
 
     def __init__(self, protocol: DemuxProtocol) -> None:
         self._protocol = protocol
+
+    @property
+    def transport(self) -> asyncio.Transport | None:
+        """The attach socket's transport: the session asks it how much is still unsent, to
+        bound its wait on a worker that stopped reading."""
+        return self._protocol.transport
 
     def write(self, data: bytes) -> None:
         transport = self._protocol.transport

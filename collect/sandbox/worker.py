@@ -5,28 +5,49 @@ trajkit. Protocol, one JSON object per line:
 
 * host → worker: ``{"op": "init", "tools": [{"name", "doc"}]}`` once, then
   ``{"op": "exec", "id", "code", "timeout"}`` per cell and ``{"op": "tool_result", "id", "ok",
-  "value" | "error"}`` answering a tool call;
+  "value" | "error"[, "end"][, "timeout"]}`` answering a tool call;
 * worker → host: ``{"op": "ready"}``, ``{"op": "tool_call", "id", "name", "args", "kwargs"}``
-  while a cell runs, and ``{"op": "result", "id", "output", "truncated", "error", "duration"}``.
+  while a cell runs, and ``{"op": "result", "id", "output", "truncated", "error", "duration",
+  "ended"}`` with every field present, within the limits below (the host checks each one: the
+  code in a cell can reach this process's channel and write anything).
 
 The protocol travels on private duplicates of the original stdin/stdout; fds 1 and 2 are
 re-pointed at a pipe so output from C code and subprocesses is captured and capped too.
 A cell over its timeout is interrupted (KeyboardInterrupt, like Jupyter's interrupt): the
-interpreter and the variables defined before the cell survive.
+interpreter and the variables defined before the cell survive. One reader thread reads
+everything the host sends (see :class:`Channel`), so threads a cell leaves behind can keep
+calling tools without ever taking the host's next command.
 """
 
 import ast
 import builtins
+import codecs
+import fcntl
 import json
 import linecache
 import os
+import queue
+import select
 import signal
 import sys
+import termios
 import threading
 import time
 import traceback
 
 DEFAULT_OUTPUT_LIMIT = 65536
+#: Largest tool call, in bytes of JSON arguments. Beyond it the call raises in the cell
+#: instead of sending a line the host would refuse as oversized (killing this worker).
+TOOL_ARGS_LIMIT = 1 << 20
+#: Deepest nesting of tool arguments (the argument list is level 1): deeper ones raise in the
+#: cell, because the host refuses them as corrupt (its parser and checks recurse).
+TOOL_ARGS_DEPTH = 100
+#: Caps on the error fields of a result; the host refuses longer ones as forged.
+ERROR_TYPE_CHARS = 200
+ERROR_MESSAGE_CHARS = 500
+#: Output that threads or processes of earlier cells printed between two cells is shown at
+#: the start of the next cell's output, labelled, at most this long (head and tail kept).
+LEFTOVER_CHARS = 2000
 
 
 class BoundedOutput:
@@ -89,8 +110,12 @@ class CellStream:
         self.sink = sink
 
     def write(self, text) -> int:
-        if not isinstance(text, str):
-            raise TypeError(f"write() argument must be str, not {type(text).__name__}")
+        if type(text) is not str:
+            if not isinstance(text, str):
+                raise TypeError(f"write() argument must be str, not {type(text).__name__}")
+            # A str subclass's methods are the cell's code; the buffer slices and measures
+            # what it keeps, so it keeps a plain copy (a broken buffer would kill the worker).
+            text = str.__str__(text)
         return self.sink.write(text)
 
     def writelines(self, lines) -> None:
@@ -113,16 +138,57 @@ class CellStream:
         return True
 
 
+class PendingCall:
+    """One tool call waiting for its reply: the reader thread fills ``reply``, then releases
+    ``done`` (a lock held from the start, so ``wait`` is one acquire: cheaper than an Event)."""
+
+    __slots__ = ("done", "reply")
+
+    def __init__(self) -> None:
+        self.done = threading.Lock()
+        self.done.acquire()
+        self.reply: dict | None = None
+
+    def wait(self) -> None:
+        self.done.acquire()
+
+    def finish(self, reply: dict | None) -> None:
+        self.reply = reply
+        self.done.release()
+
+
 class Channel:
-    """The protocol endpoint on private fds; writes are serialised across threads."""
+    """The protocol endpoint on private fds.
+
+    Writes are serialised across threads. Reads happen on one reader thread only, which routes
+    every frame: a ``tool_result`` to the thread waiting for that call id, anything else
+    (``init``, ``exec``) to the main loop's queue. Why: when every caller read for itself, a
+    thread still calling tools after its cell ended could read the host's next ``exec`` (and
+    drop it as not its reply), so that cell never ran and the worker was killed as hung; and a
+    cell interrupted by its timer in the middle of a read lost the part of the line already
+    read. The reader thread is never interrupted (Python runs signal handlers in the main
+    thread only); the main thread waits on a queue, which an interrupt leaves intact.
+    """
 
     def __init__(self) -> None:
         self.rfile = os.fdopen(os.dup(0), "rb", buffering=1 << 16)
         self.wfd = os.dup(1)
         self.wlock = threading.Lock()
+        self.commands: queue.SimpleQueue = queue.SimpleQueue()
+        self.calls_lock = threading.Lock()
+        self.calls: dict[int, PendingCall] = {}
+        self.next_id = 0
+        self.closed = False
+
+    def start(self) -> None:
+        threading.Thread(target=self._read, name="trajkit-channel", daemon=True).start()
 
     def send(self, msg: dict) -> None:
-        data = (json.dumps(msg, default=repr) + "\n").encode()
+        self.send_line(json.dumps(msg, default=repr))
+
+    def send_line(self, line: str) -> None:
+        """Write one frame; ``line`` is JSON with ASCII escapes (``json.dumps``'s default)."""
+        data = (line + "\n").encode()
         with self.wlock:
             view = memoryview(data)
             while view:
@@ -130,30 +196,111 @@ class Channel:
                 view = view[n:]
 
     def recv(self) -> dict | None:
-        line = self.rfile.readline()
-        if not line:
-            return None
-        return json.loads(line)
+        """The next command for the main loop; None once the host has closed the channel."""
+        return self.commands.get()
 
+    def open_call(self) -> tuple[int, PendingCall] | None:
+        """Register a tool call before its frame goes out (None: the host is gone)."""
+        call = PendingCall()
+        with self.calls_lock:
+            if self.closed:
+                return None
+            self.next_id += 1
+            self.calls[self.next_id] = call
+            return self.next_id, call
 
-def _capture_fds(sink: BoundedOutput) -> None:
-    """Point fds 1/2 at a pipe drained into ``sink`` (C-level and subprocess output)."""
-    read_fd, write_fd = os.pipe()
-    devnull = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(devnull, 0)
-    os.dup2(write_fd, 1)
-    os.dup2(write_fd, 2)
-    os.close(write_fd)
-    os.close(devnull)
+    def close_call(self, call_id: int) -> None:
+        """Forget a call; a reply arriving later (the caller was interrupted) is dropped."""
+        with self.calls_lock:
+            self.calls.pop(call_id, None)
 
-    def drain() -> None:
+    def _read(self) -> None:
         while True:
-            chunk = os.read(read_fd, 65536)
-            if not chunk:
-                return
-            sink.write(chunk.decode("utf-8", "replace"))
+            try:
+                line = self.rfile.readline()
+            except (OSError, ValueError):  # the code closed or replaced our fd: as if closed
+                line = b""
+            if not line:
+                break
+            try:
+                msg = json.loads(line)
+            except ValueError:
+                continue  # not the host's (the code can open this pipe via /proc): no command
+            if not isinstance(msg, dict):
+                continue
+            if msg.get("op") == "tool_result":
+                call_id = msg.get("id")
+                with self.calls_lock:
+                    call = self.calls.pop(call_id, None) if isinstance(call_id, int) else None
+                if call is not None:
+                    call.finish(msg)
+            else:
+                self.commands.put(msg)
+        with self.calls_lock:
+            self.closed = True
+            waiting, self.calls = list(self.calls.values()), {}
+        for call in waiting:
+            call.finish(None)  # no reply: the caller sees the host is gone
+        self.commands.put(None)
 
-    threading.Thread(target=drain, name="trajkit-fd-drain", daemon=True).start()
+
+class FdCapture:
+    """Points fds 1/2 at a pipe drained into ``sink`` (C-level and subprocess output).
+
+    A thread drains the pipe, so that output reaches the buffer a moment after it was
+    written. ``settle()`` waits for what is already in the pipe at the end of a cell: output
+    the cell itself printed must not arrive in the next cell, labelled as written after it.
+    """
+
+    def __init__(self, sink: BoundedOutput) -> None:
+        self.sink = sink
+        self.busy = False  # the drain thread holds bytes not yet in the buffer
+        self.read_fd, write_fd = os.pipe()
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(devnull, 0)
+        os.dup2(write_fd, 1)
+        os.dup2(write_fd, 2)
+        os.close(write_fd)
+        os.close(devnull)
+        threading.Thread(target=self._drain, name="trajkit-fd-drain", daemon=True).start()
+
+    def _drain(self) -> None:
+        # Incremental: a character split between two reads is decoded whole, not as U+FFFD.
+        decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        poller = select.poll()
+        poller.register(self.read_fd, select.POLLIN)
+        try:
+            while True:
+                # Wait without taking the bytes, and say ``busy`` before reading them: bytes
+                # are always either still in the pipe or flagged, never invisible to settle().
+                poller.poll()
+                self.busy = True
+                chunk = os.read(self.read_fd, 65536)
+                if not chunk:
+                    return
+                self.sink.write(decoder.decode(chunk))
+                self.busy = False
+        except OSError:
+            return  # the cell closed our end of the pipe
+        finally:
+            self.busy = False
+
+    def settle(self, limit: float = 0.05) -> None:
+        """Wait up to ``limit`` seconds for the pipe's content to reach the buffer; one
+        ``ioctl`` when the pipe is already empty (it replaces a ``sleep(0)`` here)."""
+        deadline = 0.0
+        while True:
+            try:
+                pending = fcntl.ioctl(self.read_fd, termios.FIONREAD, b"\0\0\0\0")
+            except OSError:  # the cell closed our end: nothing more will come through it
+                return
+            if pending == b"\0\0\0\0" and not self.busy:
+                return
+            if not deadline:
+                deadline = time.monotonic() + limit
+            elif time.monotonic() > deadline:
+                return  # a thread of the cell's writes without pause: the rest comes later
+            time.sleep(0.0002)
 
 
 class EpisodeOver(BaseException):
@@ -161,17 +308,73 @@ class EpisodeOver(BaseException):
     teacher's ``except Exception`` cannot swallow it and keep acting on a finished game."""
 
 
+def _type_name(obj: object) -> str:
+    """``type(obj).__name__`` as a plain str, without running any code of the cell's classes.
+
+    Read through ``type``'s own descriptor: a metaclass of the cell's could define
+    ``__name__`` as a property that raises (and the name itself may be a str subclass).
+    """
+    try:
+        name = type.__dict__["__name__"].__get__(type(obj))
+        return str.__str__(name)[:ERROR_TYPE_CHARS] or "?"
+    except BaseException:
+        return "?"
+
+
+def _safe_text(obj: object) -> str:
+    """``str(obj)`` as a plain str, or a placeholder when the object's ``__str__`` fails.
+
+    The object's class may be the cell's: its ``__str__`` can raise, return a str subclass
+    with methods of its own, or ``sys.exit()``. Reporting the cell must survive all of them,
+    or the worker dies and the teacher loses its variables instead of reading a traceback.
+    """
+    try:
+        return str.__str__(str(obj))
+    except BaseException:
+        return f"<{_type_name(obj)} object: str() failed>"
+
+
+def _clip(text: str, limit: int) -> str:
+    """``text`` with its middle cut to keep at most ``limit`` characters (plus a marker)."""
+    if len(text) <= limit:
+        return text
+    half = limit // 2
+    return f"{text[:half]}\n[... {len(text) - 2 * half} characters cut ...]\n{text[-half:]}"
+
+
+def _nesting(value: object, limit: int) -> int:
+    """How deeply lists/dicts nest in ``value`` (a list is 1), counting no further than
+    ``limit + 1``; iterative, so a deep value cannot exhaust the stack here."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children = list(item.values())
+        elif isinstance(item, (list, tuple)):
+            children = list(item)
+        else:
+            continue
+        deepest = max(deepest, depth)
+        if deepest > limit:
+            break
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
 class Interpreter:
     """Runs cells in one persistent namespace, Jupyter-style."""
 
-    def __init__(self, channel: Channel, sink: BoundedOutput) -> None:
+    def __init__(self, channel: Channel, sink: BoundedOutput, capture: FdCapture) -> None:
         self.channel = channel
         self.sink = sink
+        self.capture = capture
         self.ns: dict = {"__name__": "__main__", "__builtins__": builtins}
         self.cell = 0
-        self.tool_lock = threading.Lock()
-        self.tool_seq = 0
+        self.main_thread = threading.main_thread().ident
         self.timed_out = False
+        self.sending = False  # the main thread is writing a frame: the timer waits for it
+        self.interrupt_pending = False
         self.ended = False
 
     def add_tool(self, name: str, doc: str) -> None:
@@ -182,30 +385,73 @@ class Interpreter:
         tool.__doc__ = doc
         self.ns[name] = tool
 
+    def _tool_frame(self, name: str, args: list, kwargs: dict) -> str:
+        """The ``tool_call`` line after its id, checked against the host's limits.
+
+        Encoded once, here, so that what is measured is what is sent; an argument the host
+        would refuse (too large, too deep) raises in the cell that passed it.
+        """
+        try:
+            encoded_args = json.dumps(args)
+            encoded_kwargs = json.dumps(kwargs)
+        except RecursionError:
+            raise ValueError(f"{name}(): arguments nested too deeply to send") from None
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"{name}(): arguments must be JSON-serialisable ({exc})") from None
+        size = len(encoded_args) + len(encoded_kwargs)
+        if size > TOOL_ARGS_LIMIT:
+            raise ValueError(
+                f"{name}(): the arguments are {size:,} bytes as JSON; a host tool call takes "
+                f"at most {TOOL_ARGS_LIMIT:,}"
+            )
+        brackets = encoded_args.count("[") + encoded_args.count("{")
+        brackets += encoded_kwargs.count("[") + encoded_kwargs.count("{")
+        if brackets > TOOL_ARGS_DEPTH and max(
+            _nesting(args, TOOL_ARGS_DEPTH), _nesting(kwargs, TOOL_ARGS_DEPTH)
+        ) > TOOL_ARGS_DEPTH:
+            raise ValueError(
+                f"{name}(): arguments nest deeper than {TOOL_ARGS_DEPTH} levels of lists/dicts"
+            )
+        return f', "name": {json.dumps(name)}, "args": {encoded_args}, "kwargs": {encoded_kwargs}}}'
+
     def call_tool(self, name: str, args: list, kwargs: dict):
         if self.ended:
             raise EpisodeOver
-        with self.tool_lock:
-            self.tool_seq += 1
-            call_id = self.tool_seq
+        rest = self._tool_frame(name, args, kwargs)
+        opened = self.channel.open_call()
+        if opened is None:
+            os._exit(0)  # the host is gone
+        call_id, call = opened
+        try:
+            on_main = threading.get_ident() == self.main_thread
+            if on_main:
+                self.sending = True
             try:
-                json.dumps([args, kwargs])
-            except (TypeError, ValueError) as exc:
-                raise TypeError(f"{name}(): arguments must be JSON-serialisable ({exc})") from None
-            self.channel.send(
-                {"op": "tool_call", "id": call_id, "name": name, "args": args, "kwargs": kwargs}
-            )
-            while True:
-                msg = self.channel.recv()
-                if msg is None:
-                    os._exit(0)
-                if msg.get("op") == "tool_result" and msg.get("id") == call_id:
-                    break
+                self.channel.send_line(f'{{"op": "tool_call", "id": {call_id}{rest}')
+            finally:
+                if on_main:
+                    self.sending = False
+            if on_main and self.interrupt_pending:
+                self.interrupt_pending = False
+                raise KeyboardInterrupt
+            call.wait()
+        finally:
+            self.channel.close_call(call_id)
+        msg = call.reply
+        if msg is None:
+            os._exit(0)  # the host closed the channel while we waited
         if msg.get("end"):
             # The environment ended the episode: show its last words and stop the cell now.
             self.ended = True
             self.sink.write(f"{msg.get('value', '')}\n")
             raise EpisodeOver
+        if msg.get("timeout"):
+            # The cell's time ran out while the host was answering: in the cell's own thread
+            # that is the cell's interrupt; a thread the cell left running gets an exception.
+            if threading.get_ident() == self.main_thread:
+                self.timed_out = True
+                raise KeyboardInterrupt
+            raise TimeoutError(f"{name}(): {msg.get('error', 'the cell ran out of time')}")
         if not msg.get("ok"):
             raise RuntimeError(f"{name}() failed: {msg.get('error', 'unknown error')}")
         return msg.get("value")
@@ -214,16 +460,33 @@ class Interpreter:
         """The cell's time is up: interrupt it like Jupyter's interrupt (KeyboardInterrupt).
 
         A timer signal rather than a watchdog thread, so a cell that used up the process
-        limit (a fork bomb) can still be interrupted and the next cell still runs.
+        limit (a fork bomb) can still be interrupted and the next cell still runs. If the
+        main thread is in the middle of writing a frame, the interrupt waits until the frame
+        is whole: half a line on the channel would make the host kill the worker.
         """
         self.timed_out = True
+        if self.sending:
+            self.interrupt_pending = True
+            return
         raise KeyboardInterrupt
 
     def run(self, code: str, timeout: float) -> dict:
+        # Whatever arrived since the last cell's output was taken was printed by threads or
+        # processes an earlier cell left running: show it first, labelled, so it is neither
+        # lost nor mistaken for this cell's output.
+        leftover, _ = self.sink.take()
+        if leftover:
+            if not leftover.endswith("\n"):
+                leftover += "\n"
+            self.sink.write(
+                f"[printed after cell {self.cell} ended, by code still running from an earlier "
+                f"cell:]\n{_clip(leftover, LEFTOVER_CHARS)}[end of that output; this cell's "
+                "output follows]\n"
+            )
         self.cell += 1
         name = f"<cell-{self.cell}>"
         linecache.cache[name] = (len(code), None, code.splitlines(True), name)
-        self.timed_out = False
+        self.timed_out = self.interrupt_pending = False
         error = None
         start = time.perf_counter()
         signal.signal(signal.SIGALRM, self._on_alarm)
@@ -249,8 +512,7 @@ class Interpreter:
         except EpisodeOver:
             pass  # not the code's fault: the environment finished the episode mid-cell
         except SystemExit as exc:
-            error = {"kind": "exception", "type": "SystemExit", "message": str(exc.code)}
-            self.sink.write(f"SystemExit: {exc.code}\n")
+            error = self._report_exit(exc)
         except SyntaxError as exc:
             error = self._report(exc, "syntax")
         except BaseException as exc:
@@ -258,11 +520,11 @@ class Interpreter:
         duration = time.perf_counter() - start
         for stream in (sys.__stdout__, sys.__stderr__):
             try:
-                # Typed Optional (None if Python started without it); left unguarded as before.
+                # Typed Optional (None if Python started without it, or if the cell set it so).
                 stream.flush()  # type: ignore[union-attr]
-            except (OSError, ValueError):
+            except Exception:  # closed, or replaced by the cell: nothing of ours to flush
                 pass
-        time.sleep(0)  # let the fd drain thread catch up with what is already in the pipe
+        self.capture.settle()
         output, dropped = self.sink.take()
         return {
             "output": output,
@@ -284,29 +546,82 @@ class Interpreter:
             value = eval(compile(last, name, "eval"), self.ns)
             if value is not None:
                 self.ns["_"] = value
-                self.sink.write(repr(value) + "\n")
+                # A plain copy: a __repr__ of the cell's may return a str subclass.
+                self.sink.write(str.__str__(repr(value)) + "\n")
+
+    def _report_exit(self, exc: SystemExit) -> dict:
+        """``sys.exit(code)`` in a cell: reported, the interpreter kept."""
+        try:
+            code = exc.code
+        except BaseException:  # a subclass's ``code`` property: the cell's code
+            code = "?"
+        text = _safe_text(code)
+        self.sink.write(f"SystemExit: {text}\n")
+        return {"kind": "exception", "type": "SystemExit", "message": text[:ERROR_MESSAGE_CHARS]}
 
     def _report(self, exc: BaseException, kind: str) -> dict:
-        """Write a compact IPython-style traceback that hides the worker's own frames."""
-        if isinstance(exc, SyntaxError):
-            lines = traceback.format_exception_only(type(exc), exc)
-            text = "".join(lines).replace(f'File "<cell-{self.cell}>"', f"Cell In[{self.cell}]")
-        else:
-            frames = [
-                f for f in traceback.extract_tb(exc.__traceback__) if f.filename != __file__
-            ][-8:]
-            parts = [f"{type(exc).__name__:<42}Traceback (most recent call last)\n"]
-            for frame in frames:
-                if frame.filename.startswith("<cell-"):
-                    where = f"Cell In[{frame.filename[6:-1]}], line {frame.lineno}"
-                else:
-                    where = f"File {frame.filename}:{frame.lineno}, in {frame.name}"
-                parts.append(f"{where}\n----> {frame.lineno} {(frame.line or '').strip()}\n")
-            parts.append("".join(traceback.format_exception_only(type(exc), exc)))
-            text = "".join(parts)
+        """Write a compact IPython-style traceback that hides the worker's own frames.
+
+        Never raises: the exception is the cell's object (its ``__str__``, ``__notes__``,
+        even its traceback attribute can be the cell's code), so if formatting it fails the
+        report falls back to its type name and a guarded ``str()``.
+        """
+        syntax = issubclass(type(exc), SyntaxError)
+        try:
+            text = self._format(exc, syntax)
+        except BaseException:
+            text = f"{_type_name(exc)}: {_safe_text(exc)}\n"
         self.sink.write(text)
-        message = str(exc) if not isinstance(exc, SyntaxError) else (exc.msg or "")
-        return {"kind": kind, "type": type(exc).__name__, "message": message[:500]}
+        if syntax:
+            try:
+                message = _safe_text(exc.msg or "")  # type: ignore[attr-defined]
+            except BaseException:
+                message = _safe_text(exc)
+        else:
+            message = _safe_text(exc)
+        return {"kind": kind, "type": _type_name(exc), "message": message[:ERROR_MESSAGE_CHARS]}
+
+    def _format(self, exc: BaseException, syntax: bool) -> str:
+        if syntax:
+            lines = traceback.format_exception_only(type(exc), exc)
+            return "".join(lines).replace(f'File "<cell-{self.cell}>"', f"Cell In[{self.cell}]")
+        frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename != __file__][-8:]
+        parts = [f"{_type_name(exc):<42}Traceback (most recent call last)\n"]
+        for frame in frames:
+            if frame.filename.startswith("<cell-"):
+                where = f"Cell In[{frame.filename[6:-1]}], line {frame.lineno}"
+            else:
+                where = f"File {frame.filename}:{frame.lineno}, in {frame.name}"
+            parts.append(f"{where}\n----> {frame.lineno} {(frame.line or '').strip()}\n")
+        parts.append("".join(traceback.format_exception_only(type(exc), exc)))
+        return str.__str__("".join(parts))
+
+    def salvage(self, exc: BaseException) -> dict:
+        """A result for a cell whose reporting itself failed, so the worker lives on.
+
+        Reached when the cell broke something of the worker's own that reporting needs (it
+        can reach every object in this process), or an interrupt landed after the cell.
+        """
+        try:
+            output, dropped = self.sink.take()
+        except BaseException:
+            output, dropped = "", 0
+        error = None
+        if not isinstance(exc, KeyboardInterrupt):  # a late interrupt: the cell had finished
+            error = {
+                "kind": "exception",
+                "type": _type_name(exc),
+                "message": f"the cell's result could not be reported: {_safe_text(exc)}"[
+                    :ERROR_MESSAGE_CHARS
+                ],
+            }
+        return {
+            "output": output if type(output) is str else "",
+            "truncated": dropped if type(dropped) is int else 0,
+            "error": error,
+            "duration": 0.0,
+            "ended": self.ended is True,
+        }
 
 
 def _exit(code=None):
@@ -326,15 +641,21 @@ def main() -> None:
         builtins.exit = builtins.quit = _exit  # type: ignore[assignment]
     channel = Channel()
     sink = BoundedOutput(limit)
-    _capture_fds(sink)
+    capture = FdCapture(sink)
     sys.stdout = CellStream(sink)
     sys.stderr = CellStream(sink)
     sys.stdin = open(os.devnull)
-    interpreter = Interpreter(channel, sink)
+    interpreter = Interpreter(channel, sink, capture)
+    channel.start()
     while True:
-        msg = channel.recv()
+        try:
+            msg = channel.recv()
+        except KeyboardInterrupt:
+            continue  # a signal between cells (a thread of the code's): nothing to interrupt
         if msg is None:
-            return
+            # The host closed the channel. Exit now, without waiting for threads the code
+            # left running (interpreter shutdown would join them, possibly forever).
+            os._exit(0)
         op = msg.get("op")
         if op == "init":
             for tool in msg.get("tools", []):
@@ -343,11 +664,10 @@ def main() -> None:
         elif op == "exec":
             try:
                 result = interpreter.run(msg["code"], float(msg.get("timeout") or 0))
-            except KeyboardInterrupt:  # a late interrupt landing between cells
-                result = {"output": "", "truncated": 0, "error": None, "duration": 0.0}
+            except BaseException as exc:  # an interrupt landing late, or a broken report
+                result = interpreter.salvage(exc)
             result.update(op="result", id=msg.get("id"))
             channel.send(result)
-        # stale tool_result messages (a cell interrupted mid-call) are ignored
 
 
 if __name__ == "__main__":
