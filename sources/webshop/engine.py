@@ -23,6 +23,8 @@ from trajkit.sources.webshop.search import SearchIndex, page_of
 
 #: Above this many products a search runs on a worker thread, off the event loop.
 OFFLOAD_SEARCH_ABOVE = 20_000
+#: ... and so does any search whose query is longer than this many characters.
+OFFLOAD_QUERY_ABOVE = 2_000
 
 
 class InvalidAction(ValueError):
@@ -60,7 +62,9 @@ class LocalShop:
         return LocalSession(self, goal)
 
     async def search(self, query: str) -> list[str]:
-        if self.offload:
+        """Off the event loop when the catalogue or the query is big enough to stall it (a
+        teacher's code decides the query: a megabyte of it takes ~0.3 s to tokenise)."""
+        if self.offload or len(query) > OFFLOAD_QUERY_ABOVE:
             return await asyncio.to_thread(self.index.search, query)
         return self.index.search(query)
 

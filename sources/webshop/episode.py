@@ -26,6 +26,10 @@ CLICK_DOC = (
     "'Reviews', 'Back to Search', '< Prev', 'Next >', or 'Buy Now', which buys the product "
     "with the options chosen and ends the episode."
 )
+#: Characters of one action's argument kept in the verdict's ``actions`` list: the list says
+#: what the teacher did, and an argument is teacher-chosen text of any size.
+ACTION_CHARS = 200
+
 NO_PURCHASE = (
     "a WebShop episode is scored by its purchase: click('Buy Now') on the product page "
     "instead of answering"
@@ -91,7 +95,7 @@ class WebShopEnv:
                 f"Step limit reached: {self.max_steps} actions without buying. The episode is over."
             )
         self.steps += 1
-        self.actions.append(action)
+        self.actions.append(_bounded(action))
         result: StepResult = await step(arg)
         if result.done:
             self._outcome = Verdict(
@@ -108,3 +112,11 @@ class WebShopEnv:
 
     async def aclose(self) -> None:
         await self.session.aclose()
+
+
+def _bounded(action: str) -> str:
+    """``action`` as the verdict records it: at most ``ACTION_CHARS`` characters of argument."""
+    if len(action) <= ACTION_CHARS + 20:
+        return action
+    name, _, arg = action.partition("[")
+    return f"{name}[{arg[:ACTION_CHARS]}…(+{len(arg) - ACTION_CHARS - 1:,} chars)]"

@@ -10,7 +10,7 @@ import pytest
 from webshop_helpers import widget, write_data
 
 from trajkit.core.tools import EndEpisode
-from trajkit.sources.webshop.catalog import load_catalogue
+from trajkit.sources.webshop.catalog import SAMPLE_DIR, load_catalogue
 from trajkit.sources.webshop.engine import InvalidAction, LocalShop
 from trajkit.sources.webshop.episode import WebShopEnv
 from trajkit.sources.webshop.search import SEARCH_RETURN_N
@@ -157,3 +157,32 @@ def test_env_ends_at_buy_now_caps_steps_and_keeps_sessions_apart(shop) -> None:
         assert (await b.judge("B0WIDGET07")).success is False
 
     run(play())
+
+
+async def test_a_long_query_is_searched_off_the_event_loop() -> None:
+    """A teacher's megabyte query must not stall every other episode of the collector."""
+    from trajkit.sources.webshop.engine import OFFLOAD_QUERY_ABOVE, LocalShop
+
+    shop = LocalShop(load_catalogue(SAMPLE_DIR))
+    assert not shop.offload  # the sample is small: short queries stay on the loop
+    ran = asyncio.Event()
+    other = asyncio.get_running_loop().call_soon(ran.set)
+    await shop.search("x " * OFFLOAD_QUERY_ABOVE)
+    assert ran.is_set()  # the loop ran other work while the search was on a thread
+    other.cancel()
+
+
+def test_recorded_actions_keep_a_bounded_argument(shop) -> None:
+    """The verdict lists what the teacher did; a megabyte query must not be stored whole."""
+    from trajkit.sources.webshop.episode import ACTION_CHARS
+
+    async def play() -> list[str]:
+        env = WebShopEnv(shop.session(shop.catalogue.goals[0]), max_steps=5, success_threshold=1.0)
+        search, _ = (t.fn for t in env.tools())
+        await search("gizmo " * 50_000)
+        await search("gizmo")
+        return env.actions
+
+    long, short = run(play())
+    assert short == "search[gizmo]"
+    assert len(long) < ACTION_CHARS + 40 and long.endswith(f"…(+{300_000 - ACTION_CHARS:,} chars)]")
