@@ -3,8 +3,14 @@
 Each turn the teacher either runs code (the sandbox's output comes back as an observation) or
 proposes an answer (the source's judge scores it), within a budget of turns and proposals.
 Every way an episode can end is a ``Termination`` recorded in the trajectory, so one bad
-episode never stops a run of thousands; only ``TeacherFatalError`` (no call can ever succeed),
-``SandboxUnavailableError`` (no sandbox can ever start) and cancellation propagate.
+episode never stops a run of thousands; only ``UserError``s (``TeacherFatalError``: no call can
+ever succeed; ``SandboxUnavailableError``: no sandbox can ever start) and cancellation
+propagate. Anything else an episode raises, however unexpected, ends it as ``internal_error``
+with the exception's type and message, keeping the turns it had (and the tokens they cost).
+
+What the loop keeps is valid Unicode and bounded: each teacher turn is checked and capped
+where it arrives (``teachers.turn_text``), and the prompt and tool descriptions it sends are
+made valid text too, so nothing it records or sends can fail to encode.
 
 The loop owns the sandbox: it starts it alongside the first teacher call, so container or
 process start-up overlaps model latency, and always closes it.
@@ -31,8 +37,20 @@ from trajkit.collect.prompts import (
     system_prompt,
 )
 from trajkit.collect.teachers.base import ContextLimitError, Teacher, TeacherError
+from trajkit.collect.teachers.shape import kind_of
+from trajkit.collect.teachers.turn_text import (
+    DEFAULT_RECORD_CHARS,
+    DEFAULT_TURN_CHARS,
+    MIN_TEXT_CHARS,
+    accept,
+)
 from trajkit.core.actions import STOP_SEQUENCES, parse_action
-from trajkit.core.errors import SandboxError, SandboxUnavailableError, TeacherFatalError
+from trajkit.core.errors import (
+    SandboxError,
+    SandboxUnavailableError,
+    TeacherFatalError,
+    UserError,
+)
 from trajkit.core.sandbox import CellResult, Sandbox
 from trajkit.core.self_correction import is_self_correcting_steps
 from trajkit.schemas import (
@@ -41,12 +59,14 @@ from trajkit.schemas import (
     Observation,
     Step,
     Task,
+    TeacherInfo,
     Termination,
     Timing,
     Trajectory,
     Usage,
     Verdict,
 )
+from trajkit.schemas.text import valid_text
 from trajkit.schemas.version import toolkit_version
 from trajkit.sources.base import EpisodeEnv, Source
 
@@ -72,14 +92,28 @@ class LoopConfig(BaseModel):
         default=DEFAULT_OBSERVATION_CHARS, ge=100, description="Cap on observation text."
     )
     wrong_answer_message: str = "Your answer is wrong."
+    # Left out of the dump at their defaults, so run.json's loop section reads as it did
+    # before the caps existed unless a run changed them.
+    teacher_turn_chars: int = Field(
+        default=DEFAULT_TURN_CHARS, ge=MIN_TEXT_CHARS,
+        exclude_if=lambda v: v == DEFAULT_TURN_CHARS,
+        description="Cap on the text kept of one teacher turn.",
+    )
+    teacher_record_chars: int = Field(
+        default=DEFAULT_RECORD_CHARS, ge=MIN_TEXT_CHARS,
+        exclude_if=lambda v: v == DEFAULT_RECORD_CHARS,
+        description="Cap on the teacher text kept over one episode.",
+    )
 
 
 def trajectory_id(run: str, source: str, task_id: str) -> str:
-    """Deterministic id, so a resumed run recognises episodes it already wrote."""
-    return hashlib.sha256(f"{run}\0{source}\0{task_id}".encode()).hexdigest()[:24]
+    """Deterministic id, so a resumed run recognises episodes it already wrote (also for a
+    task id holding a lone surrogate: ``surrogatepass`` is UTF-8 for every valid one)."""
+    key = f"{run}\0{source}\0{task_id}".encode("utf-8", "surrogatepass")
+    return hashlib.sha256(key).hexdigest()[:24]
 
 
-def _utc_now() -> str:
+def utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
@@ -92,9 +126,22 @@ def _toolkit_version() -> str:
     return toolkit_version()  # reads package metadata: once per process, not per episode
 
 
-def _describe(exc: BaseException) -> str:
-    text = str(exc)
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+#: Longest exception message a termination detail keeps (a detail is one line of a report).
+DETAIL_CHARS = 1_000
+
+
+def _detail(exc: BaseException) -> str:
+    """A teacher error's own message as a termination detail: valid text, bounded."""
+    text = str(exc) or type(exc).__name__
+    return valid_text(text if len(text) <= DETAIL_CHARS else text[: DETAIL_CHARS - 1] + "…")
+
+
+def describe_error(exc: BaseException) -> str:
+    """``Type: message`` as a bounded, valid single line (messages can quote hostile text)."""
+    text = " ".join(str(exc).split())
+    if len(text) > DETAIL_CHARS:
+        text = text[: DETAIL_CHARS - 1] + "…"
+    return valid_text(f"{type(exc).__name__}: {text}" if text else type(exc).__name__)
 
 
 @dataclass
@@ -116,6 +163,7 @@ class _Episode:
     teacher_s: float = 0.0
     sandbox_s: float = 0.0
     started: bool = False
+    teacher_chars: int = 0  # teacher text kept so far, against ``teacher_record_chars``
 
     async def play(self) -> tuple[Termination, str]:
         """Run turns until the episode ends; return why, with a detail for errors."""
@@ -124,20 +172,24 @@ class _Episode:
         while True:
             t0 = time.perf_counter()
             try:
-                completion = await self.teacher.complete(
-                    list(self.messages), list(STOP_SEQUENCES), task_id=self.task.task_id
+                completion, _ = accept(
+                    await self.teacher.complete(
+                        list(self.messages), list(STOP_SEQUENCES), task_id=self.task.task_id
+                    ),
+                    min(cfg.teacher_turn_chars, cfg.teacher_record_chars - self.teacher_chars),
                 )
             except TeacherFatalError:
                 raise
             except ContextLimitError as exc:
-                return Termination.CONTEXT_LIMIT, str(exc) or type(exc).__name__
+                return Termination.CONTEXT_LIMIT, _detail(exc)
             except TeacherError as exc:
-                return Termination.TEACHER_ERROR, str(exc) or type(exc).__name__
+                return Termination.TEACHER_ERROR, _detail(exc)
             finally:
                 elapsed = time.perf_counter() - t0
                 self.teacher_s += elapsed
 
             text = completion.text
+            self.teacher_chars += len(text)
             self.messages.append(Message(role="assistant", content=text))
             self.usage = self.usage + completion.usage
             turns_left -= 1
@@ -158,8 +210,10 @@ class _Episode:
                     else:
                         verdict = await self.source.judge(self.task, action.content)
                 except Exception as exc:
-                    log.warning("judge failed on %s: %s", self.task.task_id, _describe(exc))
-                    return Termination.JUDGE_ERROR, _describe(exc)
+                    log.warning("judge failed on %s: %s", self.task.task_id, describe_error(exc))
+                    return Termination.JUDGE_ERROR, describe_error(exc)
+                if not isinstance(verdict, Verdict):
+                    return Termination.JUDGE_ERROR, f"the judge returned {kind_of(verdict)}"
                 step.verdict, self.verdict, self.answer = verdict, verdict, action.content
                 if verdict.success:
                     step.observation = Observation(text=CORRECT_ANSWER_TEXT)
@@ -175,6 +229,9 @@ class _Episode:
                     return Termination.SANDBOX_ERROR, str(exc)
                 step.observation = cell_observation(result, cfg.observation_chars)
                 outcome = self.env.outcome if self.env is not None else None
+                if outcome is not None and not isinstance(outcome, Verdict):
+                    detail = f"the environment's outcome is {kind_of(outcome)}, not a Verdict"
+                    return Termination.INTERNAL_ERROR, detail
                 if outcome is not None:
                     step.verdict = self.verdict = outcome
                     return (Termination.SOLVED if outcome.success else Termination.ENV_ENDED), ""
@@ -204,7 +261,7 @@ class _Episode:
                 except SandboxUnavailableError:
                     raise
                 except Exception as exc:
-                    raise _SandboxFailure(f"start failed: {_describe(exc)}") from exc
+                    raise _SandboxFailure(f"start failed: {describe_error(exc)}") from exc
                 self.started = True
             timeout = self.config.exec_timeout
             try:
@@ -218,7 +275,7 @@ class _Episode:
                     f"no result within {timeout + RUN_GRACE_S:.0f}s (cell timeout {timeout:g}s)"
                 ) from None
             except Exception as exc:
-                raise _SandboxFailure(_describe(exc)) from exc
+                raise _SandboxFailure(describe_error(exc)) from exc
         finally:
             self.sandbox_s += time.perf_counter() - t0
 
@@ -232,11 +289,11 @@ async def _close_sandbox(sandbox: Sandbox, start: asyncio.Task[None], cancel_sta
     except SandboxUnavailableError:
         pass  # raised to the caller already if it mattered (an execute awaited it)
     except (Exception, asyncio.CancelledError) as exc:
-        log.debug("sandbox start ended with %s", _describe(exc))
+        log.debug("sandbox start ended with %s", describe_error(exc))
     try:
         await sandbox.close()
     except Exception as exc:
-        log.warning("sandbox close failed: %s", _describe(exc))
+        log.warning("sandbox close failed: %s", describe_error(exc))
 
 
 async def _shutdown(sandbox: Sandbox, start: asyncio.Task[None], cancel_start: bool) -> None:
@@ -274,21 +331,19 @@ async def run_episode(
     with ``env.tools()``, a ``<solution>`` is scored by ``env.judge`` and the episode ends
     as soon as the environment reports an outcome (the caller opens and closes ``env``).
 
-    Never raises for a failed episode (teacher, sandbox or judge error, exhausted budget):
-    those end it with a ``Termination``. Raises ``TeacherFatalError``,
-    ``SandboxUnavailableError`` and ``asyncio.CancelledError``, after closing the sandbox.
+    Never raises for a failed episode (teacher, sandbox or judge error, exhausted budget,
+    anything unexpected): those end it with a ``Termination``. Raises ``UserError``s
+    (``TeacherFatalError``, ``SandboxUnavailableError``) and ``asyncio.CancelledError``,
+    after closing the sandbox.
     """
-    started_at, t0 = _utc_now(), time.perf_counter()
+    started_at, t0 = utc_now(), time.perf_counter()
+    tools = env.tools() if env is not None else source.tools(task)
     messages = [
         Message(
             role="system",
-            content=system_prompt(
-                env.tools() if env is not None else source.tools(task),
-                config.max_turns,
-                config.max_solutions,
-            ),
+            content=valid_text(system_prompt(tools, config.max_turns, config.max_solutions)),
         ),
-        Message(role="user", content=task.prompt),
+        Message(role="user", content=valid_text(task.prompt)),
     ]
     start = asyncio.create_task(sandbox.start())
     episode = _Episode(task, source, teacher, sandbox, config, start, messages, env=env)
@@ -296,11 +351,50 @@ async def run_episode(
     try:
         termination, detail = await episode.play()
         completed = True
+    except UserError:
+        raise
+    except Exception as exc:  # the last line of defence inside an episode: keep its turns
+        log.warning("episode %s raised %s", task.task_id, describe_error(exc))
+        termination, detail = Termination.INTERNAL_ERROR, describe_error(exc)
     finally:
         # On a normal end let a pending start finish so close sees a whole sandbox; when
         # unwinding (fatal error, Ctrl-C) stop waiting for it.
         await _shutdown(sandbox, start, cancel_start=not completed)
     return _record(episode, termination, detail, run, sandbox_name, started_at, t0)
+
+
+def error_record(
+    task: Task,
+    teacher: TeacherInfo,
+    error: BaseException,
+    *,
+    run: str,
+    sandbox_name: str,
+    started_at: str,
+    duration_s: float,
+) -> Trajectory:
+    """The record of an episode that raised outside the loop's own turns (its environment
+    would not open, its tools could not be listed, its record could not be built): ended as
+    ``internal_error`` with the exception's type and message, so the run records the task
+    once and a resume does not play the same poisoned task again."""
+    return Trajectory(
+        id=trajectory_id(run, task.source, task.task_id),
+        run=run,
+        source=task.source,
+        task_id=task.task_id,
+        task=task,
+        teacher=teacher,
+        sandbox=sandbox_name,
+        messages=[],
+        steps=[],
+        success=False,
+        score=0.0,
+        self_corrected=False,
+        termination=Termination.INTERNAL_ERROR,
+        termination_detail=describe_error(error),
+        timing=Timing(started_at=started_at, finished_at=utc_now(), duration_s=duration_s),
+        toolkit_version=_toolkit_version(),
+    )
 
 
 def _record(
@@ -336,7 +430,7 @@ def _record(
         usage=ep.usage,
         timing=Timing(
             started_at=started_at,
-            finished_at=_utc_now(),
+            finished_at=utc_now(),
             duration_s=time.perf_counter() - t0,
             teacher_s=ep.teacher_s,
             sandbox_s=ep.sandbox_s,

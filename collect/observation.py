@@ -4,12 +4,16 @@ Output is capped because every observation is resent with every later turn: one 
 ``print`` would otherwise blow the context window (and the token bill) of the whole episode.
 Both ends are kept, since the head shows what the code started doing and the tail holds the
 traceback or the final value; a marker in the middle says how much was cut.
+
+What comes back is also made valid Unicode here (``valid_text``): the observation is resent to
+the teacher and written to the record, and a lone surrogate would fail both encodes.
 """
 
 from __future__ import annotations
 
 from trajkit.core.sandbox import CellResult
-from trajkit.schemas import Observation
+from trajkit.schemas import ErrorInfo, Observation
+from trajkit.schemas.text import valid_text
 
 DEFAULT_OBSERVATION_CHARS = 2000
 
@@ -54,6 +58,16 @@ def _error_line(result: CellResult) -> str:
     return f"{err.type}: {err.message}" if err.message else err.type
 
 
+def _valid_error(error: ErrorInfo | None) -> ErrorInfo | None:
+    """The cell's error with its type and message as valid text (the same object if they are)."""
+    if error is None:
+        return None
+    kind, message = valid_text(error.type), valid_text(error.message)
+    if kind is error.type and message is error.message:
+        return error
+    return error.model_copy(update={"type": kind, "message": message})
+
+
 def cell_observation(result: CellResult, limit: int = DEFAULT_OBSERVATION_CHARS) -> Observation:
     """Build the recorded ``Observation`` for one executed cell.
 
@@ -63,12 +77,12 @@ def cell_observation(result: CellResult, limit: int = DEFAULT_OBSERVATION_CHARS)
     output = result.output
     if not output.strip():
         output = _error_line(result) or (NO_OUTPUT if not result.restarted else "")
-    bounded, cut = bound_text(output, limit)
+    bounded, cut = bound_text(valid_text(output), limit)
     if result.restarted:
         bounded = f"{RESTARTED}\n{bounded}" if bounded else RESTARTED
     return Observation(
         text=bounded,
-        error=result.error,
+        error=_valid_error(result.error),
         duration_s=result.duration_s,
         truncated_chars=result.truncated_chars + cut,
     )

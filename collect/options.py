@@ -21,6 +21,11 @@ from trajkit.collect.executors import check_batch_mode
 from trajkit.collect.loop import LoopConfig
 from trajkit.collect.pricing import parse_price
 from trajkit.collect.sandbox.config import SandboxConfig
+from trajkit.collect.teachers.turn_text import (
+    DEFAULT_RECORD_CHARS,
+    DEFAULT_TURN_CHARS,
+    MIN_TEXT_CHARS,
+)
 from trajkit.core import registry
 from trajkit.core.errors import PluginError
 from trajkit.core.options import CommandOptions, as_list, options_error, parse_pairs
@@ -72,6 +77,14 @@ class CollectOptions(CommandOptions):
     temperature: float = Field(0.0, description="Teacher sampling temperature.")
     max_tokens: int = Field(1024, ge=1, description="Teacher max output tokens per turn.")
     observation_chars: int = Field(2000, ge=100, description="Characters of output shown per observation.")
+    teacher_turn_chars: int = Field(
+        DEFAULT_TURN_CHARS, ge=MIN_TEXT_CHARS,
+        description="Characters of one teacher turn kept (the rest cut with a marker, the action kept whole when it fits).",
+    )
+    teacher_record_chars: int = Field(
+        DEFAULT_RECORD_CHARS, ge=MIN_TEXT_CHARS,
+        description="Characters of teacher text kept over one episode (later turns are cut to what is left).",
+    )
     memory_mb: int = Field(2048, ge=64, description="Sandbox address-space limit.")
     no_cache: bool = Field(
         False, description="Always call the teacher, even for a request answered before."
@@ -184,6 +197,8 @@ class CollectOptions(CommandOptions):
                 loop=LoopConfig(
                     max_turns=self.max_turns, max_solutions=self.max_solutions,
                     exec_timeout=self.exec_timeout, observation_chars=self.observation_chars,
+                    teacher_turn_chars=self.teacher_turn_chars,
+                    teacher_record_chars=self.teacher_record_chars,
                 ),
             )
         except ValidationError as exc:

@@ -4,7 +4,7 @@ Documented exit codes (README, "Exit codes"):
 
 ==== ===========================================================================
 0    done: every task has a record and no episode ended on an infrastructure error
-1    partial: done, but some episodes ended on a teacher, sandbox or judge error
+1    partial: done, but some episodes ended on a teacher, sandbox, judge or internal error
 2    bad input or configuration (the message names the flag, file or line)
 3    budget reached (``--max-cost``); resumable with a higher budget
 4    teacher unavailable (unreachable, out of quota, failing every call); resumable
@@ -24,7 +24,7 @@ EXIT_TEACHER_UNAVAILABLE = 4
 EXIT_INTERRUPTED = 130
 
 #: Terminations caused by infrastructure rather than by the teacher's own attempt.
-INFRA_TERMINATIONS = ("teacher_error", "sandbox_error", "judge_error")
+INFRA_TERMINATIONS = ("teacher_error", "sandbox_error", "judge_error", "internal_error")
 
 
 def run_exit_code(manifest: RunManifest) -> int:

@@ -3,16 +3,22 @@
 Shared by every executor (in-process, Ray) so an episode is played the same way wherever it
 runs: a static source's tools come from ``source.tools(task)``; an interactive source opens a
 fresh environment per episode, whose tools act on that episode's state only, and closes it
-afterwards whatever happened.
+afterwards whatever happened. An environment that raises while opening, or a source whose
+tools raise, ends the episode with an exception, which the runner records as
+``internal_error``; one that raises while closing is only logged.
 """
 
 from __future__ import annotations
 
-from trajkit.collect.loop import LoopConfig, run_episode
+import logging
+
+from trajkit.collect.loop import LoopConfig, describe_error, run_episode
 from trajkit.collect.teachers.base import Teacher
 from trajkit.core.sandbox import SandboxFactory
 from trajkit.schemas import Task, Trajectory
 from trajkit.sources.base import EpisodeEnv, Source
+
+log = logging.getLogger(__name__)
 
 
 async def play_task(
@@ -36,4 +42,12 @@ async def play_task(
         )
     finally:
         if env is not None:
-            await env.aclose()
+            await _close_env(env, task)
+
+
+async def _close_env(env: EpisodeEnv, task: Task) -> None:
+    """Close ``env``; a failure to close is logged, and never costs the finished record."""
+    try:
+        await env.aclose()
+    except Exception as exc:
+        log.warning("closing the environment of %s failed: %s", task.task_id, describe_error(exc))

@@ -4,6 +4,11 @@ Nothing collected is lost or paid for twice: each finished trajectory is one ``w
 line to an ``O_APPEND`` file (so a crash tears at most the last line, which is cut away on
 reopen), finished tasks are known from the file itself, and an exclusive lock keeps two
 processes from writing the same run.
+
+Nor does a record's content ever stop a run: a record that JSON cannot hold as it is (a lone
+surrogate that slipped past every boundary, an object a plugin's judge put in its details) is
+written with those values made writable, or, failing that, as an ``internal_error`` record of
+its task; either way the task is recorded once and a resume does not play it again.
 """
 
 from __future__ import annotations
@@ -18,7 +23,16 @@ from pathlib import Path
 from trajkit.collect.pricing import trajectory_cost
 from trajkit.core.errors import ConfigError, StorageError
 from trajkit.core.jsonl import TornTail, iter_records
-from trajkit.schemas import RunCounts, RunManifest, Trajectory, Usage
+from trajkit.schemas import (
+    RunCounts,
+    RunManifest,
+    Task,
+    TeacherInfo,
+    Termination,
+    Trajectory,
+    Usage,
+)
+from trajkit.schemas.text import valid_text, valid_tree
 from trajkit.schemas.version import toolkit_version
 
 TRAJECTORIES = "trajectories.jsonl"
@@ -118,9 +132,9 @@ class RunStore:
 
     def append(self, traj: Trajectory) -> None:
         """Write one finished trajectory as a single line, in one system call."""
-        if traj.task_id in self.done:
+        if valid_text(traj.task_id) in self.done:
             return
-        data = (traj.model_dump_json() + "\n").encode()
+        data, traj = record_line(traj)
         view = memoryview(data)
         start = os.lseek(self._fd, 0, os.SEEK_END)
         try:
@@ -170,3 +184,46 @@ class RunStore:
     def close(self) -> None:
         os.close(self._fd)
         os.close(self._lock_fd)
+
+
+def record_line(traj: Trajectory) -> tuple[bytes, Trajectory]:
+    """``(JSON line, the record it holds)``: nearly always ``traj`` exactly as it is.
+
+    A record JSON cannot hold as it is gets its strings made valid (lone surrogates → U+FFFD)
+    and values of unknown types written as their ``repr``; if it still cannot be written, an
+    ``internal_error`` record of the same task replaces it, keeping its usage and timing (the
+    tokens were paid for). Only the first, ordinary dump is on the hot path.
+    """
+    try:
+        return (traj.model_dump_json() + "\n").encode(), traj
+    except (ValueError, TypeError, RecursionError) as exc:  # PydanticSerializationError, ...
+        problem: BaseException = exc
+    try:
+        plain = valid_tree(traj.model_dump(mode="json", fallback=repr, warnings=False))
+        fixed = Trajectory.model_validate(plain)
+        return (fixed.model_dump_json() + "\n").encode(), fixed
+    except (ValueError, TypeError, RecursionError):
+        pass
+    reason = " ".join(str(problem).split())[:500]
+    stub = Trajectory(
+        id=traj.id,
+        run=valid_text(traj.run),
+        source=valid_text(traj.source),
+        task_id=valid_text(traj.task_id),
+        task=Task(source=valid_text(traj.source), task_id=valid_text(traj.task_id), prompt=""),
+        teacher=TeacherInfo(
+            provider=valid_text(traj.teacher.provider), model=valid_text(traj.teacher.model)
+        ),
+        sandbox=valid_text(traj.sandbox),
+        messages=[],
+        steps=[],
+        success=False,
+        score=0.0,
+        self_corrected=False,
+        termination=Termination.INTERNAL_ERROR,
+        termination_detail=valid_text(f"the record could not be written: {reason}"),
+        usage=traj.usage,
+        timing=traj.timing,
+        toolkit_version=traj.toolkit_version,
+    )
+    return (stub.model_dump_json() + "\n").encode(), stub

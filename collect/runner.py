@@ -4,11 +4,18 @@ A fatal error (bad key, unknown model, no isolation) stops the run with status `
 Ctrl-C stops it as ``interrupted``; ``--max-cost`` stops starting episodes once the projected
 spend would pass the budget (status ``budget_reached``). Either way every finished trajectory is already on disk
 and a re-run with the same ``--run`` continues from there without repeating any task.
+
+The last line of defence: an unexpected exception out of one episode (a plugin's bug, an input
+no boundary caught) ends only that episode, recorded as ``internal_error`` with the
+exception's type and message, while the others run on; a poisoned task is thus recorded once
+and a resume does not replay it forever. Any exception that does stop the run still leaves
+``run.json`` saying ``failed`` and why, never ``running``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
@@ -19,17 +26,21 @@ from rich.console import Console
 from trajkit.collect.budget import Budget
 from trajkit.collect.config import CollectConfig
 from trajkit.collect.executors import make_executor
-from trajkit.collect.loop import wait_for_closing
+from trajkit.collect.loop import describe_error, error_record, utc_now, wait_for_closing
 from trajkit.collect.outcome import run_exit_code
 from trajkit.collect.pricing import trajectory_cost
 from trajkit.collect.progress import RunProgress
 from trajkit.collect.run_store import TRAJECTORIES, RunStore
 from trajkit.collect.sandbox.backend import sandbox_factory
 from trajkit.collect.teacher_outage import TeacherOutage
+from trajkit.collect.teachers.provider import parse_spec, provider_for
 from trajkit.core.errors import ConfigError, StorageError, UserError
 from trajkit.core.jsonl import iter_records
-from trajkit.schemas import RunManifest, Task, Trajectory
+from trajkit.schemas import RunManifest, Task, TeacherInfo, Trajectory
+from trajkit.schemas.text import valid_text
 from trajkit.sources.base import SourceRuntime, make_source
+
+log = logging.getLogger(__name__)
 
 MANIFEST_EVERY_S = 2.0
 Player = Callable[[Task], Awaitable[Trajectory]]
@@ -96,10 +107,11 @@ async def collect(config: CollectConfig, console: Console | None = None) -> RunR
     store = RunStore(config.run_dir, config.run, config.model_dump(mode="json"), price)
     budget = Budget(config.max_cost, spent=store.cost_usd, finished=store.counts.done)
     try:
-        pending = [t for t in tasks if t.task_id not in store.done]
-        skipped = len(tasks) - len(pending)
-        store.write_manifest("running", len(tasks))
         try:
+            # Records hold task ids as valid text (``record_line``): compare them so.
+            pending = [t for t in tasks if valid_text(t.task_id) not in store.done]
+            skipped = len(tasks) - len(pending)
+            store.write_manifest("running", len(tasks))
             if pending:
                 try:
                     await executor.start(len(pending))
@@ -113,6 +125,10 @@ async def collect(config: CollectConfig, console: Console | None = None) -> RunR
             raise
         except (KeyboardInterrupt, asyncio.CancelledError):
             _final_manifest(store, "interrupted", len(tasks), "stopped by the user")
+            raise
+        except BaseException as exc:  # a bug (or a plugin's sys.exit): say so in run.json,
+            # then let it show its traceback; run.json never stays "running"
+            _final_manifest(store, "failed", len(tasks), f"unexpected error: {describe_error(exc)}")
             raise
         if budget.exhausted and store.counts.done < len(tasks):
             detail = (
@@ -135,6 +151,33 @@ def _final_manifest(store: RunStore, status: str, total: int, detail: str) -> No
         store.write_manifest(status, total, detail)
     except StorageError:
         pass
+
+
+def _teacher_info(config: CollectConfig) -> TeacherInfo:
+    """The ``teacher`` of a record the teacher itself never saw (as its ``info`` would say)."""
+    name, model = parse_spec(config.teacher)
+    if provider_for(config.teacher)[0].model_is_path:
+        model = str(Path(model))
+    return TeacherInfo(provider=name, model=model, params=dict(config.teacher_params))
+
+
+async def _play_safely(config: CollectConfig, play: Player, task: Task) -> Trajectory:
+    """``play(task)``, or an ``internal_error`` record if it raised something unexpected.
+
+    User errors (bad key, no isolation, an outage) and cancellation still stop the run; any
+    other exception ends this episode only, so the rest of the run goes on.
+    """
+    started_at, t0 = utc_now(), time.perf_counter()
+    try:
+        return await play(task)
+    except UserError:
+        raise
+    except Exception as exc:
+        log.warning("episode %s raised %s", task.task_id, describe_error(exc))
+        return error_record(
+            task, _teacher_info(config), exc, run=config.run, sandbox_name=config.sandbox,
+            started_at=started_at, duration_s=time.perf_counter() - t0,
+        )
 
 
 async def _run_all(
@@ -160,7 +203,7 @@ async def _run_all(
                 if queue.empty() or not budget.try_start():
                     return
                 task = queue.get_nowait()
-                traj = await play(task)
+                traj = await _play_safely(config, play, task)
                 for record in outage.observe(traj):
                     store.append(record)
                 budget.finish(trajectory_cost(traj, store.price) if store.price else 0.0)

@@ -6,16 +6,16 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from trajkit.schemas.trajectory import Usage
+from trajkit.schemas.trajectory import Count, Usage
 from trajkit.schemas.version import SCHEMA_VERSION
 
 
 class RunCounts(BaseModel):
-    total_tasks: int = 0
-    done: int = 0
-    succeeded: int = 0
-    self_corrected: int = 0
-    by_termination: dict[str, int] = Field(default_factory=dict)
+    total_tasks: Count = 0
+    done: Count = 0
+    succeeded: Count = 0
+    self_corrected: Count = 0
+    by_termination: dict[str, Count] = Field(default_factory=dict)
 
 
 class RunManifest(BaseModel):

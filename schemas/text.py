@@ -11,6 +11,7 @@ other string as it is. It lives in the ground floor so the record models can use
 from __future__ import annotations
 
 import re
+from typing import Any
 
 REPLACEMENT = "\ufffd"
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -21,3 +22,16 @@ def valid_text(text: str) -> str:
     if text.isascii():
         return text
     return _SURROGATE.sub(REPLACEMENT, text)
+
+
+def valid_tree(value: Any) -> Any:
+    """A JSON-like ``value`` (dicts, lists, strings, scalars) with every string, keys included,
+    passed through :func:`valid_text`. For the rare record that could not be written as it was;
+    the hot paths check text where it enters instead."""
+    if isinstance(value, str):
+        return valid_text(value)
+    if isinstance(value, dict):
+        return {valid_tree(k): valid_tree(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [valid_tree(v) for v in value]
+    return value

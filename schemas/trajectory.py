@@ -9,9 +9,9 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Iterator
 from enum import Enum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool
 
 from trajkit.schemas.task import Task
 from trajkit.schemas.version import SCHEMA_VERSION
@@ -19,6 +19,28 @@ from trajkit.schemas.version import SCHEMA_VERSION
 #: NaN and infinities have no JSON form, so a record holding one could not be written (or
 #: read back by other tools); refused when the record is built or parsed, naming the field.
 _FINITE = ConfigDict(allow_inf_nan=False)
+
+#: The largest count a record holds: what SQLite, Parquet and JSON readers with 64-bit integers
+#: can all store. Totals over a whole dataset stay far below it; a bigger number is garbage.
+MAX_COUNT = 2**63 - 1
+
+
+def _in_range(count: int) -> int:
+    """An out-of-range count as 0 (unknown): see ``Count``."""
+    return count if 0 <= count <= MAX_COUNT else 0
+
+
+#: A token or call count: a real integer (``true``, ``12.0`` and ``"12"`` are refused, not
+#: coerced), never negative, never beyond ``MAX_COUNT``. The teacher boundary refuses a
+#: provider's nonsense counts (the episode ends as ``teacher_error``); a record written
+#: before it did may still hold one (a negative count, 10^30), and it reads as 0 rather than
+#: being refused, so such a run still resumes and filters, and its nonsense never reaches
+#: ``run.json`` or a dataset's totals. (Refusing would make every resume of that run fail.)
+Count = Annotated[
+    int,
+    Field(strict=True, json_schema_extra={"minimum": 0, "maximum": MAX_COUNT}),
+    AfterValidator(_in_range),
+]
 
 
 class Message(BaseModel):
@@ -37,17 +59,18 @@ class Usage(BaseModel):
     what the original call reported, but nothing was paid for them this time.
     """
 
-    input_tokens: int = 0
-    output_tokens: int = 0
-    calls: int = 0
-    cached_calls: int = 0
+    input_tokens: Count = 0
+    output_tokens: Count = 0
+    calls: Count = 0
+    cached_calls: Count = 0
 
     def __add__(self, other: Usage) -> Usage:
+        """The sum, saturating at ``MAX_COUNT``: totals must stay writable, never raise."""
         return Usage(
-            input_tokens=self.input_tokens + other.input_tokens,
-            output_tokens=self.output_tokens + other.output_tokens,
-            calls=self.calls + other.calls,
-            cached_calls=self.cached_calls + other.cached_calls,
+            input_tokens=min(self.input_tokens + other.input_tokens, MAX_COUNT),
+            output_tokens=min(self.output_tokens + other.output_tokens, MAX_COUNT),
+            calls=min(self.calls + other.calls, MAX_COUNT),
+            cached_calls=min(self.cached_calls + other.cached_calls, MAX_COUNT),
         )
 
 
@@ -91,7 +114,7 @@ class Observation(BaseModel):
     text: str
     error: ErrorInfo | None = None
     duration_s: float = 0.0
-    truncated_chars: int = 0
+    truncated_chars: Count = 0
 
 
 class Verdict(BaseModel):
@@ -99,7 +122,8 @@ class Verdict(BaseModel):
 
     model_config = _FINITE
 
-    success: bool
+    #: A real boolean: ``"false"`` or ``1`` from a judge (or a record) is refused, not guessed.
+    success: StrictBool
     score: float
     details: dict[str, Any] = Field(default_factory=dict)
 
@@ -135,6 +159,10 @@ class Termination(str, Enum):
     #: An interactive environment ended the episode without success (a purchase below the
     #: success threshold, the per-episode cap on environment steps).
     ENV_ENDED = "env_ended"
+    #: Something nothing anticipated raised (a bug in trajkit or a plugin, an input no boundary
+    #: caught): the detail holds the exception's type and message. Recorded, so a resume does
+    #: not replay the same poisoned task forever.
+    INTERNAL_ERROR = "internal_error"
 
 
 class Timing(BaseModel):
@@ -162,11 +190,11 @@ class Trajectory(BaseModel):
     sandbox: str
     messages: list[Message]
     steps: list[Step]
-    success: bool
+    success: StrictBool
     score: float
     score_details: dict[str, Any] = Field(default_factory=dict)
     answer: str | None = None
-    self_corrected: bool
+    self_corrected: StrictBool
     termination: Termination
     termination_detail: str = ""
     usage: Usage = Field(default_factory=Usage)

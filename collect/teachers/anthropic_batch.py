@@ -11,6 +11,7 @@ from typing import Any
 
 import anthropic
 
+from trajkit.collect.teachers import shape
 from trajkit.collect.teachers.anthropic_teacher import AnthropicTeacher
 from trajkit.collect.teachers.base import TeacherError
 from trajkit.collect.teachers.batch_common import (
@@ -62,21 +63,42 @@ class AnthropicBatchBackend(SdkBatchBackend):
         outcomes: dict[str, Outcome] = {}
         with self._errors("reading results", batch_id):
             async for item in await self._client.messages.batches.results(batch_id):
-                outcomes[item.custom_id] = self._outcome(item.result)
+                read = self.item_outcome(item, stops)
+                if read is not None:
+                    outcomes[read[0]] = read[1]
         return outcomes
 
-    def _outcome(self, result: Any) -> Outcome:
-        """One result line → a completion, the sync teacher's error, or a retry."""
-        if result.type == "succeeded":
+    def item_outcome(self, item: object, stops: dict[str, list[str]]) -> tuple[str, Outcome] | None:
+        """``(custom_id, outcome)`` of one results line (an SDK object or plain JSON); never
+        raises. A line without a custom id is skipped (its request counts as unanswered and
+        goes out again); one whose answer is out of shape is that request's ``TeacherError``."""
+        try:
+            line = shape.plain(item)
+        except TeacherError:
+            return None
+        if not isinstance(line, dict) or not isinstance(line.get("custom_id"), str):
+            return None
+        key = line["custom_id"]
+        try:
+            return key, self._outcome(line.get("result"), stops.get(key, []))
+        except (TeacherError, ValueError, TypeError, AttributeError) as exc:
+            return key, TeacherError(f"{self.name}: unreadable batch result: {one_line(exc)}")
+
+    def _outcome(self, result: Any, stop: list[str]) -> Outcome:
+        """One result line (plain JSON) → a completion, the sync teacher's error, or a retry."""
+        result = shape.mapping(result, "result")
+        kind = result.get("type")
+        if kind == "succeeded":
             try:
-                return self.teacher.to_completion(result.message, 0.0)
+                return self.teacher.to_completion(result.get("message"), 0.0, stop)
             except TeacherError as exc:
                 return exc
-        if result.type in ("expired", "canceled"):
-            return Retry(f"request {result.type}")
-        error = result.error.error
-        status = STATUS_BY_TYPE.get(error.type, 500)
-        msg = one_line(error.message)
+        if kind in ("expired", "canceled"):
+            return Retry(f"request {kind}")
+        error = shape.mapping(shape.mapping(result.get("error"), "result.error").get("error"),
+                              "result.error.error")
+        status = STATUS_BY_TYPE.get(str(error.get("type")), 500)
+        msg = one_line(error.get("message") or error.get("type") or "no message")
         if status == 429 or status >= 500:
-            return Retry(f"{error.type}: {msg}")
+            return Retry(f"{error.get('type')}: {msg}")
         return self.teacher.status_error(status, msg)

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import anthropic
-from anthropic.types import Message as AnthropicMessage
 
+from trajkit.collect.teachers import shape
 from trajkit.collect.teachers.base import (
     Completion,
     ContextLimitError,
@@ -33,7 +34,7 @@ from trajkit.collect.teachers.common import (
 )
 from trajkit.collect.teachers.rate_control import StatusHook, response_hook
 from trajkit.core.errors import TeacherFatalError, TeacherUnavailableError
-from trajkit.schemas import Message, Usage
+from trajkit.schemas import Message
 
 DEFAULT_MAX_TOKENS = 1024
 # The API rejects empty or whitespace-only text blocks (e.g. an empty assistant turn).
@@ -123,8 +124,9 @@ class AnthropicTeacher(ProviderTeacher):
         try:
             # A plain-JSON POST through the SDK: same auth, retries and error types as
             # messages.create(), without its per-call params introspection (CPU per turn).
+            # The answer comes back as plain JSON: ``to_completion`` checks every field.
             client = self._clients[shard_for(task_id, len(self._clients))]
-            resp = await client.post("/v1/messages", body=body, cast_to=AnthropicMessage)
+            resp = await client.post("/v1/messages", body=body, cast_to=object)
         except anthropic.APIStatusError as exc:
             raise self._translate(exc) from exc
         except anthropic.APITimeoutError as exc:
@@ -138,35 +140,59 @@ class AnthropicTeacher(ProviderTeacher):
             ) from exc
         except anthropic.AnthropicError as exc:
             raise TeacherError(f"{self.name}: {one_line(exc)}") from exc
-        except ValueError as exc:  # a 200 whose body is not JSON: the SDK lets json's error out
-            raise TeacherError(f"{self.name}: malformed response body: {one_line(exc)}") from exc
-        return self.to_completion(resp, time.perf_counter() - started)
+        except (ValueError, RecursionError) as exc:
+            # A 200 whose body is not JSON (the SDK lets json's error out), or JSON nested
+            # deeper than the parser recurses.
+            raise TeacherError(
+                f"{self.name}: malformed response body: {type(exc).__name__}: {one_line(exc)}"
+            ) from exc
+        return self.to_completion(resp, time.perf_counter() - started, stop)
 
-    def to_completion(self, resp: AnthropicMessage, latency: float) -> Completion:
-        """A message (live or a batch's succeeded result) as the loop's ``Completion``."""
-        if resp.stop_reason == "model_context_window_exceeded":
+    def to_completion(
+        self, body: object, latency: float, stop: Sequence[str] = ()
+    ) -> Completion:
+        """A message's decoded JSON (live, or a batch's succeeded result) as the loop's
+        ``Completion``; anything out of shape is a ``TeacherError`` (see ``shape``).
+
+        The matched stop sequence is put back only if it is one of ``stop``, the ones sent.
+        """
+        try:
+            return self._read(shape.plain(body), latency, stop)
+        except shape.ShapeError as exc:
+            raise TeacherError(f"{self.name}: malformed response: {exc}") from None
+
+    def _read(self, body: object, latency: float, stop: Sequence[str]) -> Completion:
+        resp = shape.mapping(body, "the response body")
+        reason = shape.label(resp.get("stop_reason"), "stop_reason")
+        if reason == "model_context_window_exceeded":
             raise ContextLimitError(f"{self.name}: context window exceeded while generating")
-        text = "".join(getattr(b, "text", "") for b in resp.content if b.type == "text")
-        matched = resp.stop_sequence
-        if resp.stop_reason == "stop_sequence" and matched and not text.endswith(matched):
+        content = resp.get("content")
+        if not isinstance(content, list):
+            raise shape.ShapeError(f"content is {shape.kind_of(content)}, expected a list")
+        parts = []
+        for i, block in enumerate(content):
+            block = shape.mapping(block, f"content[{i}]")
+            if block.get("type") == "text":  # thinking, tool use, ...: not part of the turn
+                parts.append(shape.text(block.get("text"), f"content[{i}].text"))
+        text = "".join(parts)
+        matched = shape.label(resp.get("stop_sequence"), "stop_sequence")
+        restore = reason == "stop_sequence" and matched is not None and matched in stop
+        if restore and matched is not None and not text.endswith(matched):
             text += matched
-        u = resp.usage
-        usage = Usage(
-            input_tokens=(u.input_tokens or 0)
-            + (u.cache_creation_input_tokens or 0)
-            + (u.cache_read_input_tokens or 0),
-            output_tokens=u.output_tokens or 0,
-            calls=1,
-        )
         return Completion(
             text=text,
-            usage=usage,
-            stop_reason=resp.stop_reason,
+            usage=shape.usage(
+                resp.get("usage"),
+                ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"),
+                ("output_tokens",),
+                required=True,
+            ),
+            stop_reason=reason,
             latency_s=latency,
             raw={
-                "id": resp.id,
-                "model": resp.model,
-                "stop_reason": resp.stop_reason,
+                "id": shape.label(resp.get("id"), "id"),
+                "model": shape.label(resp.get("model"), "model"),
+                "stop_reason": reason,
                 "stop_sequence": matched,
             },
         )

@@ -34,6 +34,7 @@ from trajkit.collect.teachers.batch_common import (
     Retry,
 )
 from trajkit.collect.teachers.cache import ResponseCache, request_key
+from trajkit.collect.teachers.common import one_line
 from trajkit.collect.teachers.provider import TeacherProvider
 from trajkit.core.errors import TeacherFatalError
 from trajkit.schemas import Message, TeacherInfo
@@ -232,6 +233,13 @@ class BatchTeacher:
                     self._fail(keys, TeacherError(f"{exc} ({failures} polls failed in a row)"))
                     return
                 continue
+            except Exception as exc:  # e.g. a results file the SDK cannot even decode: end
+                # these requests' episodes as teacher errors rather than leave them waiting
+                self._fail(keys, TeacherError(
+                    f"{self.backend.name}: reading batch {batch_id}: "
+                    f"{type(exc).__name__}: {one_line(exc)}"
+                ))
+                return
             failures = 0
             if status.rejected is not None:
                 self.state.remove(batch_id)

@@ -4,18 +4,27 @@ Every request/response is stored in SQLite, keyed by a hash of provider, model, 
 stop sequences and sampling params. A resumed run (its in-flight episodes were lost) or a
 repeated run replays stored turns instead of calling the API again, which also makes
 temperature-0 collections exactly reproducible. Only successful completions are stored.
+
+The cache only ever saves money, so it never ends an episode: a row it cannot read (a
+locked or damaged file, a stored usage that does not parse) is a miss, and a row it cannot
+write is skipped with a warning.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
+import logging
 import sqlite3
 import threading
 from pathlib import Path
 
 from trajkit.collect.teachers.base import Completion, Teacher
 from trajkit.schemas import Message, TeacherInfo, Usage
+from trajkit.schemas.text import valid_text
+
+log = logging.getLogger(__name__)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS responses (
@@ -45,7 +54,9 @@ def request_key(info: TeacherInfo, messages: list[Message], stop: list[str]) -> 
         ensure_ascii=False,
         separators=(",", ":"),
     )
-    return hashlib.sha256(request.encode()).hexdigest(), request
+    # ``surrogatepass``: the same bytes as UTF-8 for valid text, and a key (not a crash) for a
+    # conversation that slipped a lone surrogate past every boundary.
+    return hashlib.sha256(request.encode("utf-8", "surrogatepass")).hexdigest(), request
 
 
 class ResponseCache:
@@ -62,27 +73,39 @@ class ResponseCache:
         self._db.commit()
 
     def get(self, key: str) -> Completion | None:
-        with self._lock:
-            row = self._db.execute(
-                "SELECT text, usage, stop_reason FROM responses WHERE key = ?", (key,)
-            ).fetchone()
-        if row is None:
+        """The stored answer, or None (also for a row that cannot be read back: a miss)."""
+        try:
+            with self._lock:
+                row = self._db.execute(
+                    "SELECT text, usage, stop_reason FROM responses WHERE key = ?", (key,)
+                ).fetchone()
+            if row is None:
+                return None
+            text, stop_reason = row[0], row[2]
+            if not isinstance(text, str) or not isinstance(stop_reason, (str, type(None))):
+                raise ValueError("a stored field is not text")
+            usage = Usage.model_validate_json(row[1]).model_copy(update={"cached_calls": 1})
+        except (sqlite3.Error, ValueError, TypeError) as exc:
+            log.warning("response cache %s: unreadable entry %s… (%s); asking the teacher",
+                        self.path, key[:12], exc)
             return None
-        usage = Usage.model_validate_json(row[1])
-        usage = usage.model_copy(update={"cached_calls": 1})
-        return Completion(text=row[0], usage=usage, stop_reason=row[2], raw={"cached": True})
+        return Completion(text=text, usage=usage, stop_reason=stop_reason, raw={"cached": True})
 
     def put(self, key: str, info: TeacherInfo, request: str, completion: Completion) -> None:
-        with self._lock:
-            self._db.execute(
-                "INSERT OR REPLACE INTO responses (key, provider, model, request, text, usage, "
-                "stop_reason) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    key, info.provider, info.model, request, completion.text,
-                    completion.usage.model_dump_json(), completion.stop_reason,
-                ),
-            )
-            self._db.commit()
+        """Store one answer; a failure to store costs only a future cache hit, never the turn."""
+        try:
+            with self._lock:
+                self._db.execute(
+                    "INSERT OR REPLACE INTO responses (key, provider, model, request, text, "
+                    "usage, stop_reason) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        key, info.provider, info.model, request, completion.text,
+                        completion.usage.model_dump_json(), completion.stop_reason,
+                    ),
+                )
+                self._db.commit()
+        except (sqlite3.Error, ValueError, TypeError, AttributeError) as exc:
+            log.warning("response cache %s: cannot store %s… (%s)", self.path, key[:12], exc)
 
     def close(self) -> None:
         with self._lock:
@@ -112,8 +135,11 @@ class CachingTeacher:
             return hit
         self.misses += 1
         completion = await self.inner.complete(messages, stop, task_id=task_id)
-        self.cache.put(key, self.info, request, completion)
-        return completion
+        if isinstance(completion, Completion) and isinstance(completion.text, str):
+            # Stored and returned as valid Unicode, so a hit is the same turn as the miss.
+            completion = dataclasses.replace(completion, text=valid_text(completion.text))
+            self.cache.put(key, self.info, request, completion)
+        return completion  # anything else is the loop's to refuse, uncached
 
     async def aclose(self) -> None:
         await self.inner.aclose()

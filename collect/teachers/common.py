@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from trajkit.schemas import TeacherInfo
+from trajkit.schemas.text import valid_text
 
 #: Keys of a teacher's ``params`` that configure the HTTP client rather than sampling.
 CLIENT_OPTION_KEYS = ("timeout", "max_retries")
@@ -81,8 +82,12 @@ def split_params(params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]
 
 
 def one_line(text: object, limit: int = 300) -> str:
-    """Collapse whitespace and cap length: errors must print as a single readable line."""
-    flat = " ".join(str(text).split())
+    """Collapse whitespace and cap length: errors must print as a single readable line.
+
+    Made valid Unicode too: an error body quotes what the server sent, and the line ends up in
+    a record's ``termination_detail``.
+    """
+    flat = valid_text(" ".join(str(text).split()))
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 

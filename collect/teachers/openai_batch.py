@@ -12,8 +12,8 @@ import json
 from typing import Any
 
 import openai
-from openai.types.chat import ChatCompletion
 
+from trajkit.collect.teachers import shape
 from trajkit.collect.teachers.base import TeacherError
 from trajkit.collect.teachers.batch_common import (
     BatchStatus,
@@ -72,34 +72,54 @@ class OpenAIBatchBackend(SdkBatchBackend):
         outcomes: dict[str, Outcome] = {}
         for text in texts:
             for line in text.splitlines():
-                if line.strip():
-                    record = json.loads(line)
-                    key = str(record.get("custom_id"))
-                    outcomes[key] = self._outcome(record, stops.get(key, []))
+                read = self.line_outcome(line, stops)
+                if read is not None:
+                    outcomes[read[0]] = read[1]
         return outcomes
+
+    def line_outcome(self, line: str, stops: dict[str, list[str]]) -> tuple[str, Outcome] | None:
+        """``(custom_id, outcome)`` of one output/error-file line; never raises.
+
+        A line that is not a JSON object is skipped (its request counts as unanswered and
+        goes out again); one whose answer is out of shape is that request's ``TeacherError``.
+        """
+        if not line.strip():
+            return None
+        try:
+            record = json.loads(line)
+        except (ValueError, RecursionError):
+            return None
+        if not isinstance(record, dict):
+            return None
+        key = str(record.get("custom_id"))
+        try:
+            return key, self._outcome(record, stops.get(key, []))
+        except (TeacherError, ValueError, TypeError) as exc:
+            return key, TeacherError(f"{self.name}: unreadable batch result: {one_line(exc)}")
 
     def _outcome(self, record: dict[str, Any], stop: list[str]) -> Outcome:
         """One output/error-file line → a completion, the sync teacher's error, or a retry."""
         response = record.get("response") or None
         if response is not None:
+            response = shape.mapping(response, "response")
             status = int(response.get("status_code") or 0)
             body = response.get("body") or {}
             if status == 200:
                 try:
-                    return self.teacher.to_completion(
-                        ChatCompletion.model_validate(body), stop, 0.0
-                    )
-                except (TeacherError, ValueError) as exc:
+                    return self.teacher.to_completion(body, stop, 0.0)
+                except TeacherError as exc:
                     return TeacherError(f"{self.name}: unreadable batch result: {one_line(exc)}")
+            body = shape.mapping(body, "response.body")
             found = body.get("error")
             error: dict[str, Any] = found if isinstance(found, dict) else {}
             msg = one_line(error.get("message") or f"HTTP {status}")
             if status == 429 or status >= 500:
                 return Retry(f"HTTP {status}: {msg}")
             return self.teacher.status_error(status, msg, error.get("code"))
-        error = record.get("error") or {}
+        error = shape.mapping(record.get("error") or {}, "error")
         code = str(error.get("code") or "")
         msg = one_line(error.get("message") or code or "no response")
         if code in _NOT_RUN:
             return Retry(f"{code}: {msg}")
         return TeacherError(f"{self.name}: batch request failed ({code or 'error'}): {msg}")
+

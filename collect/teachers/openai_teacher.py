@@ -12,8 +12,8 @@ import time
 from typing import Any
 
 import openai
-from openai.types.chat import ChatCompletion
 
+from trajkit.collect.teachers import shape
 from trajkit.collect.teachers.base import (
     Completion,
     ContextLimitError,
@@ -34,7 +34,7 @@ from trajkit.collect.teachers.common import (
 )
 from trajkit.collect.teachers.rate_control import StatusHook, response_hook
 from trajkit.core.errors import TeacherFatalError, TeacherUnavailableError
-from trajkit.schemas import Message, Usage
+from trajkit.schemas import Message
 
 # Request fields the SDK names explicitly; anything else in params (e.g. vLLM's ``top_k``,
 # ``repetition_penalty``) goes through ``extra_body`` so compatible servers still get it.
@@ -135,11 +135,12 @@ class OpenAITeacher(ProviderTeacher):
         try:
             # A plain-JSON POST through the SDK keeps its auth, retries and error types but
             # skips its per-call type introspection of the params (~4 ms of CPU per call,
-            # which caps throughput at thousands of concurrent episodes).
+            # which caps throughput at thousands of concurrent episodes). The answer comes
+            # back as plain JSON (``object``): ``to_completion`` checks every field itself.
             resp = await self._clients[shard_for(task_id, len(self._clients))].post(
                 "/chat/completions",
                 body=self.request_body(messages, stop),
-                cast_to=ChatCompletion,
+                cast_to=object,
                 options={"security": {"bearer_auth": True}},  # what create() asks for
             )
         except openai.APIStatusError as exc:
@@ -155,32 +156,48 @@ class OpenAITeacher(ProviderTeacher):
             ) from exc
         except openai.OpenAIError as exc:  # e.g. a response that does not parse
             raise TeacherError(f"{self.name}: {one_line(exc)}") from exc
-        except ValueError as exc:  # a 200 whose body is not JSON: the SDK lets json's error out
-            raise TeacherError(f"{self.name}: malformed response body: {one_line(exc)}") from exc
+        except (ValueError, RecursionError) as exc:
+            # A 200 whose body is not JSON (the SDK lets json's error out), or JSON nested
+            # deeper than the parser recurses.
+            raise TeacherError(
+                f"{self.name}: malformed response body: {type(exc).__name__}: {one_line(exc)}"
+            ) from exc
         return self.to_completion(resp, stop, time.perf_counter() - started)
 
-    def to_completion(self, resp: ChatCompletion, stop: list[str], latency: float) -> Completion:
-        """A chat completion (live or from a batch output line) as the loop's ``Completion``."""
-        if not resp.choices:
+    def to_completion(self, body: object, stop: list[str], latency: float) -> Completion:
+        """A chat completion's decoded JSON (live, or a batch output line's ``body``) as the
+        loop's ``Completion``; anything out of shape is a ``TeacherError`` (see ``shape``)."""
+        try:
+            return self._read(body, stop, latency)
+        except shape.ShapeError as exc:
+            raise TeacherError(f"{self.name}: malformed response: {exc}") from None
+
+    def _read(self, body: object, stop: list[str], latency: float) -> Completion:
+        resp = shape.mapping(body, "the response body")
+        choices = resp.get("choices")
+        if choices is None or choices == []:
             raise TeacherError(f"{self.name}: response had no choices")
-        choice = resp.choices[0]
-        text = choice.message.content or ""
-        finish = choice.finish_reason
+        if not isinstance(choices, list):
+            raise shape.ShapeError(f"choices is {shape.kind_of(choices)}, expected a list")
+        choice = shape.mapping(choices[0], "choices[0]")
+        message = shape.mapping(choice.get("message"), "choices[0].message")
+        # ``null`` content is what a refusal or an empty answer looks like: an empty turn.
+        text = shape.text(message.get("content"), "choices[0].message.content", null_ok=True)
+        finish = shape.label(choice.get("finish_reason"), "choices[0].finish_reason")
         if finish == "stop" and stop:
-            text = _restore_stop(text, stop, choice.model_extra or {})
-        usage = Usage(calls=1)
-        if resp.usage is not None:
-            usage = Usage(
-                input_tokens=resp.usage.prompt_tokens or 0,
-                output_tokens=resp.usage.completion_tokens or 0,
-                calls=1,
-            )
+            text = _restore_stop(text, stop, choice)
         return Completion(
             text=text,
-            usage=usage,
+            usage=shape.usage(
+                resp.get("usage"), ("prompt_tokens",), ("completion_tokens",), required=False
+            ),
             stop_reason=finish,
             latency_s=latency,
-            raw={"id": resp.id, "model": resp.model, "finish_reason": finish},
+            raw={
+                "id": shape.label(resp.get("id"), "id"),
+                "model": shape.label(resp.get("model"), "model"),
+                "finish_reason": finish,
+            },
         )
 
     def _translate(self, exc: openai.APIStatusError) -> Exception:
@@ -225,9 +242,9 @@ class OpenAITeacher(ProviderTeacher):
 def _restore_stop(text: str, stop: list[str], extra: dict[str, Any]) -> str:
     """Put back the stop sequence the server cut.
 
-    vLLM reports the matched stop string in a non-standard ``stop_reason`` field (``None``
-    for a natural end); when present it is exact. Otherwise (OpenAI) infer it from the
-    unclosed opening tag.
+    vLLM reports the matched stop string in a non-standard ``stop_reason`` field of the choice
+    (``None`` for a natural end); when present it is exact, and only one of the requested stop
+    sequences is ever appended. Otherwise (OpenAI) infer it from the unclosed opening tag.
     """
     if "stop_reason" in extra:
         matched = extra["stop_reason"]

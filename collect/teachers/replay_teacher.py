@@ -3,6 +3,7 @@
 It makes runs reproducible and testable offline (CI, demos, re-running a sandbox change on
 old conversations). Input is JSONL, one task per line, either a full trajectory record
 (``task_id`` + ``messages``) or a minimal recording ``{"task_id": ..., "turns": [...]}``.
+A recording is a teacher's text too: its turns are made valid Unicode as they are loaded.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from trajkit.collect.teachers.common import cut_at_stop
 from trajkit.core.errors import DataError
 from trajkit.core.jsonl import iter_json_lines
 from trajkit.schemas import Message, TeacherInfo, Usage
+from trajkit.schemas.text import valid_text
 
 
 class ReplayTeacher:
@@ -92,7 +94,7 @@ def _parse_line(obj: Any, where: str) -> tuple[str, list[str]]:
         turns = obj["turns"]
         if not isinstance(turns, list) or not all(isinstance(t, str) for t in turns):
             raise DataError(f"{where}: 'turns' must be a list of strings")
-        return task_id, list(turns)
+        return task_id, [valid_text(t) for t in turns]
     if "messages" in obj:
         messages = obj["messages"]
         if not isinstance(messages, list):
@@ -102,7 +104,7 @@ def _parse_line(obj: Any, where: str) -> tuple[str, list[str]]:
             if not isinstance(m, dict) or not isinstance(m.get("content"), str):
                 raise DataError(f"{where}: messages[{i}] needs 'role' and string 'content'")
             if m.get("role") == "assistant":
-                out.append(m["content"])
+                out.append(valid_text(m["content"]))
         return task_id, out
     raise DataError(f"{where}: expected 'turns' (a recording) or 'messages' (a trajectory)")
 

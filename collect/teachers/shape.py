@@ -1,0 +1,123 @@
+"""The teacher boundary: what a provider's decoded JSON must look like before it is a turn.
+
+A provider, a proxy or an "OpenAI-compatible" server can answer 200 with any JSON at all:
+``null``, a list, ``content`` that is a number, a ``message`` that is ``null``, token counts
+that are strings, negative or 10^30, text holding lone surrogates (escaped, or as raw bytes
+that a bytes-level ``json.loads`` turns into them). The SDKs build their response objects
+without validating them, so such values used to travel on until something deeper (a ``.``
+on ``None``, the cache's UTF-8 encode, the record serialiser) raised a traceback that ended
+the run. The teachers read their answers only through these functions, from the plain JSON:
+every field is type- and range-checked here, text is made valid Unicode here (``valid_text``:
+each lone surrogate becomes U+FFFD, visibly), and anything out of shape raises
+``ShapeError``, a ``TeacherError``: the episode ends as ``teacher_error``, as for any other
+malformed body.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from trajkit.core.errors import TeacherError
+from trajkit.schemas import Usage
+from trajkit.schemas.text import valid_text
+
+#: More tokens than any model reads or writes in one call; a bigger count is garbage.
+MAX_CALL_TOKENS = 100_000_000
+#: Identifiers and reasons (``finish_reason``, ``id``) are short; longer ones are cut to this.
+LABEL_CHARS = 200
+
+
+class ShapeError(TeacherError):
+    """A provider's answer is not shaped as its API documents; the message says where."""
+
+
+def kind_of(value: object) -> str:
+    """How an unexpected value is named in an error: its JSON type, and a short sample."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"a boolean ({str(value).lower()})"
+    if isinstance(value, (int, float)):
+        sample = repr(value)
+        return f"a number ({sample if len(sample) <= 24 else sample[:21] + '...'})"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+def mapping(value: object, where: str) -> dict[str, Any]:
+    """``value`` if it is a JSON object, else ``ShapeError`` naming ``where``."""
+    if not isinstance(value, dict):
+        raise ShapeError(f"{where} is {kind_of(value)}, expected an object")
+    return value
+
+
+def text(value: object, where: str, *, null_ok: bool = False) -> str:
+    """A text field as valid Unicode; ``null`` is ``""`` only where the API allows it."""
+    if value is None and null_ok:
+        return ""
+    if not isinstance(value, str):
+        raise ShapeError(f"{where} is {kind_of(value)}, expected a string")
+    return valid_text(value)
+
+
+def label(value: object, where: str) -> str | None:
+    """A short optional string (a finish reason, an id): valid Unicode, at most ``LABEL_CHARS``."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ShapeError(f"{where} is {kind_of(value)}, expected a string")
+    return valid_text(value[:LABEL_CHARS])
+
+
+def tokens(value: object, where: str) -> int:
+    """A token count: a real integer in ``[0, MAX_CALL_TOKENS]``; ``null``/absent is 0."""
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ShapeError(f"{where} is {kind_of(value)}, expected a whole number")
+    if not 0 <= value <= MAX_CALL_TOKENS:
+        raise ShapeError(f"{where} is {kind_of(value)}, expected 0 to {MAX_CALL_TOKENS:,}")
+    return value
+
+
+def usage(
+    value: object, inputs: Sequence[str], outputs: Sequence[str], *, required: bool
+) -> Usage:
+    """One call's ``Usage`` from a ``usage`` object whose counters are named as given.
+
+    Where the API always sends one (``required``), an absent usage is out of shape: the call
+    was paid for and nothing could say how much, so ``--max-cost`` would not see it. Where
+    compatible servers may omit it, it counts as zero tokens (the call is still counted).
+    A usage that is present must be well formed.
+    """
+    if value is None and required:
+        raise ShapeError("usage is null or missing, expected token counts")
+    if value is None:
+        return Usage(calls=1)
+    counters = mapping(value, "usage")
+    return Usage(
+        input_tokens=sum(tokens(counters.get(k), f"usage.{k}") for k in inputs),
+        output_tokens=sum(tokens(counters.get(k), f"usage.{k}") for k in outputs),
+        calls=1,
+    )
+
+
+def plain(obj: object) -> object:
+    """An SDK response object (built without validation) back as plain JSON-like data.
+
+    Batch results arrive as SDK objects; reading them as data means one set of checks for
+    live and batch answers alike. Values of the wrong type are kept as they came.
+    """
+    dump = getattr(obj, "model_dump", None)
+    if dump is None:
+        return obj
+    try:
+        return dump(by_alias=True, exclude_unset=True, warnings=False)
+    except Exception as exc:  # a value pydantic cannot even walk
+        raise ShapeError(f"unreadable response object: {type(exc).__name__}: {exc}") from None

@@ -1,0 +1,127 @@
+"""A teacher's turn as the loop keeps it: a checked ``Completion``, valid Unicode, bounded.
+
+Every turn is stored three times in its record (the message, ``steps[].assistant`` and the
+parsed action) and resent with every later request, so a 5 MB reply used to become a 15 MB
+record. The loop caps what it keeps of each turn (``--teacher-turn-chars``) and of the whole
+episode (``--teacher-record-chars``); the cut is marked in the text exactly as observations
+mark theirs (``[... N characters truncated ...]``).
+
+Where the cut goes matters: the action is what the turn is for, and the stop sequences end a
+turn right after it, so the cut falls in the prose around the action block first, and only a
+block too big on its own is cut inside (keeping both tags, so it still parses as the same kind
+of action; cut code fails visibly when it runs). ``parse_action`` of the kept text finds the
+same block the full text had. Cutting is a pure function of the text and the limits, so a
+replayed or cached answer is cut the same way and cache keys stay deterministic.
+
+``accept`` is also the boundary for teachers trajkit does not ship (plugins): whatever they
+return must be a ``Completion`` with text and ``Usage``, or the turn is a ``TeacherError``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import string
+
+from trajkit.collect.observation import bound_text, truncation_marker
+from trajkit.collect.teachers.base import Completion, TeacherError
+from trajkit.collect.teachers.shape import kind_of
+from trajkit.core.actions import EXECUTE_CLOSE, EXECUTE_OPEN, SOLUTION_CLOSE, SOLUTION_OPEN
+from trajkit.schemas import Usage
+from trajkit.schemas.text import valid_text
+
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+
+DEFAULT_TURN_CHARS = 100_000
+DEFAULT_RECORD_CHARS = 1_000_000
+#: Smallest cap a user may set: room for a marker, both tags and some of the action.
+MIN_TEXT_CHARS = 1_000
+
+
+def accept(completion: object, limit: int) -> tuple[Completion, int]:
+    """``(completion with its text checked and cut to limit, characters cut)``.
+
+    Raises ``TeacherError`` when ``completion`` is not a ``Completion`` holding a string and
+    a ``Usage`` (a plugin teacher's bug ends the episode as ``teacher_error``, not the run).
+    """
+    if not isinstance(completion, Completion):
+        raise TeacherError(f"the teacher returned {kind_of(completion)}, not a Completion")
+    if not isinstance(completion.text, str):
+        raise TeacherError(f"the teacher's text is {kind_of(completion.text)}, not a string")
+    if not isinstance(completion.usage, Usage):
+        raise TeacherError(f"the teacher's usage is {kind_of(completion.usage)}, not a Usage")
+    text, cut = cap_turn(valid_text(completion.text), limit)
+    latency = completion.latency_s
+    if isinstance(latency, bool) or not isinstance(latency, (int, float)) or not (
+        math.isfinite(latency) and latency >= 0
+    ):
+        latency = 0.0
+    if text is completion.text and latency is completion.latency_s:
+        return completion, cut
+    return dataclasses.replace(completion, text=text, latency_s=float(latency)), cut
+
+
+def _action_span(text: str) -> tuple[int, int, int, int] | None:
+    """``(open_start, inner_start, inner_end, close_end)`` of the block ``parse_action`` uses.
+
+    Solution first, else execute; the first opening tag, up to the first closing tag after it
+    (or the end of the text when unclosed). Tags match case-insensitively, as when parsing;
+    only ASCII letters are folded, so positions stay those of ``text`` (``"İ".lower()`` is two
+    characters long).
+    """
+    lower = text.translate(_ASCII_LOWER)
+    for open_tag, close_tag in ((SOLUTION_OPEN, SOLUTION_CLOSE), (EXECUTE_OPEN, EXECUTE_CLOSE)):
+        start = lower.find(open_tag)
+        if start < 0:
+            continue
+        inner = start + len(open_tag)
+        end = lower.find(close_tag, inner)
+        if end < 0:
+            return start, inner, len(text), len(text)
+        return start, inner, end, end + len(close_tag)
+    return None
+
+
+def cap_turn(text: str, limit: int) -> tuple[str, int]:
+    """``(text, cut)``: at most ``limit`` characters (markers included; just the marker if
+    ``limit`` leaves no room for one), its action intact.
+
+    The prose before and after the action block is cut first (head and tail kept, like an
+    observation); a block that does not fit beside its prose's markers keeps its tags and
+    loses the middle of its content. ``cut`` counts the characters dropped.
+    """
+    n = len(text)
+    if n <= limit:
+        return text, 0
+    span = _action_span(text)
+    if span is None:
+        return _bounded(text, limit)
+    start, inner, inner_end, end = span
+    before, after = text[:start], text[end:]
+    mark = len(truncation_marker(n))
+    floors = min(len(before), mark), min(len(after), mark)  # the least each side can shrink to
+    room = limit - (end - start)
+    if room >= sum(floors):  # the whole block fits: the prose shares what is left
+        kept_after, cut_after = _bounded(after, min(len(after), room - floors[0]))
+        kept_before, cut_before = _bounded(before, room - len(kept_after))
+        return kept_before + text[start:end] + kept_after, cut_before + cut_after
+    kept_before, cut_before = _bounded(before, floors[0])
+    kept_after, cut_after = _bounded(after, floors[1])
+    open_tag, close_tag = text[start:inner], text[inner_end:end]
+    budget = limit - len(kept_before) - len(kept_after) - len(open_tag) - len(close_tag)
+    if budget < mark + 2:  # not even room to show a cut block: an ordinary head-and-tail cut
+        return _bounded(text, limit)
+    kept_inner, cut_inner = bound_text(text[inner:inner_end], budget)
+    kept = kept_before + open_tag + kept_inner + close_tag + kept_after
+    return kept, cut_before + cut_inner + cut_after
+
+
+def _bounded(text: str, limit: int) -> tuple[str, int]:
+    """``bound_text`` that copes with little or no room: then only the marker is kept (a cut
+    is always visible, even where the limit leaves no room for one)."""
+    if len(text) <= limit:
+        return text, 0
+    marker = truncation_marker(len(text))
+    if limit < len(marker) + 2:
+        return marker, len(text)
+    return bound_text(text, limit)
