@@ -10,6 +10,7 @@ teacher committed to, and running code after it would show an observation nobody
 from __future__ import annotations
 
 import re
+import string
 import textwrap
 
 from trajkit.schemas import Action, ActionKind
@@ -28,15 +29,40 @@ REASON_EMPTY_SOLUTION = "empty <solution> block"
 _FENCE = re.compile(r"\A```[A-Za-z0-9_+-]*[ \t]*\n(?P<body>.*?)\n?```\Z", re.DOTALL)
 
 
-def _block(text: str, open_tag: str, close_tag: str) -> str | None:
-    """The text inside the first ``open_tag`` block (to the end if unclosed), or None."""
-    lower = text.lower()
-    start = lower.find(open_tag)
+#: Tags match case-insensitively, folding ASCII letters only: ``str.lower`` would change the
+#: length of some text (``"İ".lower()`` is two characters) and with it every position after.
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+
+Span = tuple[int, int, int, int]
+
+
+def block_span(text: str, open_tag: str, close_tag: str) -> Span | None:
+    """``(open_start, inner_start, inner_end, close_end)`` of the first ``open_tag`` block, up to
+    the first ``close_tag`` after it (or the end of the text when unclosed); None if absent."""
+    folded = text.translate(_ASCII_LOWER)
+    start = folded.find(open_tag)
     if start < 0:
         return None
-    start += len(open_tag)
-    end = lower.find(close_tag, start)
-    return text[start:] if end < 0 else text[start:end]
+    inner = start + len(open_tag)
+    end = folded.find(close_tag, inner)
+    if end < 0:
+        return start, inner, len(text), len(text)
+    return start, inner, end, end + len(close_tag)
+
+
+def action_span(text: str) -> Span | None:
+    """The span of the block :func:`parse_action` reads: the solution, else the execute block."""
+    for open_tag, close_tag in ((SOLUTION_OPEN, SOLUTION_CLOSE), (EXECUTE_OPEN, EXECUTE_CLOSE)):
+        span = block_span(text, open_tag, close_tag)
+        if span is not None:
+            return span
+    return None
+
+
+def _block(text: str, open_tag: str, close_tag: str) -> str | None:
+    """The text inside the first ``open_tag`` block (to the end if unclosed), or None."""
+    span = block_span(text, open_tag, close_tag)
+    return None if span is None else text[span[1] : span[2]]
 
 
 def clean_code(code: str) -> str:

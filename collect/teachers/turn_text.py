@@ -21,16 +21,13 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import string
 
 from trajkit.collect.observation import bound_text, truncation_marker
 from trajkit.collect.teachers.base import Completion, TeacherError
 from trajkit.collect.teachers.shape import kind_of
-from trajkit.core.actions import EXECUTE_CLOSE, EXECUTE_OPEN, SOLUTION_CLOSE, SOLUTION_OPEN
+from trajkit.core.actions import action_span
 from trajkit.schemas import Usage
 from trajkit.schemas.text import valid_text
-
-_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 
 DEFAULT_TURN_CHARS = 100_000
 DEFAULT_RECORD_CHARS = 1_000_000
@@ -61,27 +58,6 @@ def accept(completion: object, limit: int) -> tuple[Completion, int]:
     return dataclasses.replace(completion, text=text, latency_s=float(latency)), cut
 
 
-def _action_span(text: str) -> tuple[int, int, int, int] | None:
-    """``(open_start, inner_start, inner_end, close_end)`` of the block ``parse_action`` uses.
-
-    Solution first, else execute; the first opening tag, up to the first closing tag after it
-    (or the end of the text when unclosed). Tags match case-insensitively, as when parsing;
-    only ASCII letters are folded, so positions stay those of ``text`` (``"İ".lower()`` is two
-    characters long).
-    """
-    lower = text.translate(_ASCII_LOWER)
-    for open_tag, close_tag in ((SOLUTION_OPEN, SOLUTION_CLOSE), (EXECUTE_OPEN, EXECUTE_CLOSE)):
-        start = lower.find(open_tag)
-        if start < 0:
-            continue
-        inner = start + len(open_tag)
-        end = lower.find(close_tag, inner)
-        if end < 0:
-            return start, inner, len(text), len(text)
-        return start, inner, end, end + len(close_tag)
-    return None
-
-
 def cap_turn(text: str, limit: int) -> tuple[str, int]:
     """``(text, cut)``: at most ``limit`` characters (markers included; just the marker if
     ``limit`` leaves no room for one), its action intact.
@@ -93,7 +69,7 @@ def cap_turn(text: str, limit: int) -> tuple[str, int]:
     n = len(text)
     if n <= limit:
         return text, 0
-    span = _action_span(text)
+    span = action_span(text)
     if span is None:
         return _bounded(text, limit)
     start, inner, inner_end, end = span

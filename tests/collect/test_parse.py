@@ -82,3 +82,12 @@ def test_first_block_is_used() -> None:
 )
 def test_clean_code(raw: str, clean: str) -> None:
     assert clean_code(raw) == clean
+
+
+def test_text_whose_lowercase_is_longer_does_not_shift_the_tags() -> None:
+    """``"İ".lower()`` is two characters: positions found in a lower-cased copy cut the block
+    in the wrong place (``'İİİ<execute>print(1)</execute>'`` parsed as ``nt(1)</e``)."""
+    action = parse_action("İİİ<execute>print(1)</execute>")
+    assert action.kind == ActionKind.EXECUTE and action.content == "print(1)"
+    action = parse_action("İ <SOLUTION>Ankara</Solution>")
+    assert action.kind == ActionKind.SOLUTION and action.content == "Ankara"
