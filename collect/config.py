@@ -54,6 +54,9 @@ class CollectConfig(BaseModel):
     prices: dict[str, tuple[float, float]] = Field(
         default_factory=dict, description="model → USD per 1M (input, output) tokens"
     )
+    task_chars: int = Field(
+        200_000, ge=1000, description="longest task prompt played; longer ones are left out"
+    )
     mode: Literal["sync", "batch"] = "sync"
     batch_poll_s: float = Field(30.0, gt=0, description="first batch poll interval (backoff 10x)")
     batch_window_s: float = Field(

@@ -103,6 +103,10 @@ class CollectOptions(CommandOptions):
     no_adaptive: bool = Field(
         False, description="Keep --concurrency teacher calls in flight even on sustained 429s."
     )
+    task_chars: int = Field(
+        200_000, ge=1000,
+        description="Leave out tasks whose prompt is longer than this many characters (said in one line).",
+    )
     mode: Literal["sync", "batch"] = Field(
         "sync",
         description="sync, or batch: each turn of all live episodes as one provider batch (half price, slower; resumable).",
@@ -184,6 +188,7 @@ class CollectOptions(CommandOptions):
                 prices=dict(self.price),
                 outage_streak=self.outage_streak,
                 adaptive=not self.no_adaptive,
+                task_chars=self.task_chars,
                 mode=self.mode,
                 batch_poll_s=self.batch_poll,
                 batch_window_s=self.batch_window,

@@ -34,7 +34,7 @@ from trajkit.collect.run_store import TRAJECTORIES, RunStore
 from trajkit.collect.sandbox.backend import sandbox_factory
 from trajkit.collect.teacher_outage import TeacherOutage
 from trajkit.collect.teachers.provider import parse_spec, provider_for
-from trajkit.core.errors import ConfigError, StorageError, UserError
+from trajkit.core.errors import ConfigError, DataError, StorageError, UserError
 from trajkit.core.jsonl import iter_records
 from trajkit.schemas import RunManifest, Task, TeacherInfo, Trajectory
 from trajkit.schemas.text import valid_text
@@ -92,7 +92,7 @@ async def collect(config: CollectConfig, console: Console | None = None) -> RunR
     """Run (or resume) the collection described by ``config``."""
     console = console or Console(stderr=True)
     source = make_source(config.source, config.source_options)
-    tasks = source.load(config.load)
+    tasks = _playable(source.load(config.load), config, console)
     factory = sandbox_factory(config.sandbox, config.sandbox_config)
     attach = getattr(source, "attach", None)
     if attach is not None:
@@ -143,6 +143,29 @@ async def collect(config: CollectConfig, console: Console | None = None) -> RunR
         close = getattr(source, "aclose", None)
         if close is not None:
             await close()
+
+
+def _playable(tasks: list[Task], config: CollectConfig, console: Console) -> list[Task]:
+    """The loaded tasks a run can play: none at all is a one-line error (a run that "completes"
+    0/0 episodes hides an empty file or a selection that keeps nothing), and a prompt longer than
+    ``task_chars`` is left out, saying so, rather than stored again in every record and cache row."""
+    if not tasks:
+        raise DataError(
+            f"{config.source}: no tasks to collect: the data holds none, or --level/--type/"
+            "--split/--limit keep none"
+        )
+    kept = [t for t in tasks if len(t.prompt) <= config.task_chars]
+    if len(kept) < len(tasks):
+        first = next(t for t in tasks if len(t.prompt) > config.task_chars)
+        console.print(
+            f"warning: {len(tasks) - len(kept)} task(s) longer than --task-chars "
+            f"{config.task_chars:,} characters left out (first: {first.task_id}, "
+            f"{len(first.prompt):,} characters)",
+            markup=False, highlight=False, soft_wrap=True,
+        )
+    if not kept:
+        raise DataError(f"{config.source}: every task is longer than --task-chars {config.task_chars:,}")
+    return kept
 
 
 def _final_manifest(store: RunStore, status: str, total: int, detail: str) -> None:

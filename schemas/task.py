@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from trajkit.schemas.text import valid_text
 from trajkit.schemas.version import SCHEMA_VERSION
 
 
@@ -25,3 +26,11 @@ class Task(BaseModel):
     prompt: str
     reference: Any = None
     metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("source", "task_id", "prompt")
+    @classmethod
+    def _valid_text(cls, value: str) -> str:
+        """Task files are outside text: a lone surrogate in one (a JSON ``\\ud800`` escape)
+        would make the first record holding it unwritable, so it becomes U+FFFD here, where
+        every source's tasks pass."""
+        return valid_text(value)
