@@ -154,7 +154,7 @@ def problem_key(obj: Mapping[str, Any], question: str, origin: str) -> str:
     if isinstance(pid, bool) or (pid is not None and not isinstance(pid, (int, str))):
         raise DataError(f"{origin}: 'problem_id' must be an integer or string, got {pid!r}")
     if pid is None or (isinstance(pid, str) and not pid.strip()):
-        return "q-" + hashlib.sha1(question.strip().encode("utf-8")).hexdigest()[:12]
+        return "q-" + hashlib.sha1(question.strip().encode("utf-8", "surrogatepass")).hexdigest()[:12]
     return str(pid).strip()
 
 

@@ -24,7 +24,7 @@ TYPES = ("comparison", "bridge")
 
 def question_hash_id(question: str) -> str:
     """Content-derived id for records without ``_id``/``id``: stable across runs and files."""
-    return "hotpotqa-" + hashlib.sha1(question.strip().encode("utf-8")).hexdigest()[:12]
+    return "hotpotqa-" + hashlib.sha1(question.strip().encode("utf-8", "surrogatepass")).hexdigest()[:12]
 
 
 def parse_choices(values: list[str], allowed: tuple[str, ...], flag: str) -> set[str]:

@@ -62,7 +62,7 @@ def type_key(value: str) -> str:
 
 def problem_hash_id(problem: str) -> str:
     """Content-derived id for records without one: stable across runs, files and machines."""
-    digest = hashlib.sha1(problem.strip().encode("utf-8")).hexdigest()
+    digest = hashlib.sha1(problem.strip().encode("utf-8", "surrogatepass")).hexdigest()
     return f"math-{digest[:12]}"
 
 

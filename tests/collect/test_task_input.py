@@ -80,3 +80,16 @@ def test_an_oversized_task_is_left_out_saying_so(tmp_path: Path) -> None:
     ids = [json.loads(line)["task_id"] for line in
            (tmp_path / "out/runs/o/trajectories.jsonl").read_text().splitlines()]
     assert sorted(ids) == ["t/0", "t/2"]
+
+
+def test_content_ids_of_tasks_with_a_surrogate_are_computed(tmp_path: Path) -> None:
+    """MATH, HotpotQA and APPS derive an id from the text of records that have none; that
+    hash used to encode the raw text and raise on a lone surrogate before any task was made."""
+    from trajkit.sources.hotpotqa.records import question_hash_id
+    from trajkit.sources.math.records import problem_hash_id
+
+    assert problem_hash_id("What is 1+\ud800?") != problem_hash_id("What is 1+\udfff?")
+    assert question_hash_id("Who \ud800?").startswith("hotpotqa-")
+    from trajkit.sources.apps.records import problem_key
+
+    assert problem_key({}, "Read \ud800.", "f:1").startswith("q-")
