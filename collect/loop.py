@@ -172,7 +172,7 @@ class _Episode:
         while True:
             t0 = time.perf_counter()
             try:
-                completion, _ = accept(
+                completion, after_action = accept(
                     await self.teacher.complete(
                         list(self.messages), list(STOP_SEQUENCES), task_id=self.task.task_id
                     ),
@@ -200,6 +200,7 @@ class _Episode:
                 action=action,
                 usage=completion.usage,
                 teacher_latency_s=completion.latency_s or elapsed,
+                cut_after_action=after_action,
             )
             self.steps.append(step)
 

@@ -2,9 +2,10 @@
 
 The teacher is asked to stop right after ``</execute>`` or ``</solution>``; providers cut the
 stop sequence and teachers restore it, but a truncated turn (length limit, provider quirk) may
-still lack the closing tag, so an unclosed block runs to the end of the text. A turn that
-proposes a solution is treated as one even if it also wrote code: the answer is what the
-teacher committed to, and running code after it would show an observation nobody reads.
+still lack the closing tag, so an unclosed block runs to the end of the text. A turn is kept
+only up to its first complete action (``through_first_action``), as the stop sequence would
+have cut it; within what is kept, a solution wins over code (a ``<solution>`` wrapped around an
+``<execute>``): the answer is what the teacher committed to.
 """
 
 from __future__ import annotations
@@ -101,3 +102,23 @@ def parse_action(text: str) -> Action:
             return Action(kind=ActionKind.EXECUTE, content=code)
         return Action(kind=ActionKind.INVALID, content=REASON_EMPTY_EXECUTE)
     return Action(kind=ActionKind.INVALID, content=REASON_NO_TAG)
+
+
+def through_first_action(text: str) -> tuple[str, int]:
+    """``(text up to the end of its first complete action, characters after it)``.
+
+    A teacher is asked to stop at ``</execute>`` or ``</solution>``; a server that ignores stop
+    sequences (or a recording made without them) writes on, and only one action per turn is
+    acted on. Cutting where the stop sequence would have leaves the stored turn exactly what
+    the teacher said up to the action that ran. An unclosed block, or none, is left whole.
+    """
+    ends = [
+        span[3]
+        for span in (block_span(text, EXECUTE_OPEN, EXECUTE_CLOSE),
+                     block_span(text, SOLUTION_OPEN, SOLUTION_CLOSE))
+        if span is not None and span[2] < len(text)  # closed
+    ]
+    if not ends or min(ends) >= len(text):
+        return text, 0
+    end = min(ends)
+    return text[:end], len(text) - end

@@ -140,6 +140,10 @@ class Step(BaseModel):
     verdict: Verdict | None = None
     usage: Usage = Field(default_factory=Usage)
     teacher_latency_s: float = 0.0
+    #: Characters the teacher wrote after its first complete action, cut as the stop sequence
+    #: would have (a server that ignores stop sequences, a replayed recording): ``assistant``
+    #: holds exactly what was said up to the action that ran.
+    cut_after_action: Count = 0
 
 
 class TeacherInfo(BaseModel):

@@ -25,7 +25,7 @@ import math
 from trajkit.collect.observation import bound_text, truncation_marker
 from trajkit.collect.teachers.base import Completion, TeacherError
 from trajkit.collect.teachers.shape import kind_of
-from trajkit.core.actions import action_span
+from trajkit.core.actions import action_span, through_first_action
 from trajkit.schemas import Usage
 from trajkit.schemas.text import valid_text
 
@@ -36,7 +36,11 @@ MIN_TEXT_CHARS = 1_000
 
 
 def accept(completion: object, limit: int) -> tuple[Completion, int]:
-    """``(completion with its text checked and cut to limit, characters cut)``.
+    """``(completion with its text checked and cut, characters after its first action)``.
+
+    The text is made valid Unicode, cut right after its first complete action (as the stop
+    sequence would have: the stored turn is what was said up to the action that runs), then
+    capped at ``limit`` characters with a marker.
 
     Raises ``TeacherError`` when ``completion`` is not a ``Completion`` holding a string and
     a ``Usage`` (a plugin teacher's bug ends the episode as ``teacher_error``, not the run).
@@ -47,15 +51,16 @@ def accept(completion: object, limit: int) -> tuple[Completion, int]:
         raise TeacherError(f"the teacher's text is {kind_of(completion.text)}, not a string")
     if not isinstance(completion.usage, Usage):
         raise TeacherError(f"the teacher's usage is {kind_of(completion.usage)}, not a Usage")
-    text, cut = cap_turn(valid_text(completion.text), limit)
+    text, after = through_first_action(valid_text(completion.text))
+    text, _ = cap_turn(text, limit)
     latency = completion.latency_s
     if isinstance(latency, bool) or not isinstance(latency, (int, float)) or not (
         math.isfinite(latency) and latency >= 0
     ):
         latency = 0.0
     if text is completion.text and latency is completion.latency_s:
-        return completion, cut
-    return dataclasses.replace(completion, text=text, latency_s=float(latency)), cut
+        return completion, after
+    return dataclasses.replace(completion, text=text, latency_s=float(latency)), after
 
 
 def cap_turn(text: str, limit: int) -> tuple[str, int]:

@@ -156,9 +156,17 @@ async def test_invalid_turn_gets_corrective_message_and_costs_a_turn() -> None:
     check_consistency(traj)
 
 
-async def test_both_tags_is_a_solution() -> None:
-    traj, _, sandbox = await play(["<execute>print(1)</execute><solution>42</solution>"])
-    assert traj.termination is Termination.SOLVED and sandbox.codes == []
+async def test_a_turn_is_kept_up_to_its_first_complete_action() -> None:
+    """A server that ignores stop sequences writes on after ``</execute>``; what it wrote next
+    never ran, so the turn is cut where the stop sequence would have cut it (issue 21)."""
+    traj, _, sandbox = await play(
+        ["<execute>print(1)</execute><solution>42</solution>", "<solution>42</solution>"]
+    )
+    assert traj.termination is Termination.SOLVED and sandbox.codes == ["print(1)"]
+    first = traj.steps[0]
+    assert first.assistant == traj.messages[2].content == "<execute>print(1)</execute>"
+    assert first.cut_after_action == len("<solution>42</solution>")
+    assert traj.steps[1].cut_after_action == 0
 
 
 async def test_missing_closing_tag_runs_the_rest() -> None:
