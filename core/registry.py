@@ -296,6 +296,17 @@ def get(kind: str, name: str) -> Any:
     return REGISTRY.get(kind, name)
 
 
+def instance(kind: str, name: str, *, flag: str | None = None) -> Any:
+    """The object registered as ``name``, instantiated when a class was registered (teacher
+    providers and sandbox/executor backends are stateless, so either form may be registered);
+    a ``PluginError`` is prefixed with the ``flag`` that named it."""
+    try:
+        obj = REGISTRY.get(kind, name)
+    except PluginError as exc:
+        raise PluginError(f"{flag}: {exc}" if flag else str(exc)) from None
+    return obj() if isinstance(obj, type) else obj
+
+
 def register(
     kind: str, name: str, obj: Any, *, package: str = RUNTIME_PACKAGE, replace: bool = False
 ) -> Entry:

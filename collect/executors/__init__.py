@@ -12,7 +12,7 @@ from rich.console import Console
 
 from trajkit.collect.executors.base import Executor, ExecutorBackend
 from trajkit.core import registry
-from trajkit.core.errors import ConfigError, PluginError
+from trajkit.core.errors import ConfigError
 from trajkit.core.sandbox import SandboxFactory
 from trajkit.sources.base import Source
 
@@ -24,11 +24,8 @@ __all__ = ["Executor", "ExecutorBackend", "check_batch_mode", "get_executor_back
 
 def get_executor_backend(name: str) -> ExecutorBackend:
     """The backend registered as ``name``; an unknown one is a one-line error naming the flag."""
-    try:
-        obj = registry.get("executor", name)
-    except PluginError as exc:
-        raise PluginError(f"--executor: {exc}") from None
-    return obj() if isinstance(obj, type) else obj
+    backend: ExecutorBackend = registry.instance("executor", name, flag="--executor")
+    return backend
 
 
 def make_executor(

@@ -12,7 +12,7 @@ from typing import ClassVar
 
 from trajkit.collect.sandbox.config import SandboxConfig
 from trajkit.core import registry
-from trajkit.core.errors import ConfigError, PluginError
+from trajkit.core.errors import ConfigError
 from trajkit.core.sandbox import SandboxFactory
 
 
@@ -31,11 +31,8 @@ class SandboxBackend:
 
 def get_sandbox_backend(name: str) -> SandboxBackend:
     """The backend registered as ``name``; unknown names are one line naming ``--sandbox``."""
-    try:
-        obj = registry.get("sandbox", name)
-    except PluginError as exc:
-        raise PluginError(f"--sandbox: {exc}") from None
-    return obj() if isinstance(obj, type) else obj
+    backend: SandboxBackend = registry.instance("sandbox", name, flag="--sandbox")
+    return backend
 
 
 def sandbox_factory(kind: str, config: SandboxConfig) -> SandboxFactory:

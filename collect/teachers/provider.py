@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from trajkit.collect.teachers.base import Teacher
 from trajkit.collect.teachers.rate_control import StatusHook
 from trajkit.core import registry
-from trajkit.core.errors import ConfigError, PluginError
+from trajkit.core.errors import ConfigError
 
 if TYPE_CHECKING:
     from trajkit.collect.teachers.batch_common import BatchBackend
@@ -75,19 +75,16 @@ def _usages() -> str:
     return "providers: " + ", ".join(registry.names("teacher"))
 
 
-def get_provider(name: str) -> TeacherProvider:
+def get_provider(name: str, *, flag: str | None = None) -> TeacherProvider:
     """The provider registered as ``name`` (an instance, even if a class was registered)."""
-    obj = registry.get("teacher", name)
-    return obj() if isinstance(obj, type) else obj
+    provider: TeacherProvider = registry.instance("teacher", name, flag=flag)
+    return provider
 
 
 def provider_for(spec: str) -> tuple[TeacherProvider, str]:
     """``(provider, model)`` for a ``--teacher`` value; errors name the flag."""
     name, model = parse_spec(spec)
-    try:
-        return get_provider(name), model
-    except PluginError as exc:
-        raise PluginError(f"--teacher {spec!r}: {exc}") from None
+    return get_provider(name, flag=f"--teacher {spec!r}"), model
 
 
 def make_teacher(
