@@ -7,9 +7,12 @@ the manifest, what a user needs before training on it: version and hashes, where
 came from (parents, sources, teachers), how they were filtered (the per-unit table), how
 episodes ended, and token totals; then the columns.
 
-The card is a pure function of the manifest and the export (no clock; parents are named, not
-located, so input paths stay private), so the same version always renders the same bytes. Teacher
-names are shown as recorded: a ``replay:PATH`` teacher's name is a path.
+The card is a pure function of the manifest and the export (no clock), so the same version
+always renders the same bytes. It is published, so it names things without the building
+machine's paths: parents by label (``run math-a``), teachers as ``dataset.naming.teacher_name``
+does (a replay by its file and content hash; an older record's replay path by its file name),
+filter parameters with file paths shortened to the file name. Token totals say when a
+tokenizer counted them (a replay's text) rather than a provider billing them.
 """
 
 from __future__ import annotations
@@ -20,10 +23,10 @@ from dataclasses import dataclass
 import yaml
 
 from trajkit.core.numbers import percent
-from trajkit.dataset.changelog import chain_text
+from trajkit.dataset.changelog import chain_text, params_text
 from trajkit.dataset.export_hf import COLUMN_DOCS, DATA_DIR
 from trajkit.dataset.lineage import parent_label
-from trajkit.dataset.summary import DataSummary
+from trajkit.dataset.summary import DataSummary, named_counts
 from trajkit.dataset.version import duplicate_count
 from trajkit.schemas import DatasetManifest
 
@@ -100,7 +103,9 @@ def render_card(
     manifests written before they were recorded lack; recorded ones are always used as-is."""
     m = manifest
     rows = sum(export.split_rows.values())
-    by_teacher = m.counts_by_teacher if m.counts_by_teacher is not None else summary.counts()["teacher"]
+    by_teacher = named_counts(
+        m.counts_by_teacher if m.counts_by_teacher is not None else summary.counts()["teacher"]
+    )
     by_termination = (m.counts_by_termination if m.counts_by_termination is not None
                       else summary.counts()["termination"])
     usage = m.usage if m.usage is not None else summary.usage
@@ -147,7 +152,7 @@ def render_card(
                       [(parent_label(p), p.records, f"`{p.sha256[:16]}…`") for p in m.parents], "lrl")
     out += ["## Filters", "", f"Chain: {chain_text(m.filters)}.", ""]
     filter_rows = [
-        (f.name, ", ".join(f"{k}={v}" for k, v in sorted(f.params.items())) or "-",
+        (f.name, params_text(f.params, ", ") or "-",
          f.seen, f.kept, f.dropped,
          ", ".join(f"{r} ({n})" for r, n in sorted(f.drop_reasons.items(), key=lambda kv: (-kv[1], kv[0])))
          or "-")
@@ -165,6 +170,13 @@ def render_card(
         ("output", usage.output_tokens, f"{mean_out:.1f}"),
         ("teacher calls", usage.calls, f"{usage.calls / m.records:.2f}" if m.records else "0"),
     ], "lrr")
+    if summary.counted_with:
+        how = ", ".join(f"{name} ({n})" for name, n in sorted(summary.counted_with.items()))
+        out += [
+            f"Tokens of {sum(summary.counted_with.values())} record(s) were counted from the text "
+            f"with a tokenizer, not billed by a provider (replayed turns): {how}.",
+            "",
+        ]
     out += ["## Columns", ""]
     out += _table(["column", "description"], [(f"`{k}`", v) for k, v in COLUMN_DOCS.items()])
     out += ["## Files", ""]

@@ -6,21 +6,25 @@ the dataset, not that its bytes moved. Counts come from the data itself (via
 ``dataset.summary``), so a version built before manifests recorded them still diffs properly.
 
 The text is a pure function of the two versions' data and manifests (no clock), so the file's
-hash in the manifest is reproducible. Id lists are capped at :data:`MAX_IDS` per section; the
-totals are always exact.
+hash in the manifest is reproducible. It is published with the version, so it names parents,
+teachers and parameter files without the building machine's paths (``dataset.naming``). Id
+lists are capped at :data:`MAX_IDS` per section; the totals are always exact.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterable, Sequence
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from trajkit.core.errors import DataError
 from trajkit.dataset.inputs import VERSION_DATA_FILE
 from trajkit.dataset.lineage import parent_label, read_version_manifest
+from trajkit.dataset.naming import public_value, teacher_key_name
 from trajkit.dataset.summary import DataSummary, summarize_file
 from trajkit.schemas import DatasetManifest, FileDigest, FilterReport, ParentRef
 
@@ -44,12 +48,23 @@ def load_previous(version_dir: Path, version: int) -> Previous:
     try:
         summary = summarize_file(data).summary
     except OSError as exc:
-        return Previous(version, DataSummary.tracking_ids(), None, f"{data}: unreadable ({exc})")
+        # The note goes into the published CHANGELOG: the version's own name for the file and
+        # the error's reason, never the machine path an OSError's text carries.
+        reason = exc.strerror or type(exc).__name__
+        note = f"v{version}/{VERSION_DATA_FILE}: unreadable ({reason})"
+        return Previous(version, DataSummary.tracking_ids(), None, note)
     try:
         manifest: DatasetManifest | None = read_version_manifest(Path(version_dir))
     except DataError:
         manifest = None
     return Previous(version, summary, manifest)
+
+
+def params_text(params: Mapping[str, Any], sep: str = ",") -> str:
+    """``k=v`` pairs of a unit's parameters, sorted, paths shown by file name
+    (``dataset.naming.public_value``: a decontamination reference or an ``hf:`` tokenizer is
+    a file on the building machine; the manifest keeps the full value for rebuilds)."""
+    return sep.join(f"{k}={public_value(v)}" for k, v in sorted(params.items()))
 
 
 def chain_text(filters: Sequence[FilterReport]) -> str:
@@ -58,7 +73,7 @@ def chain_text(filters: Sequence[FilterReport]) -> str:
         return "(none: all kept)"
     parts = []
     for f in filters:
-        params = ",".join(f"{k}={v}" for k, v in sorted(f.params.items()))
+        params = params_text(f.params)
         parts.append(f"{f.name}({params})" if params else f.name)
     return " → ".join(parts)
 
@@ -158,6 +173,18 @@ def render_changelog(
     lines += _id_section("Added", added)
     lines += _id_section("Removed", removed)
     return "\n".join(lines).rstrip("\n") + "\n"
+
+
+_TEACHER_ROW = re.compile(r"^(\| teacher: `)(.*?)(` \|)", re.MULTILINE)
+
+
+def public_changelog(text: str) -> str:
+    """The changelog as an export publishes it: teacher rows named as ``dataset.naming``
+    names teachers. A version's ``CHANGELOG.md`` is hashed into its manifest and never
+    rewritten, and one written before teacher keys were named lists a replay by its path on
+    the collecting machine; its export must not publish that. Text written since comes back
+    unchanged, byte for byte."""
+    return _TEACHER_ROW.sub(lambda m: m.group(1) + teacher_key_name(m.group(2)) + m.group(3), text)
 
 
 def previous_version(versions: Iterable[int], version: int) -> int | None:

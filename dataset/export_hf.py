@@ -5,7 +5,9 @@ TRL and chat templates read) plus the metadata people filter on when training (s
 termination, tokens, turns, failed actions). Shards are cut by size so no file outgrows what the
 Hub's viewer and ``datasets`` handle comfortably; rows are written in small row groups so
 readers can stream them. Nothing time-dependent goes into the files: the same version and the
-same pyarrow give the same bytes.
+same pyarrow give the same bytes. The ``teacher`` column names teachers as the card and the
+manifest do (``dataset.naming.teacher_name``), so a record collected before replays were
+named by content does not publish the collecting machine's path of its replay file.
 
 Counts go into 64-bit columns. The record schema keeps them in range, but a record that did
 not pass through it (an older version's file, an object built in code) could hold a count
@@ -27,6 +29,7 @@ import pyarrow.parquet as pq
 from trajkit.core.errors import DataError
 from trajkit.core.self_correction import failed_action, is_self_correcting_steps
 from trajkit.dataset.export_chat import Turn
+from trajkit.dataset.naming import teacher_name
 from trajkit.schemas import Trajectory
 
 DATA_DIR = "data"
@@ -59,15 +62,17 @@ COLUMN_DOCS = {
     "source": "benchmark the task came from",
     "task_id": "the task's id within its source",
     "run": "collection run that produced the episode",
-    "teacher": "`provider:model` that wrote the assistant turns",
+    "teacher": "`provider:model` that wrote the assistant turns (a replay: its file name and "
+    "content hash)",
     "termination": "why the episode ended (solved, max_turns, …)",
     "success": "the source's judge accepted the final answer",
     "score": "the judge's score (partial credit where the metric has it)",
     "self_corrected": "an action failed before the successful step",
     "turns": "assistant turns in the episode",
     "failed_actions": "turns whose code raised, timed out or crashed the worker",
-    "input_tokens": "prompt tokens the teacher was billed for, summed over turns",
-    "output_tokens": "completion tokens, summed over turns",
+    "input_tokens": "prompt tokens the teacher was billed for, summed over turns (a replay's: "
+    "counted from the text, see Tokens)",
+    "output_tokens": "completion tokens, summed over turns (billed, or counted for a replay)",
     "answer": "the final proposed answer, if any",
     "messages": "the conversation: system, user (task), then assistant/user (observation) turns, "
     "ending with the assistant",
@@ -95,7 +100,7 @@ def hf_row(traj: Trajectory, turns: list[Turn]) -> dict[str, Any]:
         "source": traj.source,
         "task_id": traj.task_id,
         "run": traj.run,
-        "teacher": f"{traj.teacher.provider}:{traj.teacher.model}",
+        "teacher": teacher_name(traj.teacher.provider, traj.teacher.model),
         "termination": traj.termination.value,
         "success": traj.success,
         "score": traj.score,

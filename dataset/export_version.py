@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from trajkit.core.errors import ConfigError, DataError
-from trajkit.dataset.changelog import CHANGELOG_FILE
+from trajkit.dataset.changelog import CHANGELOG_FILE, public_changelog
 from trajkit.dataset.export_chat import (
     Unexportable,
     codeact_row,
@@ -110,7 +110,8 @@ def write_hf_folder(
     version_dir: Path, dest: Path, manifest: DatasetManifest, *, license: str,
     repo_id: str | None, max_shard_bytes: int, result: ExportResult,
 ) -> None:
-    """Parquet shards under ``dest/data``, ``README.md`` card and ``CHANGELOG.md`` (if any)."""
+    """Parquet shards under ``dest/data``, ``README.md`` card and ``CHANGELOG.md`` (if any;
+    its teacher rows named as the card names teachers: ``changelog.public_changelog``)."""
     from trajkit.dataset.card import CardInputs, render_card
     from trajkit.dataset.export_hf import ShardWriter, hf_row
 
@@ -137,7 +138,8 @@ def write_hf_folder(
     files = [README_FILE, *shards]
     changelog = version_dir / CHANGELOG_FILE
     if changelog.is_file():
-        shutil.copyfile(changelog, dest / CHANGELOG_FILE)
+        text = public_changelog(changelog.read_bytes().decode("utf-8"))
+        (dest / CHANGELOG_FILE).write_bytes(text.encode("utf-8"))
         files.append(CHANGELOG_FILE)
     result.files = sorted(files)
 

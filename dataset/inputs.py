@@ -18,13 +18,14 @@ import json
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pydantic_core
 from pydantic import ValidationError
 
 from trajkit.core.errors import DataError
-from trajkit.schemas import SCHEMA_VERSION, Trajectory
+from trajkit.schemas import SCHEMA_VERSION, InputFile, Trajectory
+from trajkit.schemas.manifests import PathBase
 
 TRAJECTORIES_FILE = "trajectories.jsonl"
 # A dataset version's files; the same names as ``dataset.version.DATA_FILE``/``MANIFEST_FILE``
@@ -71,6 +72,73 @@ def resolve_input(path: Path) -> Path:
     if path.is_file():
         return path.resolve()
     raise DataError(f"{path}: no such run directory or trajectories file")
+
+
+@dataclass(frozen=True)
+class Placement:
+    """How a manifest names an input file: ``path`` anchored as ``base`` says (``PathBase``).
+
+    Published manifests must not carry the building machine's directories (they name its
+    user and layout), yet a rebuild must find its inputs again: an input under the output
+    root is named relative to it, which is both private and still resolvable; any other is
+    named by its file name alone, and its location has to be given back with ``--input``.
+    """
+
+    path: str
+    base: PathBase
+
+    def directory(self, resolved_dir: Path) -> str:
+        """The same anchoring for the directory holding the file (a run's, a version's);
+        ``resolved_dir`` is that directory on this machine (its name is all that is kept of
+        it when it lies elsewhere)."""
+        if self.base == "out":
+            return PurePosixPath(self.path).parent.as_posix()
+        return resolved_dir.name
+
+
+def place_input(file: Path, given: Path, root: Path) -> Placement:
+    """Name ``file`` (an input as :func:`resolve_input` returned it) for a manifest of a
+    version built under the output root ``root``; ``given`` is the input as the user named it.
+
+    Inside the root it is a POSIX path relative to the root. "Inside" is judged both on the
+    resolved paths and on the paths as named (so an ``out/runs`` that is a symlink to a
+    bigger disk still counts as inside), and a relative path is only used if it leads from
+    the root back to this very file. Anything else is outside: the file name alone.
+    """
+    root_named = Path(os.path.abspath(root))
+    named = Path(os.path.abspath(given))
+    if named.is_dir():  # a run or version directory: the file is the one found in it
+        named = named / file.name
+    for base_dir, candidate in ((root_named, named), (root_named.resolve(), file)):
+        try:
+            rel = candidate.relative_to(base_dir)
+        except ValueError:
+            continue
+        if rel.parts and (root_named / rel).resolve() == file:
+            return Placement(rel.as_posix(), "out")
+    return Placement(file.name, "elsewhere")
+
+
+def output_root(version_dir: Path) -> Path:
+    """The output root of a version directory ``OUT/datasets/NAME/vN``: ``OUT``.
+
+    Taken lexically from the path as given (``os.path.abspath``), as the user sees the
+    layout, rather than through symlinks of its parts. A version directory copied somewhere
+    shallower than that layout gets the top of its path (inputs are then not found there,
+    and the rebuild says so).
+    """
+    parents = Path(os.path.abspath(version_dir)).parents
+    return parents[min(2, len(parents) - 1)]
+
+
+def recorded_location(inp: InputFile, root: Path) -> Path | None:
+    """Where a manifest says an input is: under ``root`` (``base="out"``), as written (an
+    older manifest's absolute path), or ``None`` when only its name was kept."""
+    if inp.base == "elsewhere":
+        return None
+    if inp.base == "out":
+        return root / PurePosixPath(inp.path)
+    return Path(inp.path)
 
 
 @dataclass(frozen=True)

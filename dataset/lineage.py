@@ -7,6 +7,10 @@ be followed from a version back to the runs that produced it, across re-filterin
 
 A version used as a parent must still match its own manifest: building on a version whose
 ``data.jsonl`` drifted would record a lineage that is not true.
+
+Parents are located the way inputs are (``dataset.inputs.place_input``): relative to the
+output root when they lie under it, else by their own name only, so a published manifest
+never carries the building machine's directories.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from trajkit.dataset.inputs import (
     VERSION_DATA_FILE,
     VERSION_MANIFEST_FILE,
     InputSnapshot,
+    Placement,
 )
 from trajkit.schemas import DatasetManifest, InputFile, ParentRef
 
@@ -33,14 +38,16 @@ def read_version_manifest(version_dir: Path) -> DatasetManifest:
         raise DataError(f"{path}: cannot read the parent version's manifest ({exc})") from None
 
 
-def describe_parent(snap: InputSnapshot) -> ParentRef:
-    """The :class:`ParentRef` for one resolved input snapshot (``records`` filled in later).
+def describe_parent(snap: InputSnapshot, place: Placement) -> ParentRef:
+    """The :class:`ParentRef` for one resolved input snapshot (``records`` filled in later),
+    named in the manifest as ``place`` (the input file's placement) says.
 
     Called before streaming, so a dataset version whose data no longer matches its manifest is
     refused (``DataError``: run ``trajkit verify`` on it) before any work is done.
     """
     data = Path(snap.path)
     directory = data.parent
+    where = place.directory(directory)
     if data.name == VERSION_DATA_FILE and (directory / VERSION_MANIFEST_FILE).is_file():
         manifest = read_version_manifest(directory)
         if manifest.data_sha256 != snap.sha256:
@@ -49,17 +56,24 @@ def describe_parent(snap: InputSnapshot) -> ParentRef:
                 f"manifest {manifest.data_sha256[:12]}…); run `trajkit verify {directory}`"
             )
         return ParentRef(
-            kind="version", path=str(directory), sha256=snap.sha256, records=0,
+            kind="version", path=where, base=place.base, sha256=snap.sha256, records=0,
             name=manifest.name, version=manifest.version, fingerprint=manifest.fingerprint,
         )
     if data.name == TRAJECTORIES_FILE:
-        return ParentRef(kind="run", path=str(directory), sha256=snap.sha256, records=0, name=directory.name)
-    return ParentRef(kind="jsonl", path=str(data), sha256=snap.sha256, records=0, name=data.stem)
+        return ParentRef(
+            kind="run", path=where, base=place.base, sha256=snap.sha256, records=0,
+            name=directory.name,
+        )
+    return ParentRef(
+        kind="jsonl", path=place.path, base=place.base, sha256=snap.sha256, records=0, name=data.stem
+    )
 
 
-def describe_parents(snaps: Sequence[InputSnapshot]) -> list[ParentRef]:
+def describe_parents(
+    snaps: Sequence[InputSnapshot], places: Sequence[Placement]
+) -> list[ParentRef]:
     """Parents in input order, checked; see :func:`describe_parent`."""
-    return [describe_parent(s) for s in snaps]
+    return [describe_parent(s, p) for s, p in zip(snaps, places, strict=True)]
 
 
 def with_records(parents: Sequence[ParentRef], inputs: Sequence[InputFile]) -> list[ParentRef]:

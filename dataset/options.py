@@ -177,7 +177,9 @@ class VerifyOptions(CommandOptions):
     path: Path = Field(description="A dataset version OUT/datasets/NAME/vN (a NAME dir: all versions).")
     rebuild: bool = Field(False, description="Also re-run the manifest's chain over its parents and compare bytes.")
     input: list[Path] = Field(
-        default_factory=list, description="With --rebuild: relocated parents, in manifest order (repeatable)."
+        default_factory=list,
+        description="With --rebuild: where the parents are, in manifest order (repeatable): all of "
+        "them, or only those the manifest names without a place (outside the output root when built).",
     )
 
     @field_validator("input", mode="before")

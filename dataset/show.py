@@ -24,8 +24,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from functools import lru_cache
-from pathlib import Path, PurePosixPath, PureWindowsPath
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console, Group, RenderableType
@@ -35,10 +34,10 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
-from trajkit.core import registry
 from trajkit.core.errors import DataError
 from trajkit.core.self_correction import failed_action, success_step_position
 from trajkit.dataset.inputs import TRAJECTORIES_FILE, VERSION_DATA_FILE, is_version_dir
+from trajkit.dataset.naming import teacher_name
 from trajkit.schemas import ActionKind, Step, Trajectory, Verdict
 from trajkit.schemas.text import valid_tree
 from trajkit.sources.reading import ReferenceView, VerdictReader
@@ -81,27 +80,6 @@ def record_json(traj: Trajectory) -> str:
     written as ``\\u`` escapes too (still the same JSON value)."""
     text = json.dumps(traj.model_dump(mode="json"), indent=2, ensure_ascii=False)
     return _CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
-
-
-def _is_absolute(path: str) -> bool:
-    return PurePosixPath(path).is_absolute() or PureWindowsPath(path).is_absolute()
-
-
-@lru_cache(maxsize=1024)
-def teacher_name(provider: str, model: str) -> str:
-    """``provider:model`` as the user would name the teacher, never a path of the machine
-    that collected it: a provider whose model is a file (``model_is_path``, e.g. ``replay``)
-    is named by the file's name, and so is any model given as an absolute path (a vLLM server
-    serving ``/models/llama-3``). A provider that is not installed here is judged by the
-    path rule alone."""
-    try:
-        is_path = bool(getattr(registry.get("teacher", provider), "model_is_path", False))
-    except Exception:
-        is_path = False
-    if is_path or _is_absolute(model):
-        name = PureWindowsPath(model).name if "\\" in model else PurePosixPath(model).name
-        model = name or model
-    return f"{provider}:{model}"
 
 
 # --- Finding --------------------------------------------------------------------------------

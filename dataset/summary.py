@@ -21,15 +21,34 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from trajkit.dataset.naming import teacher_key_name, teacher_name
 from trajkit.schemas import Usage
+
+#: The key of a record's ``teacher.params`` naming the tokenizer that counted its tokens when
+#: no provider billed them (a replay). Spelled out here as in
+#: ``collect.teachers.replay_teacher.TOKENS_COUNTED_WITH``: dataset code must not import collect.
+TOKENS_COUNTED_WITH = "tokens_counted_with"
 
 
 def teacher_key(obj: dict[str, Any]) -> str:
-    """``provider:model`` of a trajectory's JSON (``?`` parts when missing)."""
+    """``provider:model`` of a trajectory's JSON (``?`` parts when missing), named as
+    ``dataset.naming.teacher_name`` names it: these keys go into manifests, changelogs and
+    cards, so a record from before replays were named by content (its model a path on the
+    collecting machine) is counted under the file's name, not its path."""
     teacher = obj.get("teacher") or {}
     if not isinstance(teacher, dict):
         return "?:?"
-    return f"{teacher.get('provider', '?')}:{teacher.get('model', '?')}"
+    return teacher_name(str(teacher.get("provider", "?")), str(teacher.get("model", "?")))
+
+
+def named_counts(counts: dict[str, int]) -> dict[str, int]:
+    """Per-teacher counts with every key named as :func:`teacher_key` names it (merging keys
+    that differ only in a path), sorted: how a manifest written before teacher keys were
+    named this way compares with a recount."""
+    merged: Counter[str] = Counter()
+    for key, n in counts.items():
+        merged[teacher_key_name(key)] += n
+    return dict(sorted(merged.items()))
 
 
 @dataclass
@@ -40,6 +59,8 @@ class DataSummary:
     by_source: Counter[str] = field(default_factory=Counter)
     by_teacher: Counter[str] = field(default_factory=Counter)
     by_termination: Counter[str] = field(default_factory=Counter)
+    #: records whose tokens a tokenizer counted (no provider billed them), by its name
+    counted_with: Counter[str] = field(default_factory=Counter)
     input_tokens: int = 0
     output_tokens: int = 0
     calls: int = 0
@@ -68,6 +89,10 @@ class DataSummary:
         self.by_source[str(obj.get("source", "?"))] += 1
         self.by_teacher[teacher_key(obj)] += 1
         self.by_termination[str(obj.get("termination", "?"))] += 1
+        teacher = obj.get("teacher")
+        params = teacher.get("params") if isinstance(teacher, dict) else None
+        if isinstance(params, dict) and isinstance(params.get(TOKENS_COUNTED_WITH), str):
+            self.counted_with[params[TOKENS_COUNTED_WITH]] += 1
         usage = obj.get("usage") or {}
         if isinstance(usage, dict):
             self.input_tokens += _int(usage.get("input_tokens"))
@@ -135,7 +160,11 @@ class SummarySink:
             {
                 "id": traj.id,
                 "source": traj.source,
-                "teacher": {"provider": traj.teacher.provider, "model": traj.teacher.model},
+                "teacher": {
+                    "provider": traj.teacher.provider,
+                    "model": traj.teacher.model,
+                    "params": traj.teacher.params,
+                },
                 "termination": traj.termination.value,
                 "usage": traj.usage.model_dump(),
             }

@@ -4,6 +4,12 @@
 every file, record and per-source/teacher/termination counts, token totals, unique ids,
 lineage, permissions); ``rebuild_version`` proves the manifest is a complete recipe: the
 recorded chain over the recorded inputs gives the same bytes.
+
+A rebuild finds each input where the manifest says (``dataset.inputs.recorded_location``):
+under the version's own output root (``vN/../../..``) for inputs named relative to it, so a
+whole output tree can move, or a copy of it be checked elsewhere; at the written path for
+manifests older than that; and, for an input that lay outside the output root and so was
+recorded by name only, wherever ``--input`` says.
 """
 
 from __future__ import annotations
@@ -15,9 +21,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from trajkit.core.errors import DataError, UserError
-from trajkit.dataset.inputs import resolve_input, snapshot_input
-from trajkit.dataset.lineage import lineage_problems
-from trajkit.dataset.summary import file_sha256, summarize_file
+from trajkit.dataset.inputs import output_root, recorded_location, resolve_input, snapshot_input
+from trajkit.dataset.lineage import lineage_problems, parent_label
+from trajkit.dataset.summary import file_sha256, named_counts, summarize_file
 from trajkit.dataset.version import (
     DATA_FILE,
     MANIFEST_FILE,
@@ -68,8 +74,10 @@ def verify_version(path: Path) -> list[str]:
         problems.append(
             f"{data_path}: per-source counts {counts['source']} != manifest {manifest.counts_by_source}"
         )
+    by_teacher = manifest.counts_by_teacher
     for label, recorded, actual in (
-        ("per-teacher", manifest.counts_by_teacher, counts["teacher"]),
+        # An older manifest's keys may hold a replay's path; recounts name teachers by file.
+        ("per-teacher", named_counts(by_teacher) if by_teacher is not None else None, counts["teacher"]),
         ("per-termination", manifest.counts_by_termination, counts["termination"]),
     ):
         if recorded is not None and recorded != actual:
@@ -129,22 +137,75 @@ def _filter_problems(reports: Sequence[FilterReport], records: int) -> list[str]
     return problems
 
 
+def _input_name(manifest: DatasetManifest, k: int) -> str:
+    """``2 (run math-a, sha256 8a69a767df70…)``: input ``k`` as a person knows it."""
+    inp = manifest.inputs[k]
+    parents = manifest.parents or []
+    label = parent_label(parents[k]) if len(parents) == len(manifest.inputs) else inp.path
+    return f"{k + 1} ({label}, sha256 {inp.sha256[:12]}…)"
+
+
+def input_paths(
+    path: Path, manifest: DatasetManifest, given: Sequence[Path] | None = None
+) -> list[tuple[Path, bool]]:
+    """Where to read each of the manifest's inputs for a rebuild, in manifest order, and
+    whether that place was given (``--input``) rather than recorded.
+
+    ``given`` names either every input (in manifest order) or exactly the inputs whose place
+    the manifest does not record (those that lay outside the output root, in manifest order):
+    the common case, one run kept apart, then needs one ``--input``, not a list of them all.
+    Without them a rebuild is impossible, and the ``DataError`` names what to give.
+    """
+    root = output_root(path)
+    recorded = [recorded_location(i, root) for i in manifest.inputs]
+    unknown = [k for k, where in enumerate(recorded) if where is None]
+    if given is not None:
+        given = list(given)
+        if len(given) == len(recorded):
+            return [(p, True) for p in given]
+        if unknown and len(given) == len(unknown):
+            fill = iter(given)
+            return [(where, False) if where is not None else (next(fill), True) for where in recorded]
+        also = f" (or {len(unknown)}: those it does not locate)" if unknown else ""
+        raise DataError(
+            f"{path}: manifest has {len(recorded)} inputs{also}, got {len(given)} --input"
+        )
+    if unknown:
+        which = ", ".join(_input_name(manifest, k) for k in unknown)
+        noun = "input" if len(unknown) == 1 else "inputs"
+        raise DataError(
+            f"{path}: {noun} {which} lay outside the output root when {manifest.name} "
+            f"v{manifest.version} was built, so the manifest keeps only a name; give "
+            f"{'its place' if len(unknown) == 1 else 'their places, in order,'} with --input"
+        )
+    return [(where, False) for where in recorded if where is not None]
+
+
 def rebuild_version(
     path: Path, out_dir: Path, inputs: Sequence[Path] | None = None
 ) -> str:
     """Re-run the manifest's chain over its inputs into ``out_dir/data.jsonl``; return its sha256.
 
-    Equal to the manifest's ``data_sha256`` if the version is reproducible. ``inputs`` may
-    relocate the inputs (same order); each must still hash to the recorded sha256, otherwise a
-    ``DataError`` names the input that changed. Unknown filter names raise ``ConfigError``.
+    Equal to the manifest's ``data_sha256`` if the version is reproducible. Inputs are found
+    as :func:`input_paths` says (``inputs`` relocates all of them, or gives those the manifest
+    does not locate); each must still hash to the recorded sha256, otherwise a ``DataError``
+    names the input that changed. Unknown filter names raise ``ConfigError``.
     """
     manifest = read_manifest(Path(path))
-    paths = list(inputs) if inputs is not None else [Path(i.path) for i in manifest.inputs]
-    if len(paths) != len(manifest.inputs):
-        raise DataError(f"{path}: manifest has {len(manifest.inputs)} inputs, got {len(paths)}")
     snaps = []
-    for recorded, given in zip(manifest.inputs, paths, strict=True):
-        snap = snapshot_input(resolve_input(given))
+    for k, (recorded, (given, named)) in enumerate(
+        zip(manifest.inputs, input_paths(Path(path), manifest, inputs), strict=True)
+    ):
+        try:
+            found = resolve_input(given)
+        except DataError as exc:
+            if named:
+                raise
+            raise DataError(
+                f"{exc}; input {_input_name(manifest, k)} is not where the manifest says "
+                "(moved? give its place with --input)"
+            ) from None
+        snap = snapshot_input(found)
         if snap.sha256 != recorded.sha256:
             raise DataError(
                 f"{given}: input changed since {manifest.name} v{manifest.version} was built "

@@ -15,7 +15,11 @@ Same inputs + same chain ⇒ identical bytes, which is what ``rebuild_version`` 
 
 The manifest also records the parents (runs, files or earlier versions), counts by source,
 teacher and termination, token totals and the sha256 of every file; ``CHANGELOG.md`` compares
-the version with the previous one of the same dataset (``dataset.changelog``).
+the version with the previous one of the same dataset (``dataset.changelog``). Inputs and
+parents are named relative to the output root ``OUT`` when they lie under it and by their
+file name otherwise (``dataset.inputs.place_input``): a version is published, and its
+manifest must not carry the building machine's paths. Paths are not part of the fingerprint,
+so this naming does not change which version a request finds.
 """
 
 from __future__ import annotations
@@ -48,6 +52,7 @@ from trajkit.dataset.inputs import (
     InputSnapshot,
     iter_snapshot,
     locate_record,
+    place_input,
     resolve_input,
     snapshot_input,
 )
@@ -184,7 +189,7 @@ class StreamResult:
     sha256: str
     records: int
     counts_by_source: dict[str, int]
-    inputs: list[InputFile]
+    inputs: list[InputFile]  # paths as read here; ``build_version`` names them for the manifest
 
 
 def stream_dataset(
@@ -332,7 +337,8 @@ def build_version(
     if not run_dirs:
         raise ConfigError("no input runs given")
     snaps = [snapshot_input(resolve_input(Path(p))) for p in run_dirs]
-    parents = describe_parents(snaps)  # refuses a parent version that drifted, before any work
+    places = [place_input(s.path, Path(p), Path(out)) for s, p in zip(snaps, run_dirs, strict=True)]
+    parents = describe_parents(snaps, places)  # refuses a drifted parent version, before any work
     torn = [s.path for s in snaps if s.torn]
     fingerprint = compute_fingerprint([s.sha256 for s in snaps], chain.spec())
     root = Path(out) / "datasets" / name
@@ -346,19 +352,23 @@ def build_version(
         version: int, result: StreamResult, sink: SummarySink, previous: int | None
     ) -> DatasetManifest:
         counts = sink.summary.counts()
+        inputs = [
+            i.model_copy(update={"path": place.path, "base": place.base})
+            for i, place in zip(result.inputs, places, strict=True)
+        ]
         return DatasetManifest(
             name=name,
             version=version,
             fingerprint=fingerprint,
             created_at=_utc_now(),
-            inputs=result.inputs,
+            inputs=inputs,
             filters=[r.model_copy(deep=True) for r in chain.reports],
             records=result.records,
             counts_by_source=result.counts_by_source,
             data_sha256=result.sha256,
             toolkit_version=toolkit_version(),
             data_format=DATA_FORMAT,
-            parents=with_records(parents, result.inputs),
+            parents=with_records(parents, inputs),
             counts_by_teacher=counts["teacher"],
             counts_by_termination=counts["termination"],
             usage=sink.summary.usage,

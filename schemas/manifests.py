@@ -38,10 +38,23 @@ class RunManifest(BaseModel):
     toolkit_version: str
 
 
+#: Where a manifest's ``path`` of an input or parent is anchored (``None``: written before
+#: this field existed, the path as resolved on the building machine, usually absolute).
+#:
+#: - ``"out"``: a POSIX path relative to the output root the version lives in (the directory
+#:   holding ``datasets/`` and ``runs/``, i.e. ``vN/../../..``), so a rebuild finds it there,
+#:   on this machine or after the whole tree moved, and no machine path is published.
+#: - ``"elsewhere"``: the input lay outside that root; only its own name is kept (with the
+#:   sha256 and record count every input has), since its directories would name the
+#:   collecting machine, and ``trajkit verify --rebuild`` asks for it with ``--input``.
+PathBase = Literal["out", "elsewhere"]
+
+
 class InputFile(BaseModel):
     path: str
     sha256: str
     records: int
+    base: PathBase | None = None  # see ``PathBase``; added later, absent in older manifests
 
 
 class FilterReport(BaseModel):
@@ -61,7 +74,9 @@ class ParentRef(BaseModel):
     ``kind`` says what was named on the command line: a run directory, an earlier dataset
     version (its ``data.jsonl`` is read), or a bare JSONL file. ``sha256`` is the hash of the
     complete lines that were read (for a version: its ``data_sha256``), so lineage survives a
-    move: a parent found elsewhere with the same hash is the same parent.
+    move: a parent found elsewhere with the same hash is the same parent. ``path`` names the
+    run or version directory, or the file, anchored as ``base`` says (never a machine path in
+    manifests written since ``base`` exists).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -73,6 +88,7 @@ class ParentRef(BaseModel):
     name: str | None = None  # run name, or the parent version's dataset name
     version: int | None = None  # the parent's vN when kind == "version"
     fingerprint: str | None = None  # the parent version's fingerprint when kind == "version"
+    base: PathBase | None = None  # how ``path`` is anchored (``PathBase``); added later
 
 
 class FileDigest(BaseModel):

@@ -72,7 +72,13 @@ class AnthropicProvider(TeacherProvider):
 
 
 class ReplayProvider(TeacherProvider):
-    """``replay:PATH``: recorded turns, no API. Free, and never cached (it is a recording)."""
+    """``replay:PATH``: recorded turns, no API. Free, and never cached (it is a recording).
+
+    ``PATH`` is where the recording is on this machine (``model_is_path``: a job file's
+    relative path is resolved against the job); records name the teacher by the file's name
+    and content hash instead, and carry token counts a tokenizer made, not a bill
+    (``collect.teachers.replay_teacher``).
+    """
 
     name = "replay"
     cacheable = False

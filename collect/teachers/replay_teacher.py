@@ -4,19 +4,100 @@ It makes runs reproducible and testable offline (CI, demos, re-running a sandbox
 old conversations). Input is JSONL, one task per line, either a full trajectory record
 (``task_id`` + ``messages``) or a minimal recording ``{"task_id": ..., "turns": [...]}``.
 A recording is a teacher's text too: its turns are made valid Unicode as they are loaded.
+
+Identity. Records name a replay teacher ``replay:FILE@sha256:HASH`` (the file's name and the
+first 12 hex digits of the sha256 of its bytes), never by its path: records are published
+(datasets, exports, reports), and a path names the collecting machine's user and layout while
+identifying nothing. The content hash keeps two different recordings that share a file name
+apart, and makes one recording the same teacher wherever it is copied.
+
+Tokens. Nothing bills a replay, yet stats, reports and ``--estimate`` calibration need the
+sizes of its turns, so each call counts them: input = every message sent, output = the
+replayed text, each message's text only (no chat-format overhead). The tokenizer is the
+filters' default (``o200k_base``) when its BPE file is already on this machine, else
+``chars4``, chosen once per process without touching the network (a replay is the offline
+path: a demo must not try a download, or hang on a firewall, to count). Which one counted is
+written into every record's ``teacher.params`` (:data:`TOKENS_COUNTED_WITH`), so a record
+says its tokens were counted, not billed, and by what. Replays stay free and uncached
+(``ReplayProvider``).
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import os
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from trajkit.collect.teachers.base import Completion, TeacherError
 from trajkit.collect.teachers.common import cut_at_stop
-from trajkit.core.errors import DataError
+from trajkit.core.errors import DataError, ParamError
 from trajkit.core.jsonl import iter_json_lines
+from trajkit.core.tokenizers import DEFAULT_TOKENIZER, load_tokenizer
 from trajkit.schemas import Message, TeacherInfo, Usage
 from trajkit.schemas.text import valid_text
+
+#: The key of ``teacher.params`` that names the tokenizer which counted a record's tokens.
+#: ``dataset.summary.TOKENS_COUNTED_WITH`` spells the same key (dataset cannot import collect).
+TOKENS_COUNTED_WITH = "tokens_counted_with"
+#: The offline counter used when ``o200k_base`` is not on this machine.
+FALLBACK_TOKENIZER = "chars4"
+#: Hex digits of the content hash in a replay teacher's name (48 bits: distinct recordings).
+HASH_DIGITS = 12
+#: Distinct message texts whose counts a teacher remembers: every turn re-sends the whole
+#: conversation (and every task the same system prompt), so most texts are counted once.
+COUNT_CACHE = 4096
+
+#: Where tiktoken's public encodings are fetched from; tiktoken caches each file under the
+#: sha1 of this URL (``tiktoken.load.read_file_cached``).
+_TIKTOKEN_URLS = {
+    "o200k_base": "https://openaipublic.blob.core.windows.net/encodings/o200k_base.tiktoken",
+}
+
+
+def _tiktoken_cached(name: str) -> bool:
+    """Whether tiktoken would load ``name`` from its cache, i.e. without the network.
+
+    Mirrors tiktoken's own lookup (``TIKTOKEN_CACHE_DIR``, then ``DATA_GYM_CACHE_DIR``, then
+    ``$TMPDIR/data-gym-cache``; an empty value disables the cache). If tiktoken ever changes
+    it, this says "not cached" and replays count with ``chars4``, saying so in each record.
+    """
+    url = _TIKTOKEN_URLS.get(name)
+    if url is None:
+        return False
+    for var in ("TIKTOKEN_CACHE_DIR", "DATA_GYM_CACHE_DIR"):
+        if var in os.environ:
+            cache_dir = os.environ[var]
+            break
+    else:
+        cache_dir = os.path.join(tempfile.gettempdir(), "data-gym-cache")
+    if not cache_dir:
+        return False
+    return os.path.isfile(os.path.join(cache_dir, hashlib.sha1(url.encode()).hexdigest()))
+
+
+@functools.lru_cache(maxsize=1)
+def offline_tokenizer() -> tuple[str, Callable[[str], int]]:
+    """``(name, counter)``: ``o200k_base`` when its BPE file is cached here, else ``chars4``.
+
+    Decided once per process (every replay teacher of a run counts alike) and never by trying
+    a download.
+    """
+    if _tiktoken_cached(DEFAULT_TOKENIZER):
+        try:
+            return DEFAULT_TOKENIZER, load_tokenizer(DEFAULT_TOKENIZER)
+        except ParamError:  # a damaged cache file, a missing tiktoken
+            pass
+    return FALLBACK_TOKENIZER, load_tokenizer(FALLBACK_TOKENIZER)
+
+
+def recording_name(path: Path, digest: str) -> str:
+    """``FILE@sha256:HASH``: how records name the recording at ``path`` whose bytes hash to
+    ``digest`` (see the module docstring)."""
+    return f"{Path(path).name}@sha256:{digest[:HASH_DIGITS]}"
 
 
 class ReplayTeacher:
@@ -24,45 +105,106 @@ class ReplayTeacher:
 
     provider = "replay"
 
-    def __init__(self, path: str | Path, params: dict[str, Any] | None = None) -> None:
-        """Load the whole recording now so a bad file fails the run before it starts."""
+    def __init__(
+        self,
+        path: str | Path,
+        params: dict[str, Any] | None = None,
+        *,
+        tokenizer: str | None = None,
+    ) -> None:
+        """Load the whole recording now so a bad file fails the run before it starts.
+
+        ``tokenizer`` names the counter (``trajkit.core.tokenizers``); by default
+        :func:`offline_tokenizer` chooses. It is loaded here, once per teacher.
+        """
         self.path = Path(path)
-        self._params = dict(params or {})
-        self._turns = load_recordings(self.path)
+        digest, self._turns = load_recording(self.path)
+        self.name = recording_name(self.path, digest)
+        if tokenizer is None:
+            self.tokenizer, count = offline_tokenizer()
+        else:
+            self.tokenizer, count = tokenizer, load_tokenizer(tokenizer)
+        self._count = functools.lru_cache(maxsize=COUNT_CACHE)(count)
+        self._params = {**dict(params or {}), TOKENS_COUNTED_WITH: self.tokenizer}
 
     @property
     def info(self) -> TeacherInfo:
-        """``model`` is the recording's path, so trajectories say where turns came from."""
-        return TeacherInfo(provider=self.provider, model=str(self.path), params=self._params)
+        """``model`` is the recording's name and content hash, never its path; ``params`` say
+        which tokenizer counted the tokens."""
+        return TeacherInfo(provider=self.provider, model=self.name, params=dict(self._params))
 
     @property
     def task_ids(self) -> list[str]:
         """Tasks that have a recording, in file order."""
         return list(self._turns)
 
+    def count_tokens(self, messages: list[Message], text: str) -> Usage:
+        """One call's usage: every message sent in, ``text`` out, counted (not billed)."""
+        count = self._count
+        return Usage(
+            input_tokens=sum(count(m.content) for m in messages),
+            output_tokens=count(text),
+            calls=1,
+        )
+
     async def complete(
         self, messages: list[Message], stop: list[str], *, task_id: str
     ) -> Completion:
-        """Return recorded turn k (k = assistant turns so far), cut at ``stop`` like a vendor."""
+        """Return recorded turn k (k = assistant turns so far), cut at ``stop`` like a vendor.
+
+        Errors name the recording as records do (they become a record's termination detail),
+        not by its path.
+        """
         turns = self._turns.get(task_id)
         if turns is None:
-            raise TeacherError(f"replay:{self.path}: no recording for task {task_id!r}")
+            raise TeacherError(f"replay:{self.name}: no recording for task {task_id!r}")
         k = sum(1 for m in messages if m.role == "assistant")
         if k >= len(turns):
             raise TeacherError(
-                f"replay:{self.path}: recording for task {task_id!r} has {len(turns)} "
+                f"replay:{self.name}: recording for task {task_id!r} has {len(turns)} "
                 f"turn(s); turn {k + 1} was requested"
             )
         text, matched = cut_at_stop(turns[k], stop)
         return Completion(
             text=text,
-            usage=Usage(calls=1),
+            usage=self.count_tokens(messages, text),
             stop_reason="stop_sequence" if matched else "end_turn",
             raw={"turn": k, "stop_sequence": matched},
         )
 
     async def aclose(self) -> None:
         """Nothing to release; present to satisfy the ``Teacher`` protocol."""
+
+
+def _file_state(path: Path) -> tuple[int, ...]:
+    st = os.stat(path)
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def load_recording(path: Path, attempts: int = 3) -> tuple[str, dict[str, list[str]]]:
+    """``(sha256 of the file's bytes, task_id -> assistant turns)``, both of the same bytes.
+
+    The hash names the teacher in every record, so it must be the hash of what is replayed:
+    if the file changes while it is read (its inode, size or times move), it is read again.
+    """
+    try:
+        for _ in range(attempts):
+            before = _file_state(path)
+            digest = _sha256(path)
+            recordings = load_recordings(path)
+            if _file_state(path) == before:
+                return digest, recordings
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read replay file ({exc.strerror or exc})") from None
+    raise DataError(f"{path}: replay file kept changing while it was read; retry when it is complete")
 
 
 def load_recordings(path: Path) -> dict[str, list[str]]:
@@ -107,4 +249,3 @@ def _parse_line(obj: Any, where: str) -> tuple[str, list[str]]:
                 out.append(valid_text(m["content"]))
         return task_id, out
     raise DataError(f"{where}: expected 'turns' (a recording) or 'messages' (a trajectory)")
-

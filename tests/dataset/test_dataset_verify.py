@@ -23,7 +23,9 @@ from trajkit.filters.success import SuccessFilter
 def built(tmp_path: Path) -> Path:
     a = write_run(tmp_path / "runs" / "a", sample("run-a"))
     b = write_run(tmp_path / "runs" / "b", sample("run-b", source="apps"))
-    return build_version([a, b, a], "ds", tmp_path / "out", default_chain()).path
+    # The runs lie under the output root (as `trajkit collect`/`filter` with one --out lay
+    # them out), so the manifest locates them and a rebuild needs no --input.
+    return build_version([a, b, a], "ds", tmp_path, default_chain()).path
 
 
 def test_fresh_version_verifies(built: Path) -> None:
@@ -60,7 +62,7 @@ def test_rebuild_gives_identical_bytes(built: Path, tmp_path: Path) -> None:
 )
 def test_rebuild_other_chains(tmp_path: Path, chain: FilterChain) -> None:
     run = write_run(tmp_path / "run", sample())
-    res = build_version([run], "ds", tmp_path / "out", chain)
+    res = build_version([run], "ds", tmp_path, chain)
     assert rebuild_version(res.path, tmp_path / "re") == res.manifest.data_sha256
 
 

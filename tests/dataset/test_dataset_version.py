@@ -48,7 +48,8 @@ def test_first_build_writes_v1(run_a: Path, out: Path) -> None:
     assert m == res.manifest
     assert (m.name, m.version, m.records, m.schema_version) == ("mission", 1, 2, SCHEMA_VERSION)
     assert m.counts_by_source == {"math": 2}
-    assert [(i.path, i.records) for i in m.inputs] == [(str(run_a / "trajectories.jsonl"), 6)]
+    # The run lies outside the output root: named by its file only, never by a machine path.
+    assert [(i.path, i.base, i.records) for i in m.inputs] == [("trajectories.jsonl", "elsewhere", 6)]
     assert [(f.name, f.seen, f.kept) for f in m.filters] == [("success", 6, 4), ("self-correct", 4, 2)]
     assert m.created_at.endswith("Z") and m.toolkit_version and len(m.fingerprint) == 64
     assert not [p for p in res.path.parent.iterdir() if p.name.startswith(".tmp-")]
@@ -230,4 +231,4 @@ def test_jsonl_file_inputs_and_sources(tmp_path: Path, out: Path) -> None:
     b = write_jsonl(tmp_path / "b.jsonl", sample("rb", source="apps"))
     res = build_version([a, b], "ds", out, default_chain())
     assert res.manifest.counts_by_source == {"apps": 2, "math": 2}
-    assert [i.path for i in res.manifest.inputs] == [str(a), str(b)]
+    assert [i.path for i in res.manifest.inputs] == ["a.jsonl", "b.jsonl"]

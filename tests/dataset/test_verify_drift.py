@@ -23,8 +23,8 @@ runner = CliRunner()
 
 @pytest.fixture
 def version(tmp_path: Path) -> Path:
-    run = write_run(tmp_path / "runs" / "a", sample("a"))
-    return build_version([run], "ds", tmp_path / "out", build_chain(["success"])).path
+    run = write_run(tmp_path / "runs" / "a", sample("a"))  # under the output root: located
+    return build_version([run], "ds", tmp_path, build_chain(["success"])).path
 
 
 def edit(path: Path, old: bytes, new: bytes) -> None:
@@ -123,4 +123,4 @@ def test_cli_rebuild_reports_a_changed_parent(version: Path, tmp_path: Path) -> 
     moved.write_text("".join(lines))
     res = runner.invoke(app, ["verify", str(version), "--rebuild", "--input", str(moved)])
     assert res.exit_code == 0, res.output
-    assert json.loads((version / MANIFEST_FILE).read_text())["inputs"][0]["path"] == str(trajectories)
+    assert json.loads((version / MANIFEST_FILE).read_text())["inputs"][0]["path"] == "runs/a/trajectories.jsonl"

@@ -39,7 +39,9 @@ def test_manifest_records_lineage_counts_tokens_and_files(tmp_path: Path) -> Non
     m = read_manifest(res.path)
     assert m.data_format and m.schema_version and m.toolkit_version and m.created_at
     [parent] = m.parents or []
-    assert (parent.kind, parent.name, parent.path, parent.records) == ("run", "math-a", str(run.resolve()), 6)
+    # Outside the output root: the run is named by its directory's name, not located.
+    assert (parent.kind, parent.name, parent.path, parent.base, parent.records) == (
+        "run", "math-a", "math-a", "elsewhere", 6)
     assert parent.sha256 == m.inputs[0].sha256
     assert m.counts_by_teacher == {"fake:fake-1": 6}
     assert m.counts_by_termination == {"max_turns": 1, "solved": 5}
@@ -57,7 +59,7 @@ def test_merging_teachers_and_sources(tmp_path: Path) -> None:
     gpt = write_run(tmp_path / "runs" / "math-gpt", teacher_run("math-gpt", "math", GPT, 3))
     claude = write_run(tmp_path / "runs" / "apps-claude", teacher_run("apps-claude", "apps", CLAUDE, 2))
     loose = write_jsonl(tmp_path / "extra.jsonl", teacher_run("extra", "hotpotqa", GPT, 1))
-    res = build_version([gpt, claude, loose], "mix", tmp_path / "out", default_chain())
+    res = build_version([gpt, claude, loose], "mix", tmp_path, default_chain())
     m = res.manifest
     assert m.records == 6
     assert m.counts_by_source == {"apps": 2, "hotpotqa": 1, "math": 3}
@@ -83,7 +85,8 @@ def test_a_version_is_an_input(tmp_path: Path) -> None:
     [parent] = narrow.manifest.parents or []
     assert (parent.kind, parent.name, parent.version, parent.fingerprint) == (
         "version", "wide", 1, wide.manifest.fingerprint)
-    assert parent.sha256 == wide.manifest.data_sha256 and parent.path == str(wide.path.resolve())
+    assert parent.sha256 == wide.manifest.data_sha256
+    assert (parent.path, parent.base) == ("datasets/wide/v1", "out")
     assert verify_version(narrow.path) == [] and rebuild_problems(narrow.path) == []
     again = build_version([wide.path], "narrow", out, build_chain(["self-correct"]))
     assert again.existed and again.version == 1
