@@ -19,9 +19,8 @@ from statistics import fmean
 from trajkit.collect.config import CollectConfig
 from trajkit.collect.prompts import system_prompt
 from trajkit.collect.run_store import TRAJECTORIES
-from trajkit.core.errors import ParamError
 from trajkit.core.jsonl import iter_records
-from trajkit.core.tokenizers import DEFAULT_TOKENIZER, load_tokenizer
+from trajkit.core.tokenizers import offline_tokenizer
 from trajkit.schemas import Task, Trajectory
 from trajkit.sources.base import make_source
 
@@ -60,11 +59,9 @@ class Estimate:
 
 
 def _counter() -> tuple[str, object]:
-    """o200k_base when its BPE file is available, else the chars/4 rule (said in the table)."""
-    try:
-        return DEFAULT_TOKENIZER, load_tokenizer(DEFAULT_TOKENIZER)
-    except ParamError:
-        return "chars4", load_tokenizer("chars4")
+    """o200k_base when its BPE file is on this machine, else the chars/4 rule (said in the
+    estimate); never a download attempt, which offline would only wait and fail."""
+    return offline_tokenizer()
 
 
 def _finished(run_dir: Path) -> list[Trajectory]:

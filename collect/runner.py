@@ -179,9 +179,10 @@ def _final_manifest(store: RunStore, status: str, total: int, detail: str) -> No
 def _teacher_info(config: CollectConfig) -> TeacherInfo:
     """The ``teacher`` of a record the teacher itself never saw (as its ``info`` would say)."""
     name, model = parse_spec(config.teacher)
-    if provider_for(config.teacher)[0].model_is_path:
-        model = str(Path(model))
-    return TeacherInfo(provider=name, model=model, params=dict(config.teacher_params))
+    provider, _ = provider_for(config.teacher)
+    return TeacherInfo(
+        provider=name, model=provider.record_model(model), params=dict(config.teacher_params)
+    )
 
 
 async def _play_safely(config: CollectConfig, play: Player, task: Task) -> Trajectory:

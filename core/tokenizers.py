@@ -15,6 +15,9 @@ holds while its manifest still said ``o200k_base``. Offline alternatives are exp
 from __future__ import annotations
 
 import functools
+import hashlib
+import os
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -96,3 +99,49 @@ def load_tokenizer(name: str) -> Counter:
             raise ParamError("tokenizer", "hf: needs a tokenizer.json path or a Hub name")
         return _huggingface(ref)
     return _tiktoken(name)
+
+
+#: The offline counter used when ``o200k_base`` is not on this machine.
+FALLBACK_TOKENIZER = "chars4"
+
+#: Where tiktoken's public encodings are fetched from; tiktoken caches each file under the
+#: sha1 of this URL (``tiktoken.load.read_file_cached``).
+_TIKTOKEN_URLS = {
+    "o200k_base": "https://openaipublic.blob.core.windows.net/encodings/o200k_base.tiktoken",
+}
+
+
+def _tiktoken_cached(name: str) -> bool:
+    """Whether tiktoken would load ``name`` from its cache, i.e. without the network.
+
+    Mirrors tiktoken's own lookup (``TIKTOKEN_CACHE_DIR``, then ``DATA_GYM_CACHE_DIR``, then
+    ``$TMPDIR/data-gym-cache``; an empty value disables the cache). If tiktoken ever changes
+    it, this says "not cached" and callers count with ``chars4`` and say so.
+    """
+    url = _TIKTOKEN_URLS.get(name)
+    if url is None:
+        return False
+    for var in ("TIKTOKEN_CACHE_DIR", "DATA_GYM_CACHE_DIR"):
+        if var in os.environ:
+            cache_dir = os.environ[var]
+            break
+    else:
+        cache_dir = os.path.join(tempfile.gettempdir(), "data-gym-cache")
+    if not cache_dir:
+        return False
+    return os.path.isfile(os.path.join(cache_dir, hashlib.sha1(url.encode()).hexdigest()))
+
+
+@functools.lru_cache(maxsize=1)
+def offline_tokenizer() -> tuple[str, Callable[[str], int]]:
+    """``(name, counter)``: ``o200k_base`` when its BPE file is cached here, else ``chars4``.
+
+    Decided once per process (every replay teacher of a run, and ``collect --estimate``, count
+    alike) and never by trying a download: an offline machine must not wait on the network.
+    """
+    if _tiktoken_cached(DEFAULT_TOKENIZER):
+        try:
+            return DEFAULT_TOKENIZER, load_tokenizer(DEFAULT_TOKENIZER)
+        except ParamError:  # a damaged cache file, a missing tiktoken
+            pass
+    return FALLBACK_TOKENIZER, load_tokenizer(FALLBACK_TOKENIZER)

@@ -11,6 +11,7 @@ Totals are streamed (counters and one float per record for the histograms), so v
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from array import array
@@ -20,7 +21,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from trajkit.collect.pricing import price_for, trajectory_cost
-from trajkit.core.errors import DataError
+from trajkit.collect.teachers.provider import get_provider
+from trajkit.core.errors import DataError, TrajkitError
 from trajkit.core.self_correction import failed_action, success_step_position
 from trajkit.dataset.inputs import TRAJECTORIES_FILE, VERSION_DATA_FILE, VERSION_MANIFEST_FILE
 from trajkit.dataset.show import teacher_name
@@ -165,6 +167,17 @@ def task_text(traj: Trajectory) -> str:
     return traj.task.prompt
 
 
+@functools.cache
+def free_teacher(provider: str) -> bool:
+    """Whether ``provider`` declares its tokens free (a replay: counted, never billed), so a
+    recording whose file happens to be called ``gpt-4o-mini.jsonl`` is not priced as that
+    model. A provider no longer installed is priced as before."""
+    try:
+        return get_provider(provider).free
+    except TrajkitError:
+        return False
+
+
 def make_row(
     index: int,
     traj: Trajectory,
@@ -175,7 +188,7 @@ def make_row(
     """The row for ``traj``; ``decision`` defaults to the default chain's (a version passes
     ``kept``)."""
     success_pos, correction = correction_step(traj)
-    price = price_for(traj.teacher.model, prices)
+    price = None if free_teacher(traj.teacher.provider) else price_for(traj.teacher.model, prices)
     title = " ".join(task_text(traj).split())
     return Row(
         index=index,

@@ -7,6 +7,7 @@ never loads the OpenAI or Anthropic SDK.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from trajkit.collect.teachers.base import Teacher
@@ -97,3 +98,12 @@ class ReplayProvider(TeacherProvider):
         from trajkit.collect.teachers.replay_teacher import ReplayTeacher
 
         return ReplayTeacher(model, params)
+
+    def record_model(self, model: str) -> str:
+        """``FILE@sha256:HASH``, as the teacher names itself; just ``FILE`` if unreadable."""
+        from trajkit.collect.teachers.replay_teacher import recording_name, sha256_of
+
+        try:
+            return recording_name(Path(model), sha256_of(Path(model)))
+        except OSError:
+            return Path(model).name

@@ -55,6 +55,11 @@ class TeacherProvider:
         """
         raise NotImplementedError
 
+    def record_model(self, model: str) -> str:
+        """How a record names ``model`` when no teacher was built to say it (a record written
+        for an episode that crashed before its first turn): the model as given by default."""
+        return model
+
     def batch_backend(self, teacher: Teacher) -> BatchBackend:
         """The provider batch API behind ``teacher`` (only when ``batchable``)."""
         raise ConfigError(

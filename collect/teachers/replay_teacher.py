@@ -27,72 +27,25 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
-import tempfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from trajkit.collect.teachers.base import Completion, TeacherError
 from trajkit.collect.teachers.common import cut_at_stop
-from trajkit.core.errors import DataError, ParamError
+from trajkit.core.errors import DataError
 from trajkit.core.jsonl import iter_json_lines
-from trajkit.core.tokenizers import DEFAULT_TOKENIZER, load_tokenizer
+from trajkit.core.tokenizers import load_tokenizer, offline_tokenizer
 from trajkit.schemas import Message, TeacherInfo, Usage
 from trajkit.schemas.text import valid_text
 
 #: The key of ``teacher.params`` that names the tokenizer which counted a record's tokens.
 #: ``dataset.summary.TOKENS_COUNTED_WITH`` spells the same key (dataset cannot import collect).
 TOKENS_COUNTED_WITH = "tokens_counted_with"
-#: The offline counter used when ``o200k_base`` is not on this machine.
-FALLBACK_TOKENIZER = "chars4"
 #: Hex digits of the content hash in a replay teacher's name (48 bits: distinct recordings).
 HASH_DIGITS = 12
 #: Distinct message texts whose counts a teacher remembers: every turn re-sends the whole
 #: conversation (and every task the same system prompt), so most texts are counted once.
 COUNT_CACHE = 4096
-
-#: Where tiktoken's public encodings are fetched from; tiktoken caches each file under the
-#: sha1 of this URL (``tiktoken.load.read_file_cached``).
-_TIKTOKEN_URLS = {
-    "o200k_base": "https://openaipublic.blob.core.windows.net/encodings/o200k_base.tiktoken",
-}
-
-
-def _tiktoken_cached(name: str) -> bool:
-    """Whether tiktoken would load ``name`` from its cache, i.e. without the network.
-
-    Mirrors tiktoken's own lookup (``TIKTOKEN_CACHE_DIR``, then ``DATA_GYM_CACHE_DIR``, then
-    ``$TMPDIR/data-gym-cache``; an empty value disables the cache). If tiktoken ever changes
-    it, this says "not cached" and replays count with ``chars4``, saying so in each record.
-    """
-    url = _TIKTOKEN_URLS.get(name)
-    if url is None:
-        return False
-    for var in ("TIKTOKEN_CACHE_DIR", "DATA_GYM_CACHE_DIR"):
-        if var in os.environ:
-            cache_dir = os.environ[var]
-            break
-    else:
-        cache_dir = os.path.join(tempfile.gettempdir(), "data-gym-cache")
-    if not cache_dir:
-        return False
-    return os.path.isfile(os.path.join(cache_dir, hashlib.sha1(url.encode()).hexdigest()))
-
-
-@functools.lru_cache(maxsize=1)
-def offline_tokenizer() -> tuple[str, Callable[[str], int]]:
-    """``(name, counter)``: ``o200k_base`` when its BPE file is cached here, else ``chars4``.
-
-    Decided once per process (every replay teacher of a run counts alike) and never by trying
-    a download.
-    """
-    if _tiktoken_cached(DEFAULT_TOKENIZER):
-        try:
-            return DEFAULT_TOKENIZER, load_tokenizer(DEFAULT_TOKENIZER)
-        except ParamError:  # a damaged cache file, a missing tiktoken
-            pass
-    return FALLBACK_TOKENIZER, load_tokenizer(FALLBACK_TOKENIZER)
-
 
 def recording_name(path: Path, digest: str) -> str:
     """``FILE@sha256:HASH``: how records name the recording at ``path`` whose bytes hash to
@@ -181,7 +134,8 @@ def _file_state(path: Path) -> tuple[int, ...]:
     return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
-def _sha256(path: Path) -> str:
+def sha256_of(path: Path) -> str:
+    """The hex sha256 of the file's bytes (the recording's identity)."""
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         while chunk := fh.read(1 << 20):
@@ -198,7 +152,7 @@ def load_recording(path: Path, attempts: int = 3) -> tuple[str, dict[str, list[s
     try:
         for _ in range(attempts):
             before = _file_state(path)
-            digest = _sha256(path)
+            digest = sha256_of(path)
             recordings = load_recordings(path)
             if _file_state(path) == before:
                 return digest, recordings

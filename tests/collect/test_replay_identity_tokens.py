@@ -17,13 +17,10 @@ import trajkit
 from trajkit.collect.teachers import replay_teacher
 from trajkit.collect.teachers.base import TeacherError
 from trajkit.collect.teachers.provider import make_teacher
-from trajkit.collect.teachers.replay_teacher import (
-    TOKENS_COUNTED_WITH,
-    ReplayTeacher,
-    offline_tokenizer,
-)
+from trajkit.collect.teachers.replay_teacher import TOKENS_COUNTED_WITH, ReplayTeacher
+from trajkit.core import tokenizers
 from trajkit.core.errors import ParamError
-from trajkit.core.tokenizers import load_tokenizer
+from trajkit.core.tokenizers import load_tokenizer, offline_tokenizer
 from trajkit.dataset import summary
 from trajkit.schemas import Message
 from trajkit.sources.math import DEMO_REPLAY
@@ -177,7 +174,7 @@ def test_o200k_base_counts_when_its_file_is_on_this_machine_else_chars4_without_
         loaded.append(name)
         return len
 
-    monkeypatch.setattr(replay_teacher, "load_tokenizer", fake_load)
+    monkeypatch.setattr(tokenizers, "load_tokenizer", fake_load)
     offline_tokenizer.cache_clear()
     assert offline_tokenizer()[0] == "o200k_base" and loaded == ["o200k_base"]
     assert ReplayTeacher(recording).info.params[TOKENS_COUNTED_WITH] == "o200k_base"
@@ -188,12 +185,12 @@ def test_o200k_base_counts_when_its_file_is_on_this_machine_else_chars4_without_
             raise ParamError("tokenizer", "cannot load 'o200k_base' (hash mismatch)")
         return load_tokenizer(name)
 
-    monkeypatch.setattr(replay_teacher, "load_tokenizer", damaged)
+    monkeypatch.setattr(tokenizers, "load_tokenizer", damaged)
     offline_tokenizer.cache_clear()
     assert offline_tokenizer()[0] == "chars4"
     # An empty TIKTOKEN_CACHE_DIR disables tiktoken's cache: nothing is on this machine.
     monkeypatch.setenv("TIKTOKEN_CACHE_DIR", "")
-    assert not replay_teacher._tiktoken_cached("o200k_base")
+    assert not tokenizers._tiktoken_cached("o200k_base")
 
 
 def test_the_record_key_is_the_one_dataset_code_reads() -> None:

@@ -96,6 +96,10 @@ def test_row_decision_cost_and_title() -> None:
     )  # per-step usage is what was paid
     assert make_row(3, traj, prices={"gpt-4o-mini": (1e6, 0)}).cost == pytest.approx(200)
     assert make_row(0, make_trajectory()).cost is None  # model "fake-1" has no price
+    # A replay's tokens are counted, never billed, whatever its file is called.
+    replay = TeacherInfo(provider="replay", model="gpt-4o-mini.jsonl@sha256:0123456789ab")
+    replayed = make_trajectory(steps=["ok", "solve"], teacher=replay, usage=usage)
+    assert make_row(0, replayed).cost is None
     assert make_row(0, traj, decision="kept").decision == "kept"
     long = make_trajectory(
         task={
