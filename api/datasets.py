@@ -119,7 +119,8 @@ def verify(version: PathLike, **options: Any) -> list[VersionCheck]:
     """Check hashes, counts and lineage of a version (a dataset dir: each of its versions).
 
     ``rebuild=True`` also re-runs the manifest's chain over its parents and compares bytes;
-    ``input=[...]`` names relocated parents for that, in manifest order.
+    ``input=[...]`` gives the parents' places for that: every parent in manifest order, or only
+    those the manifest cannot locate (it names parents outside the output root by file only).
     """
     opts: VerifyOptions = VerifyOptions.build(path=version, **options)
     if opts.input and not opts.rebuild:
