@@ -96,7 +96,7 @@ async def collect(config: CollectConfig, console: Console | None = None) -> RunR
     factory = sandbox_factory(config.sandbox, config.sandbox_config)
     attach = getattr(source, "attach", None)
     if attach is not None:
-        attach(SourceRuntime(sandbox_factory=factory))
+        attach(SourceRuntime(sandbox_factory=factory, load=config.load))
     executor = make_executor(config, console, source=source, sandbox_factory=factory)
     price = config.teacher_price()
     if config.max_cost is not None and price is None:

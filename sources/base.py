@@ -33,7 +33,7 @@ What trajkit may ask of a source beyond the protocol is declared on its class (a
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
@@ -70,6 +70,9 @@ class SourceRuntime:
     """
 
     sandbox_factory: SandboxFactory
+    #: The run's task selection (its ``--data``, ``--split``, ...): a source playing tasks it
+    #: did not load itself (a Ray worker) finds its data through it.
+    load: LoadOptions = field(default_factory=lambda: LoadOptions())
 
 
 class Source(Protocol):

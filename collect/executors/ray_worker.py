@@ -68,7 +68,7 @@ class EpisodeWorker:
         factory = sandbox_factory(config.sandbox, config.sandbox_config)
         attach = getattr(source, "attach", None)
         if attach is not None:
-            attach(SourceRuntime(sandbox_factory=factory))
+            attach(SourceRuntime(sandbox_factory=factory, load=config.load))
         await check_sandbox(factory)
         teacher = build_teacher(config, cache=False)  # each worker backs off on 429s by itself
         if config.cache and provider_for(config.teacher)[0].cacheable:

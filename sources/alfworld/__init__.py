@@ -24,12 +24,15 @@ from trajkit.sources.alfworld.load import (
     SPLITS,
     TASK_TYPES,
     LoadReport,
+    data_root,
+    game_path,
     load_games,
 )
 from trajkit.sources.alfworld.openings import opening
 from trajkit.sources.alfworld.options import AlfWorldOptions
 from trajkit.sources.alfworld.prompt import build_prompt
-from trajkit.sources.base import LoadOptions
+from trajkit.sources.alfworld.report import AlfWorldReport
+from trajkit.sources.base import LoadOptions, SourceRuntime
 
 __all__ = [
     "DEMO_REPLAY",
@@ -45,11 +48,7 @@ __all__ = [
 ]
 
 
-def _game_file(task: Task) -> Path:
-    return Path(task.metadata["game_file"])
-
-
-class AlfWorldSource:
+class AlfWorldSource(AlfWorldReport):
     """ALFWorld as an interactive trajkit source: one fresh game per episode."""
 
     name = "alfworld"
@@ -60,6 +59,7 @@ class AlfWorldSource:
     def __init__(self, options: AlfWorldOptions | None = None) -> None:
         self.options = options or AlfWorldOptions()
         self.last_report: LoadReport | None = None
+        self.root: Path | None = None  # where the games are: set by load() and attach()
 
     @classmethod
     def from_options(cls, raw: Mapping[str, str]) -> AlfWorldSource:
@@ -71,12 +71,21 @@ class AlfWorldSource:
         prompt holds the game's opening observation. Without the extra: a one-line
         ConfigError naming ``pip install 'trajkit[alfworld]'``, before anything is read."""
         require_engine()
+        self.root = data_root(options.data)
         tasks, self.last_report = load_games(options)
         cache = self.options.cache
         return [
-            task.model_copy(update={"prompt": build_prompt(opening(_game_file(task), cache))})
+            task.model_copy(update={"prompt": build_prompt(opening(self.game_file(task), cache))})
             for task in tasks
         ]
+
+    def attach(self, runtime: SourceRuntime) -> None:
+        """Know where the games are (a Ray worker plays tasks it did not load)."""
+        self.root = data_root(runtime.load.data)
+
+    def game_file(self, task: Task) -> Path:
+        """``task``'s game file on this machine (records name it relative to the data root)."""
+        return game_path(task, self.root if self.root is not None else data_root(None))
 
     def tools(self, task: Task) -> Sequence[Tool]:
         """The tools act on one episode's game, so they come from ``open_env(task).tools()``."""
@@ -90,7 +99,7 @@ class AlfWorldSource:
             "max_steps": self.options.max_steps,
         }
         return await AlfWorldEnv.open(
-            _game_file(task), max_steps=self.options.max_steps, details=details
+            self.game_file(task), max_steps=self.options.max_steps, details=details
         )
 
     @classmethod

@@ -141,7 +141,9 @@ def discover(root: Path, split: str, report: LoadReport) -> list[Task]:
                 metadata={
                     "type": task_type_of(task_dir),
                     "split": split,
-                    "game_file": str(game_file.resolve()),
+                    # Relative to the data root: records are published, and the root is a
+                    # path on the collecting machine (``game_path`` resolves it again).
+                    "game_file": game_file.relative_to(root).as_posix(),
                 },
             )
         )
@@ -162,9 +164,15 @@ def _read_json_object(path: Path) -> dict[str, Any]:
     return obj
 
 
-def read_trial(task: Task) -> Task | None:
+def game_path(task: Task, root: Path) -> Path:
+    """Where ``task``'s game file is on this machine: its ``game_file`` (relative to the data
+    root; absolute in records written before) resolved against ``root``."""
+    return root / str(task.metadata["game_file"])
+
+
+def read_trial(task: Task, root: Path) -> Task | None:
     """Check a selected trial's two files and fill in its goal; None if marked unsolvable."""
-    game_file = Path(task.metadata["game_file"])
+    game_file = game_path(task, root)
     traj_path = game_file.parent / "traj_data.json"
     traj = _read_json_object(traj_path)
     task_type = traj.get("task_type")
@@ -203,7 +211,7 @@ def load_games(options: LoadOptions) -> tuple[list[Task], LoadReport]:
         tasks = [t for t in tasks if t.metadata["type"] in wanted]
     chosen: list[Task] = []
     for task in sample_tasks(tasks, options.limit, options.seed):
-        full = read_trial(task)
+        full = read_trial(task, root)
         if full is None:
             report.skip("marked unsolvable in game.tw-pddl")
         else:

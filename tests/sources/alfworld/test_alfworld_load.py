@@ -49,7 +49,9 @@ def test_default_is_the_bundled_train_split_in_path_order() -> None:
     heat = next(t for t in tasks if t.metadata["type"] == "pick_heat_then_place_in_recep")
     assert heat.task_id == task_id(spec("pick_heat_then_place_in_recep"))
     assert heat.metadata["object"] == "Apple" and heat.metadata["receptacle"] == "DiningTable"
-    assert Path(heat.metadata["game_file"]).is_file() and report.selected == 4
+    # Relative to the data root: records are published, the root is this machine's path.
+    assert not Path(heat.metadata["game_file"]).is_absolute()
+    assert (SAMPLE_DIR / "json_2.1.1" / heat.metadata["game_file"]).is_file() and report.selected == 4
 
 
 def test_splits_and_data_dir_forms(data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
