@@ -5,6 +5,11 @@ line to an ``O_APPEND`` file (so a crash tears at most the last line, which is c
 reopen), finished tasks are known from the file itself, and an exclusive lock keeps two
 processes from writing the same run.
 
+``run.json`` also records the sandbox environment the code ran in (Python, the stack's
+versions, the image id or the local environment's content hash), read inside it once when the
+store opens, before the run directory is touched: a sandbox that cannot even describe itself
+stops the run there.
+
 Nor does a record's content ever stop a run: a record that JSON cannot hold as it is (a lone
 surrogate that slipped past every boundary, an object a plugin's judge put in its details) is
 written with those values made writable, or, failing that, as an ``internal_error`` record of
@@ -15,12 +20,15 @@ from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import os
 from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
 
 from trajkit.collect.pricing import trajectory_cost
+from trajkit.collect.sandbox.backend import describe_sandbox
+from trajkit.collect.sandbox.config import SandboxConfig
 from trajkit.core.errors import ConfigError, StorageError
 from trajkit.core.jsonl import TornTail, iter_records
 from trajkit.schemas import (
@@ -32,8 +40,11 @@ from trajkit.schemas import (
     Trajectory,
     Usage,
 )
+from trajkit.schemas.manifests import SandboxEnvironment
 from trajkit.schemas.text import valid_text, valid_tree
 from trajkit.schemas.version import toolkit_version
+
+log = logging.getLogger(__name__)
 
 TRAJECTORIES = "trajectories.jsonl"
 RUN_JSON = "run.json"
@@ -48,8 +59,21 @@ class RunStore:
     """Owns one run directory for the lifetime of a ``collect`` process."""
 
     def __init__(
-        self, run_dir: Path, run: str, config: dict, price: tuple[float, float] | None = None
+        self,
+        run_dir: Path,
+        run: str,
+        config: dict,
+        price: tuple[float, float] | None = None,
+        *,
+        sandbox_environment: SandboxEnvironment | None = None,
+        describe: bool = True,
     ) -> None:
+        """``sandbox_environment``: what this process's sandboxes run; by default read from
+        the sandbox the run's ``config`` names (``describe=False``: record none)."""
+        if sandbox_environment is None and describe:
+            sandbox_environment = sandbox_environment_of(config)
+        self.sandbox_environment = sandbox_environment
+        self.sandbox_environments: list[SandboxEnvironment] = []
         self.dir = run_dir
         self.run = run
         self.config = config
@@ -64,6 +88,7 @@ class RunStore:
         self.repaired_bytes = 0
         self.started_at = utc_now()
         self._check_config()
+        self._add_environment()
         self._load_existing()
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
 
@@ -88,6 +113,7 @@ class RunStore:
         except ValueError:
             return  # unreadable manifest: the trajectories file is the source of truth
         self.started_at = previous.started_at
+        self.sandbox_environments = list(previous.sandbox_environments)
         for key in ("source", "teacher", "mode"):  # mode: run.json prices every record alike
             old, new = previous.config.get(key), self.config.get(key)
             if old is not None and old != new:
@@ -95,6 +121,21 @@ class RunStore:
                     f"--run {self.run}: this run was collected with {key} {old!r}, not {new!r}; "
                     "use another --run name"
                 )
+
+    def _add_environment(self) -> None:
+        """This process's sandbox environment joins the run's list unless already there; a
+        resume in another environment is said once (the run now mixes two)."""
+        current = self.sandbox_environment
+        if current is None or current in self.sandbox_environments:
+            return
+        if self.sandbox_environments:
+            before = self.sandbox_environments[-1]
+            log.warning(
+                "warning: run %s resumes in another sandbox environment (%s) than it was "
+                "collected in (%s); run.json records both",
+                self.run, environment_summary(current), environment_summary(before),
+            )
+        self.sandbox_environments.append(current)
 
     def _load_existing(self) -> None:
         if not self.path.exists():
@@ -168,6 +209,7 @@ class RunStore:
             started_at=self.started_at,
             updated_at=utc_now(),
             toolkit_version=toolkit_version(),
+            sandbox_environments=self.sandbox_environments,
         )
         tmp = self.dir / f".{RUN_JSON}.tmp"
         try:
@@ -184,6 +226,22 @@ class RunStore:
     def close(self) -> None:
         os.close(self._fd)
         os.close(self._lock_fd)
+
+
+def sandbox_environment_of(config: dict) -> SandboxEnvironment | None:
+    """The environment of the sandbox a run's recorded config names (``sandbox`` and
+    ``sandbox_config``, as ``CollectConfig`` dumps them); None when the config names none or
+    the backend cannot describe itself (a plugin's)."""
+    kind, raw = config.get("sandbox"), config.get("sandbox_config")
+    if not isinstance(kind, str) or not isinstance(raw, dict):
+        return None
+    return describe_sandbox(kind, SandboxConfig.model_validate(raw))
+
+
+def environment_summary(env: SandboxEnvironment) -> str:
+    """``local, Python 3.11.7, numpy 2.2.6, ...`` for a one-line message."""
+    packages = ", ".join(f"{n} {v or 'absent'}" for n, v in env.packages.items())
+    return f"{env.backend}, Python {env.python}" + (f", {packages}" if packages else "")
 
 
 def record_line(traj: Trajectory) -> tuple[bytes, Trajectory]:

@@ -5,7 +5,9 @@ The YAML front matter is what the Hub and ``datasets`` read: ``license`` (``--li
 ``datasets.load_dataset(PATH_OR_REPO)`` finds the split without guessing. The body states, from
 the manifest, what a user needs before training on it: version and hashes, where the records
 came from (parents, sources, teachers), how they were filtered (the per-unit table), how
-episodes ended, and token totals; then the columns.
+episodes ended, token totals and the sandbox environment the code actions ran in (Python and
+the versions of the packages teachers import: they decide what the observations say); then the
+columns.
 
 The card is a pure function of the manifest and the export (no clock), so the same version
 always renders the same bytes. It is published, so it names things without the building
@@ -26,7 +28,13 @@ from trajkit.core.numbers import percent
 from trajkit.dataset.changelog import chain_text, params_text
 from trajkit.dataset.export_hf import COLUMN_DOCS, DATA_DIR
 from trajkit.dataset.lineage import parent_label
-from trajkit.dataset.summary import DataSummary, named_counts
+from trajkit.dataset.summary import (
+    DataSummary,
+    environment_differences,
+    environment_identity,
+    environment_packages,
+    named_counts,
+)
 from trajkit.dataset.version import duplicate_count
 from trajkit.schemas import DatasetManifest
 
@@ -91,6 +99,35 @@ def _counts(title: str, counts: Mapping[str, int], total: int) -> list[str]:
     return [f"### {title}", "", *_table([title.rstrip("s").capitalize(), "records", "share"], rows, "lrr")]
 
 
+def _environments(m: DatasetManifest) -> list[str]:
+    """The sandbox environment(s) the parents' code ran in, by parent."""
+    out = ["## Sandbox environment", ""]
+    if m.sandbox_environments is None:
+        return [*out, "Not recorded (this version was built before trajkit recorded it).", ""]
+    out += [
+        "The teachers' code actions ran in this Python; the observations they learned from are "
+        "what it printed.",
+        "",
+    ]
+    labels = {p.path: parent_label(p) for p in m.parents or []}
+    rows = []
+    for use in m.sandbox_environments:
+        parents = ", ".join(labels.get(p, p) for p in use.parents)
+        env = use.environment
+        if env is None:
+            rows.append(("not recorded", "-", "-", "-", parents))
+            continue
+        rows.append((env.backend, env.python, environment_packages(env) or "-",
+                     f"`{environment_identity(env)}`" + (f" (stack `{env.stack}`)" if env.stack else ""),
+                     parents))
+    out += _table(["sandbox", "Python", "packages", "identity", "parents"], rows)
+    differs = environment_differences(list(m.sandbox_environments))
+    if differs:
+        out += [f"The parents ran in different environments ({', '.join(differs)} differ): the "
+                "same code may have printed differently in them.", ""]
+    return out
+
+
 def render_card(
     manifest: DatasetManifest,
     summary: DataSummary,
@@ -150,6 +187,7 @@ def render_card(
         out += ["### Parents", ""]
         out += _table(["parent", "records", "sha256"],
                       [(parent_label(p), p.records, f"`{p.sha256[:16]}…`") for p in m.parents], "lrl")
+    out += _environments(m)
     out += ["## Filters", "", f"Chain: {chain_text(m.filters)}.", ""]
     filter_rows = [
         (f.name, params_text(f.params, ", ") or "-",

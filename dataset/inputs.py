@@ -24,10 +24,11 @@ import pydantic_core
 from pydantic import ValidationError
 
 from trajkit.core.errors import DataError
-from trajkit.schemas import SCHEMA_VERSION, InputFile, Trajectory
-from trajkit.schemas.manifests import PathBase
+from trajkit.schemas import SCHEMA_VERSION, DatasetManifest, InputFile, RunManifest, Trajectory
+from trajkit.schemas.manifests import PathBase, SandboxEnvironment
 
 TRAJECTORIES_FILE = "trajectories.jsonl"
+RUN_FILE = "run.json"  # ``collect.run_store.RUN_JSON`` (dataset code must not import collect)
 # A dataset version's files; the same names as ``dataset.version.DATA_FILE``/``MANIFEST_FILE``
 # (spelled out here because that module imports this one).
 VERSION_DATA_FILE = "data.jsonl"
@@ -312,6 +313,28 @@ def _range_sha256(path: Path, end: int) -> str:
 
 def _changed(snap: InputSnapshot) -> None:
     raise DataError(f"{snap.path}: changed while being read (not just appended to); retry")
+
+
+def input_environments(data: Path) -> list[SandboxEnvironment | None]:
+    """The sandbox environments an input file's records were collected in, as recorded beside
+    it: a run's ``run.json``, a version's ``manifest.json``. ``[None]`` when nothing says (a
+    bare JSONL file, a run or version from before environments were recorded, an unreadable
+    file: the records themselves do not carry it), so the input still counts as unknown."""
+    data = Path(data)
+    directory = data.parent
+    found: list[SandboxEnvironment | None] = []
+    try:
+        if data.name == TRAJECTORIES_FILE and (directory / RUN_FILE).is_file():
+            run = RunManifest.model_validate_json((directory / RUN_FILE).read_bytes())
+            found = list(run.sandbox_environments)
+        elif data.name == VERSION_DATA_FILE and (directory / VERSION_MANIFEST_FILE).is_file():
+            manifest = DatasetManifest.model_validate_json(
+                (directory / VERSION_MANIFEST_FILE).read_bytes()
+            )
+            found = [use.environment for use in manifest.sandbox_environments or []]
+    except (OSError, ValueError):
+        found = []
+    return found or [None]
 
 
 def locate_record(snaps: Sequence[InputSnapshot], record_id: str) -> str:

@@ -22,7 +22,12 @@ from rich.table import Table
 from trajkit.core.errors import DataError
 from trajkit.core.jsonl import TornTail, iter_records
 from trajkit.core.numbers import percent
-from trajkit.dataset.inputs import TRAJECTORIES_FILE
+from trajkit.dataset.inputs import TRAJECTORIES_FILE, input_environments
+from trajkit.dataset.summary import (
+    environment_differences,
+    environment_identity,
+    environment_packages,
+)
 from trajkit.dataset.verify import verify_version
 from trajkit.dataset.version import (
     DATA_FILE,
@@ -33,6 +38,7 @@ from trajkit.dataset.version import (
 )
 from trajkit.filters.self_correct import is_self_correcting
 from trajkit.schemas import DatasetManifest, Trajectory
+from trajkit.schemas.manifests import EnvironmentUse
 
 
 @dataclass
@@ -56,6 +62,9 @@ class Stats:
     torn_tail: bool = False
     manifest: DatasetManifest | None = None
     problems: list[str] = field(default_factory=list)
+    #: The sandbox environments the records were collected in (a run's ``run.json``, a
+    #: version's manifest); None when nothing recorded them.
+    sandbox_environments: list[EnvironmentUse] | None = None
 
     def _rate(self, n: int) -> float:
         return n / self.records if self.records else 0.0
@@ -151,6 +160,7 @@ def compute_stats(path: Path) -> Stats:
             pass  # already among the problems
         if not data.is_file():
             return stats
+    stats.sandbox_environments = _environments(kind, data, stats.manifest)
     torn: list[TornTail] = []
     seen: set[str] = set()
     for _lineno, traj in iter_records(data, Trajectory, torn):
@@ -161,6 +171,18 @@ def compute_stats(path: Path) -> Stats:
         stats.add(traj)
     stats.torn_tail = bool(torn)
     return stats
+
+
+def _environments(
+    kind: str, data: Path, manifest: DatasetManifest | None
+) -> list[EnvironmentUse] | None:
+    if manifest is not None:
+        return manifest.sandbox_environments
+    if kind != "run":
+        return None
+    envs = [env for env in input_environments(data) if env is not None]
+    name = data.parent.name
+    return [EnvironmentUse(environment=env, parents=[name]) for env in envs] or None
 
 
 def stats_as_dict(stats: Stats) -> dict[str, Any]:
@@ -187,6 +209,10 @@ def stats_as_dict(stats: Stats) -> dict[str, Any]:
         "duplicates_skipped": stats.duplicates,
         "torn_tail": stats.torn_tail,
         "problems": list(stats.problems),
+        "sandbox_environments": (
+            None if stats.sandbox_environments is None
+            else [u.model_dump(mode="json") for u in stats.sandbox_environments]
+        ),
     }
     if stats.manifest is not None:
         m = stats.manifest
@@ -250,6 +276,14 @@ def render_stats(stats: Stats, console: Console) -> None:
         for kind, n in stats.errors_by_kind.most_common():
             errors.add_row(escape(kind), str(n))
         console.print(errors)
+    if stats.sandbox_environments:
+        console.print(_environments_table(stats.sandbox_environments))
+        differs = environment_differences(stats.sandbox_environments)
+        if differs:
+            console.print(
+                f"[yellow]note: collected in different sandbox environments "
+                f"({escape(', '.join(differs))} differ)[/]"
+            )
     if stats.manifest is not None:
         render_filter_table(stats.manifest, console)
     if stats.duplicates:
@@ -261,6 +295,23 @@ def render_stats(stats: Stats, console: Console) -> None:
         console.print("[yellow]note: torn last line skipped (run still writing or crashed)[/]")
     for problem in stats.problems:
         console.print(f"[red]problem:[/] {escape(problem)}", highlight=False)
+
+
+def _environments_table(uses: list[EnvironmentUse]) -> Table:
+    """Which Python and stack versions the code ran on (what printed the observations)."""
+    table = Table(title="Sandbox environment", title_justify="left")
+    for col in ("Sandbox", "Python", "Packages", "Identity", "Parents"):
+        table.add_column(col)
+    for use in uses:
+        env = use.environment
+        parents = escape(", ".join(use.parents))
+        if env is None:
+            table.add_row("not recorded", "-", "-", "-", parents)
+            continue
+        identity = environment_identity(env) + (f" (stack {env.stack})" if env.stack else "")
+        table.add_row(escape(env.backend), escape(env.python),
+                      escape(environment_packages(env) or "-"), escape(identity), parents)
+    return table
 
 
 def render_filter_table(manifest: DatasetManifest, console: Console) -> None:

@@ -23,6 +23,7 @@ from typing import Any, BinaryIO
 
 from trajkit.dataset.naming import teacher_key_name, teacher_name
 from trajkit.schemas import Usage
+from trajkit.schemas.manifests import EnvironmentUse, SandboxEnvironment
 
 #: The key of a record's ``teacher.params`` naming the tokenizer that counted its tokens when
 #: no provider billed them (a replay). Spelled out here as in
@@ -221,3 +222,43 @@ def file_sha256(path: Path) -> tuple[str, int]:
             digest.update(chunk)
             size += len(chunk)
     return digest.hexdigest(), size
+
+
+# -- sandbox environments: how stats, the card and filter's warning name them ----------------
+
+
+def environment_identity(env: SandboxEnvironment) -> str:
+    """``image sha256:0a38…`` (docker) or ``env sha256:9c1f…`` (the installed files' hash)."""
+    if env.image_id:
+        return f"image {env.image_id.removeprefix('sha256:')[:12]}"
+    return f"env {env.content_sha256[:12]}"
+
+
+def environment_packages(env: SandboxEnvironment) -> str:
+    """``numpy 2.2.6, pandas 2.3.3, ...``; an absent package as ``scipy -``."""
+    return ", ".join(f"{name} {version or '-'}" for name, version in env.packages.items())
+
+
+def environment_text(env: SandboxEnvironment) -> str:
+    """One line: backend, Python, the stack's versions and what identifies the environment."""
+    stack = f"stack {env.stack}" if env.stack else "own environment"
+    return (
+        f"{env.backend} · Python {env.python} · {environment_packages(env) or 'no stack packages'}"
+        f" · {environment_identity(env)} ({stack})"
+    )
+
+
+def environment_differences(uses: list[EnvironmentUse]) -> list[str]:
+    """What differs between the recorded environments: ``python``, ``numpy``, ... (the first
+    differing one against each other), or ``installed files`` when only the hash does. Empty
+    when every recorded environment has the same content (backends may still differ: the
+    same files give the same observations on both)."""
+    known = [u.environment for u in uses if u.environment is not None]
+    if len({env.content_sha256 for env in known}) <= 1:
+        return []
+    fields: list[str] = []
+    if len({env.python for env in known}) > 1:
+        fields.append("Python")
+    names = dict.fromkeys(name for env in known for name in env.packages)
+    fields += [n for n in names if len({env.packages.get(n) for env in known}) > 1]
+    return fields or ["installed files"]

@@ -14,7 +14,9 @@ in file order), a record whose ``id`` was already seen in an earlier line or inp
 Same inputs + same chain ⇒ identical bytes, which is what ``rebuild_version`` checks.
 
 The manifest also records the parents (runs, files or earlier versions), counts by source,
-teacher and termination, token totals and the sha256 of every file; ``CHANGELOG.md`` compares
+teacher and termination, token totals, the sandbox environments the parents were collected in
+(read from their ``run.json``/manifest; merging different ones is warned about, since the same
+code printed differently there) and the sha256 of every file; ``CHANGELOG.md`` compares
 the version with the previous one of the same dataset (``dataset.changelog``). Inputs and
 parents are named relative to the output root ``OUT`` when they lie under it and by their
 file name otherwise (``dataset.inputs.place_input``): a version is published, and its
@@ -27,6 +29,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import json
+import logging
 import os
 import re
 import shutil
@@ -50,17 +53,28 @@ from trajkit.dataset.changelog import (
 )
 from trajkit.dataset.inputs import (
     InputSnapshot,
+    input_environments,
     iter_snapshot,
     locate_record,
     place_input,
     resolve_input,
     snapshot_input,
 )
-from trajkit.dataset.lineage import describe_parents, with_records
-from trajkit.dataset.summary import SummarySink
+from trajkit.dataset.lineage import describe_parents, parent_label, with_records
+from trajkit.dataset.summary import SummarySink, environment_differences, environment_text
 from trajkit.filters.chain import FilterChain
-from trajkit.schemas import SCHEMA_VERSION, DatasetManifest, FileDigest, InputFile, Trajectory
+from trajkit.schemas import (
+    SCHEMA_VERSION,
+    DatasetManifest,
+    FileDigest,
+    InputFile,
+    ParentRef,
+    Trajectory,
+)
+from trajkit.schemas.manifests import EnvironmentUse, SandboxEnvironment
 from trajkit.schemas.version import toolkit_version
+
+log = logging.getLogger(__name__)
 
 DATA_FORMAT = "jsonl/sorted-keys/compact/utf8/v1"
 DATA_FILE = "data.jsonl"
@@ -81,7 +95,8 @@ class DatasetVersion:
 
     ``existed``: an equal-fingerprint version was found and nothing was written. ``dry_run``:
     nothing was written; ``path``/``version`` say where it would go. ``torn`` lists inputs whose
-    torn tail was left out (a live or crashed run).
+    torn tail was left out (a live or crashed run). ``sandbox_warning`` says when the parents
+    ran in different sandbox environments (also logged as a warning when built).
     """
 
     path: Path
@@ -90,6 +105,7 @@ class DatasetVersion:
     existed: bool = True
     dry_run: bool = False
     torn: list[Path] = field(default_factory=list)
+    sandbox_warning: str | None = None
 
     @classmethod
     def open(cls, path: Path) -> DatasetVersion:
@@ -243,6 +259,38 @@ def stream_dataset(
     return StreamResult(digest.hexdigest(), records, dict(sorted(by_source.items())), inputs)
 
 
+def environment_uses(
+    snaps: Sequence[InputSnapshot], parents: Sequence[ParentRef]
+) -> list[EnvironmentUse]:
+    """The parents grouped by the sandbox environment each was collected in (a parent that
+    ran in several, after a resume elsewhere, is in several groups), first seen first."""
+    groups: dict[str, tuple[SandboxEnvironment | None, list[str]]] = {}
+    for snap, parent in zip(snaps, parents, strict=True):
+        for env in input_environments(snap.path):
+            key = "" if env is None else env.model_dump_json()
+            entry = groups.setdefault(key, (env, []))
+            if parent.path not in entry[1]:
+                entry[1].append(parent.path)
+    return [EnvironmentUse(environment=env, parents=paths) for env, paths in groups.values()]
+
+
+def environment_warning(uses: Sequence[EnvironmentUse], parents: Sequence[ParentRef]) -> str | None:
+    """One line when the parents' recorded sandbox environments differ, naming which parents
+    ran where and what differs; None when they agree (or nothing was recorded)."""
+    differs = environment_differences(list(uses))
+    if not differs:
+        return None
+    labels = {p.path: parent_label(p) for p in parents}
+    where = "; ".join(
+        f"{', '.join(labels.get(p, p) for p in use.parents)}: {environment_text(use.environment)}"
+        for use in uses if use.environment is not None
+    )
+    return (
+        f"warning: these inputs were collected in different sandbox environments ({', '.join(differs)} "
+        f"differ), so the same code may have printed differently in them: {where}"
+    )
+
+
 def _check_name(name: str) -> None:
     if not _NAME_RE.fullmatch(name or ""):
         raise ConfigError(
@@ -340,13 +388,18 @@ def build_version(
     places = [place_input(s.path, Path(p), Path(out)) for s, p in zip(snaps, run_dirs, strict=True)]
     parents = describe_parents(snaps, places)  # refuses a drifted parent version, before any work
     torn = [s.path for s in snaps if s.torn]
+    uses = environment_uses(snaps, parents)
+    warning = environment_warning(uses, parents)
+    if warning:
+        log.warning("%s", warning)
     fingerprint = compute_fingerprint([s.sha256 for s in snaps], chain.spec())
     root = Path(out) / "datasets" / name
 
     found = find_version(root, fingerprint)
     if found is not None:
         n, manifest = found
-        return DatasetVersion(root / f"v{n}", n, manifest, existed=True, dry_run=dry_run, torn=torn)
+        return DatasetVersion(root / f"v{n}", n, manifest, existed=True, dry_run=dry_run, torn=torn,
+                              sandbox_warning=warning)
 
     def manifest_for(
         version: int, result: StreamResult, sink: SummarySink, previous: int | None
@@ -374,6 +427,7 @@ def build_version(
             usage=sink.summary.usage,
             files=[FileDigest(path=DATA_FILE, sha256=result.sha256, bytes=sink.size)],
             previous_version=previous,
+            sandbox_environments=uses,
         )
 
     if dry_run:
@@ -382,7 +436,8 @@ def build_version(
         versions = list_versions(root)
         n = max(versions, default=0) + 1
         manifest = manifest_for(n, result, sink, previous_version(versions, n))
-        return DatasetVersion(root / f"v{n}", n, manifest, existed=False, dry_run=True, torn=torn)
+        return DatasetVersion(root / f"v{n}", n, manifest, existed=False, dry_run=True, torn=torn,
+                              sandbox_warning=warning)
 
     root.mkdir(parents=True, exist_ok=True)
     clean_stale_tmp(root)
@@ -407,7 +462,8 @@ def build_version(
             found = find_version(root, fingerprint, versions)
             if found is not None:
                 n, manifest = found
-                return DatasetVersion(root / f"v{n}", n, manifest, existed=True, torn=torn)
+                return DatasetVersion(root / f"v{n}", n, manifest, existed=True, torn=torn,
+                                      sandbox_warning=warning)
             n = max(versions, default=0) + 1
             prev_n = previous_version(versions, n)
             previous = None
@@ -431,7 +487,8 @@ def build_version(
                 raise
             placed = True
             _fsync_dir(root)
-            return DatasetVersion(target, n, manifest, existed=False, torn=torn)
+            return DatasetVersion(target, n, manifest, existed=False, torn=torn,
+                                  sandbox_warning=warning)
     finally:
         if not placed:
             shutil.rmtree(tmp, ignore_errors=True)

@@ -18,8 +18,40 @@ class RunCounts(BaseModel):
     by_termination: dict[str, Count] = Field(default_factory=dict)
 
 
+class SandboxEnvironment(BaseModel):
+    """The Python a run's code actions ran on, as read inside it once per run.
+
+    What a teacher could import, and which library versions printed its observations (numpy 2
+    prints ``np.float64(6.67)`` where numpy 1 printed ``6.67``), is part of the data. Nothing
+    here names the collecting machine: no paths, only versions and hashes.
+
+    ``packages`` maps each package of trajkit's sandbox stack (``collect/sandbox/stack.py``)
+    to its version there, ``None`` when it could not be imported. ``content_sha256`` hashes
+    every installed distribution's files as pip recorded them, with the interpreter's version
+    and platform: equal hashes mean the same code, on any machine, locally or in the image.
+    ``stack`` names trajkit's pin set when the environment was built from it (``None``: an
+    interpreter or image of the user's own); ``image_id`` is the docker image the run used.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    backend: str
+    python: str
+    implementation: str = ""
+    machine: str = ""
+    packages: dict[str, str | None] = Field(default_factory=dict)
+    content_sha256: str
+    stack: str | None = None
+    image_id: str | None = None
+
+
 class RunManifest(BaseModel):
-    """``OUT/runs/RUN/run.json``: the full config, progress counts, token totals and status."""
+    """``OUT/runs/RUN/run.json``: the full config, progress counts, token totals and status.
+
+    ``sandbox_environments`` (added later; empty in older runs) lists each sandbox
+    environment the run's collector processes ran in, oldest first: one, unless a resume ran
+    in another (the collector says so).
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -36,6 +68,7 @@ class RunManifest(BaseModel):
     started_at: str
     updated_at: str
     toolkit_version: str
+    sandbox_environments: list[SandboxEnvironment] = Field(default_factory=list)
 
 
 #: Where a manifest's ``path`` of an input or parent is anchored (``None``: written before
@@ -91,6 +124,19 @@ class ParentRef(BaseModel):
     base: PathBase | None = None  # how ``path`` is anchored (``PathBase``); added later
 
 
+class EnvironmentUse(BaseModel):
+    """One sandbox environment a version's parents were collected in, and which parents.
+
+    ``environment`` is ``None`` for parents that recorded none (runs collected before it was
+    recorded, bare JSONL files). ``parents`` are the ``path``s of ``DatasetManifest.parents``.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    environment: SandboxEnvironment | None
+    parents: list[str]
+
+
 class FileDigest(BaseModel):
     """A file of the version directory (``manifest.json`` excepted: it cannot hash itself)."""
 
@@ -131,3 +177,6 @@ class DatasetManifest(BaseModel):
     usage: Usage | None = None  # token totals over the records (input/output/calls)
     files: list[FileDigest] | None = None  # data.jsonl, CHANGELOG.md
     previous_version: int | None = None  # what CHANGELOG.md compares with (None: first version)
+    # The sandbox environments the parents ran in (not part of the fingerprint: it is read
+    # from the parents, whose content the fingerprint already names).
+    sandbox_environments: list[EnvironmentUse] | None = None

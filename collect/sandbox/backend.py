@@ -14,6 +14,7 @@ from trajkit.collect.sandbox.config import SandboxConfig
 from trajkit.core import registry
 from trajkit.core.errors import ConfigError
 from trajkit.core.sandbox import SandboxFactory
+from trajkit.schemas.manifests import SandboxEnvironment
 
 
 class SandboxBackend:
@@ -27,6 +28,12 @@ class SandboxBackend:
         """A function making un-started sandboxes with ``config``'s limits (no side effects:
         a missing engine or image is reported by the first ``start``)."""
         raise NotImplementedError
+
+    def describe(self, config: SandboxConfig) -> SandboxEnvironment | None:
+        """The Python environment ``config``'s sandboxes run (versions of the stack, content
+        hash), read inside it; called once per run for ``run.json``. Blocking. ``None``: this
+        backend cannot say (a plugin's), and the run records no environment."""
+        return None
 
 
 def get_sandbox_backend(name: str) -> SandboxBackend:
@@ -50,3 +57,8 @@ async def check_sandbox(factory: SandboxFactory) -> None:
         await sandbox.start()
     finally:
         await sandbox.close()
+
+
+def describe_sandbox(kind: str, config: SandboxConfig) -> SandboxEnvironment | None:
+    """What backend ``kind`` runs for ``config`` (see :meth:`SandboxBackend.describe`)."""
+    return get_sandbox_backend(kind).describe(config)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from trajkit.core.errors import ConfigError
 
@@ -30,6 +30,12 @@ class SandboxConfig(BaseModel):
     kill_grace_s: float = Field(2.0, gt=0, description="wait after an interrupt before killing")
     start_timeout_s: float = Field(30.0, gt=0)
     extra_binds: list[str] = Field(default_factory=list, description="more read-only paths")
+    # Local backend only: the interpreter the code runs on, bound read-only into the jail.
+    python: str | None = Field(
+        None,
+        description="interpreter or venv the local sandbox runs (default: trajkit's pinned "
+        "stack, prepared by `trajkit sandbox env`)",
+    )
     # Docker backend only (``--sandbox docker``); memory_mb is the container's memory limit
     # there, max_processes its pids limit, work_mb/tmp_mb its tmpfs sizes.
     image: str = Field("trajkit-sandbox:latest", description="image `trajkit sandbox build` makes")
@@ -38,6 +44,12 @@ class SandboxConfig(BaseModel):
     user: str = Field("65534:65534", description="uid:gid the container runs as (non-root)")
     network: str = Field("none", description="docker network mode; anything but none is UNSAFE")
     label: str = Field("", description="run name put on containers (trajkit.run) for prune")
+
+    @field_validator("python")
+    @classmethod
+    def _no_empty_python(cls, value: str | None) -> str | None:
+        """``python=`` (empty) means the default, as leaving it out does."""
+        return value or None
 
     @classmethod
     def from_options(cls, pairs: Mapping[str, str], **base: Any) -> SandboxConfig:

@@ -24,6 +24,7 @@ from typing import Any
 from trajkit.collect.sandbox.config import SandboxConfig
 from trajkit.collect.sandbox.docker_stream import Launched
 from trajkit.collect.sandbox.environment import sandbox_env
+from trajkit.collect.sandbox.python_env import ENV_MOUNT, ENV_PYTHON
 from trajkit.core.errors import SandboxUnavailableError
 
 log = logging.getLogger(__name__)
@@ -78,21 +79,22 @@ def connect() -> Any:
 
 def container_env(config: SandboxConfig) -> dict[str, str]:
     """The worker's whole environment, built from scratch like the local sandbox's."""
-    return sandbox_env(config.output_limit, path="/usr/local/bin:/usr/bin:/bin")
+    return sandbox_env(config.output_limit, f"{ENV_MOUNT}/bin")
 
 
 def create_kwargs(config: SandboxConfig) -> dict[str, Any]:
     """``containers.create`` arguments: locked down by default, every limit from ``config``.
 
     The installed ``worker.py`` is bind-mounted read-only over the image's copy, so the
-    container always speaks this collector's protocol version, never a stale one.
+    container always speaks this collector's protocol version, never a stale one; it runs on
+    the image's sandbox environment (``/opt/trajkit/env``, the pinned stack).
     """
     from docker.types import Ulimit
 
     mb = 1024 * 1024
     return {
         "image": config.image,
-        "entrypoint": ["python3", "-I", WORKER_IN_CONTAINER],
+        "entrypoint": [ENV_PYTHON, "-I", WORKER_IN_CONTAINER],
         "command": [],
         "stdin_open": True,
         # detach=False makes the SDK set StdinOnce: the worker's stdin closes with our attach
@@ -175,6 +177,13 @@ class Engine:
             )
             sock = _own_socket(attached)
             container.start()
+        except docker.errors.APIError as exc:
+            self.remove(container.id)
+            detail = " ".join(str(exc).split())[:200]
+            raise SandboxUnavailableError(
+                f"docker could not start the sandbox container ({detail}); an image made before "
+                f"the sandbox environment ({ENV_PYTHON}) must be rebuilt: {BUILD_HINT}"
+            ) from None
         except BaseException:
             self.remove(container.id)
             raise

@@ -18,8 +18,10 @@ from trajkit.collect.sandbox.config import SandboxConfig
 from trajkit.collect.sandbox.docker_engine import Engine, engine_for
 from trajkit.collect.sandbox.docker_stream import AttachedContainer, Launched
 from trajkit.collect.sandbox.session import ProtocolError, WorkerSession
+from trajkit.core.errors import ConfigError
 from trajkit.core.sandbox import SandboxFactory
 from trajkit.core.tools import Tool
+from trajkit.schemas.manifests import SandboxEnvironment
 
 T = TypeVar("T")
 
@@ -125,4 +127,15 @@ class DockerBackend(SandboxBackend):
     supports_pool = True
 
     def make_factory(self, config: SandboxConfig) -> SandboxFactory:
+        if config.python:
+            raise ConfigError(
+                "--sandbox-opt python: the docker sandbox runs its image's environment; "
+                "choose another image with --sandbox-opt image=TAG"
+            )
         return lambda tools: DockerSandbox(config, tools)
+
+    def describe(self, config: SandboxConfig) -> SandboxEnvironment | None:
+        """The image's id, stack and the versions read inside one throwaway container."""
+        from trajkit.collect.sandbox.docker_image import describe_image
+
+        return describe_image(config.image)

@@ -1,15 +1,13 @@
 """What the sandbox can see of the host: a scrubbed environment and an allow-list of paths.
 
+Which interpreter and packages it sees is ``python_env.py``'s: declared, not ours.
+
 Nothing here is inherited by default: API keys, tokens and the user's home never cross over.
 """
 
 from __future__ import annotations
 
-import functools
 import os
-import site
-import sys
-from pathlib import Path
 
 # Read-only system paths a Python interpreter and its scientific stack need.
 SYSTEM_PATHS = (
@@ -29,70 +27,31 @@ SYSTEM_PATHS = (
     "/etc/group",
     "/etc/mime.types",
     "/etc/ssl/certs",
+    "/etc/fonts",  # fontconfig: matplotlib asks fc-list for fonts (quietly, with its config)
     "/etc/alternatives",
 )
 
 
-def python_paths() -> list[str]:
-    """The interpreter's own prefixes and site-packages, resolved, deduplicated, in order."""
-    return list(_python_paths())
+def bind_paths(python: list[str | list[str]], extra: list[str]) -> list[str | list[str]]:
+    """Every path bound read-only into the sandbox: the system's, the sandbox interpreter's
+    (``python_env.SandboxPython.binds``: a venv as ``[source, target]``) and ``extra``, one
+    per place inside, parents before children."""
+    chosen: dict[str, str | list[str]] = {}
+    for bind in [*SYSTEM_PATHS, *python, *(os.path.abspath(p) for p in extra)]:
+        target = bind if isinstance(bind, str) else bind[1]
+        chosen.setdefault(target, bind)
+    return [chosen[t] for t in sorted(chosen, key=lambda p: p.count("/"))]
 
 
-@functools.cache
-def _python_paths() -> tuple[str, ...]:
-    # Computed once per process: resolving them costs ~70 lstat calls, and a run at high
-    # concurrency starts thousands of sandboxes.
-    candidates = [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix]
-    candidates += site.getsitepackages()
-    candidates.append(str(Path(sys.executable).resolve().parent.parent))
-    seen: list[str] = []
-    for path in candidates:
-        for variant in (path, os.path.realpath(path)):
-            if variant not in seen and os.path.exists(variant):
-                seen.append(variant)
-    return tuple(seen)
-
-
-def bind_paths(extra: list[str]) -> list[str]:
-    """Every path bound read-only into the sandbox; parents before children."""
-    paths = list(SYSTEM_PATHS) + python_paths() + [os.path.abspath(p) for p in extra]
-    unique = list(dict.fromkeys(paths))
-    return sorted(unique, key=lambda p: p.count("/"))
-
-
-def worker_sys_path() -> list[str]:
-    """Our ``sys.path`` entries that the sandbox can see (site-packages, .pth additions).
-
-    The fork server runs without the ``site`` module (faster start), so the worker gets the
-    import path the host computed, restricted to directories that are bound inside. Computed
-    once per distinct ``sys.path`` (a ``stat`` per entry, on the event loop, per sandbox
-    otherwise).
-    """
-    key = tuple(sys.path)
-    cached = _SYS_PATH_CACHE.get(key)
-    if cached is None:
-        roots = python_paths()
-        keep = []
-        for entry in key:
-            if not entry or not os.path.isabs(entry) or not os.path.isdir(entry):
-                continue
-            if any(entry == root or entry.startswith(root.rstrip("/") + "/") for root in roots):
-                keep.append(entry)
-        cached = _SYS_PATH_CACHE[key] = list(dict.fromkeys(keep))
-    return list(cached)
-
-
-_SYS_PATH_CACHE: dict[tuple[str, ...], list[str]] = {}
-
-
-def sandbox_env(output_limit: int, path: str | None = None) -> dict[str, str]:
+def sandbox_env(output_limit: int, python_bin: str) -> dict[str, str]:
     """The worker's whole environment: built from scratch, never copied from ours.
 
-    ``path`` is its ``PATH``; by default our interpreter's ``bin`` first (the local sandbox
-    binds it in), a container passes its own.
+    ``python_bin`` is the sandbox interpreter's ``bin`` directory as the worker sees it, first
+    on ``PATH`` (``python`` in a subprocess is the sandbox's). ``MPLBACKEND=Agg`` is what
+    subprocesses get; the worker itself gives matplotlib a backend whose ``show()`` says in
+    the observation what figure was made (``worker.FigureBackend``).
     """
-    if path is None:
-        path = f"{Path(sys.prefix) / 'bin'}:/usr/local/bin:/usr/bin:/bin"
+    path = f"{python_bin}:/usr/local/bin:/usr/bin:/bin"
     return {
         "PATH": path,
         "HOME": "/sandbox",

@@ -53,6 +53,11 @@ def _child(sock: socket.socket, wake: tuple[int, int], cfg: dict, fds: list[int]
         os.dup2(fd, target)
     os.closerange(3, os.sysconf("SC_OPEN_MAX"))
     sys.path[:] = STDLIB_PATH + [p for p in cfg.get("sys_path", []) if p not in STDLIB_PATH]
+    # The interpreter as the jail shows it (a venv is bound at a fixed place), so code that
+    # runs ``sys.executable`` or reads ``sys.prefix`` finds it inside.
+    for name, value in cfg.get("python", {}).items():
+        if name in ("executable", "prefix", "exec_prefix"):
+            setattr(sys, name, value)
     jail.launch(cfg, worker.main)
 
 

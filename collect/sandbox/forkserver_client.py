@@ -69,9 +69,14 @@ class JailedProcess:
 
 
 class ForkServer:
-    """Client of one fork-server process; thread-safe, restarted if it dies."""
+    """Client of one fork-server process; thread-safe, restarted if it dies.
 
-    def __init__(self) -> None:
+    ``python`` is the sandbox's interpreter on the host: the server runs on it, so every
+    worker forked from it is that interpreter (never the collector's own, unless chosen).
+    """
+
+    def __init__(self, python: str = sys.executable) -> None:
+        self.python = python
         self._lock = threading.Lock()
         self._proc: subprocess.Popen[bytes] | None = None
         self._sock: socket.socket | None = None
@@ -85,7 +90,7 @@ class ForkServer:
             return self._sock
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self._proc = subprocess.Popen(
-            [sys.executable, "-I", "-S", str(FORKSERVER), str(theirs.fileno())],
+            [self.python, "-I", "-S", str(FORKSERVER), str(theirs.fileno())],
             pass_fds=[theirs.fileno()],
             stdin=subprocess.DEVNULL,
             env=SERVER_ENV,
@@ -227,14 +232,19 @@ async def _attach(
     return JailedProcess(pid, stdin, stdout, stderr, exited, [out_t, err_t, in_t])
 
 
-_server: ForkServer | None = None
+_servers: dict[str, ForkServer] = {}
 _server_lock = threading.Lock()
 
 
-def fork_server() -> ForkServer:
-    """The process-wide fork server (created lazily)."""
-    global _server
+def fork_server(python: str | None = None) -> ForkServer:
+    """The process-wide fork server of interpreter ``python`` (created lazily); None: the
+    default sandbox environment's (``python_env.sandbox_python``)."""
+    if python is None:
+        from trajkit.collect.sandbox.python_env import sandbox_python
+
+        python = sandbox_python().executable
     with _server_lock:
-        if _server is None:
-            _server = ForkServer()
-        return _server
+        server = _servers.get(python)
+        if server is None:
+            server = _servers[python] = ForkServer(python)
+        return server

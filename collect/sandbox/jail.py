@@ -151,14 +151,17 @@ def _mkpath(root: str, path: str, is_dir: bool) -> str:
     return target
 
 
-def _inspect_sources(paths: list[str]) -> list[tuple[str, bool, int, str | None]]:
-    """(path, is_dir, statvfs flags, symlink target or None) for each existing bind source."""
-    out: list[tuple[str, bool, int, str | None]] = []
-    for path in paths:
+def _inspect_sources(binds: list) -> list[tuple[str, str, bool, int, str | None]]:
+    """(source, target, is_dir, statvfs flags, symlink target or None) for each existing bind
+    source. A bind is a path (shown at the same path) or ``[source, target]`` (the sandbox's
+    Python environment, shown at one fixed place whatever the host calls it)."""
+    out: list[tuple[str, str, bool, int, str | None]] = []
+    for bind in binds:
+        path, target = (bind, bind) if isinstance(bind, str) else (bind[0], bind[1])
         if os.path.islink(path):
-            out.append((path, False, 0, os.readlink(path)))
+            out.append((path, target, False, 0, os.readlink(path)))
         elif os.path.exists(path):
-            out.append((path, os.path.isdir(path), os.statvfs(path).f_flag, None))
+            out.append((path, target, os.path.isdir(path), os.statvfs(path).f_flag, None))
     return out
 
 
@@ -215,13 +218,13 @@ def _build_root(cfg: dict, sources: list) -> None:
     for name, size in (("sandbox", cfg["work_mb"]), ("tmp", cfg["tmp_mb"])):
         target = _mkpath(root, "/" + name, True)
         mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, f"size={size}m,mode=1777")
-    for path, is_dir, flags, link in sources:
+    for path, where, is_dir, flags, link in sources:
         if link is not None:
-            _mkpath(root, os.path.dirname(path), True)
-            if not os.path.lexists(root + path):
-                os.symlink(link, root + path)
+            _mkpath(root, os.path.dirname(where), True)
+            if not os.path.lexists(root + where):
+                os.symlink(link, root + where)
             continue
-        target = _mkpath(root, path, is_dir)
+        target = _mkpath(root, where, is_dir)
         mount(path, target, None, MS_BIND | MS_REC)
         _make_readonly(target, flags)
     dev = _mkpath(root, "/dev", True)

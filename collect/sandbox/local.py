@@ -15,7 +15,6 @@ import os
 import resource
 import shutil
 import signal
-import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,12 +22,14 @@ from typing import Any, NoReturn
 
 from trajkit.collect.sandbox.backend import SandboxBackend
 from trajkit.collect.sandbox.config import SandboxConfig
-from trajkit.collect.sandbox.environment import bind_paths, sandbox_env, worker_sys_path
+from trajkit.collect.sandbox.environment import bind_paths, sandbox_env
 from trajkit.collect.sandbox.forkserver_client import STREAM_LIMIT, fork_server
+from trajkit.collect.sandbox.python_env import SandboxPython, cached_python, sandbox_python
 from trajkit.collect.sandbox.session import ProtocolError, WorkerSession
 from trajkit.core.errors import SandboxUnavailableError
 from trajkit.core.sandbox import SandboxFactory
 from trajkit.core.tools import Tool
+from trajkit.schemas.manifests import SandboxEnvironment
 
 HERE = Path(__file__).resolve().parent
 WORKER = HERE / "worker.py"
@@ -74,15 +75,21 @@ class LocalSandbox(WorkerSession):
     async def start(self) -> None:
         """Start the worker and wait until it has defined the tools and said it is ready."""
         cfg = self.config
-        env = sandbox_env(cfg.output_limit)
+        # Resolved once per process (make_factory did it for a run): a dict lookup here.
+        python = cached_python(cfg.python)
+        if python is None:
+            python = await asyncio.to_thread(sandbox_python, cfg.python)
+        env = sandbox_env(cfg.output_limit, python.bin_dir(cfg.isolation))
         try:
             if cfg.isolation:
-                self._proc = await fork_server().spawn(self._jail_config(env))
+                self._proc = await fork_server(python.executable).spawn(
+                    self._jail_config(env, python)
+                )
             else:
                 self._root = tempfile.mkdtemp(prefix="trajkit-sbx-")
                 env["HOME"] = env["TMPDIR"] = self._root
                 self._proc = await asyncio.create_subprocess_exec(
-                    sys.executable, "-I", str(WORKER),
+                    python.executable, "-I", str(WORKER),
                     stdin=asyncio.subprocess.PIPE,
                     stdout=asyncio.subprocess.PIPE,
                     stderr=asyncio.subprocess.PIPE,
@@ -97,16 +104,17 @@ class LocalSandbox(WorkerSession):
             await self._kill()  # cancelled or failed half-way: never leave a worker behind
             raise
 
-    def _jail_config(self, env: dict[str, str]) -> dict[str, Any]:
+    def _jail_config(self, env: dict[str, str], python: SandboxPython) -> dict[str, Any]:
         cfg = self.config
         return {
             "root_dir": _jail_mountpoint(),
-            "binds": bind_paths(cfg.extra_binds),
+            "binds": bind_paths(python.binds, cfg.extra_binds),
             "work_mb": cfg.work_mb,
             "tmp_mb": cfg.tmp_mb,
             "rlimits": self._rlimits(),
             "env": env,
-            "sys_path": worker_sys_path(),
+            "sys_path": python.jail_sys_path,
+            "python": python.jail_identity(),
         }
 
     async def close(self) -> None:
@@ -189,4 +197,12 @@ class LocalBackend(SandboxBackend):
     name = "local"
 
     def make_factory(self, config: SandboxConfig) -> SandboxFactory:
+        """Resolve the sandbox's interpreter first (preparing the default environment on
+        first use, with a progress line): a missing ``python=PATH`` is one line before the run
+        directory is touched, and no sandbox start waits for it."""
+        sandbox_python(config.python, prepare_default=True)
         return lambda tools: LocalSandbox(config, tools)
+
+    def describe(self, config: SandboxConfig) -> SandboxEnvironment | None:
+        """Versions and hash read by the sandbox's interpreter itself (once per run)."""
+        return sandbox_python(config.python, prepare_default=True).describe("local")

@@ -23,6 +23,7 @@ import ast
 import builtins
 import codecs
 import fcntl
+import importlib
 import json
 import linecache
 import os
@@ -301,6 +302,111 @@ class FdCapture:
             elif time.monotonic() > deadline:
                 return  # a thread of the cell's writes without pause: the rest comes later
             time.sleep(0.0002)
+
+
+#: The matplotlib backend the worker gives teacher code: Agg, whose ``show()`` writes one
+#: line per figure into the observation (``[figure: 1 axes, 640x480]``), as a notebook would
+#: show the image, then closes them (a notebook's inline backend closes shown figures too).
+FIGURE_BACKEND = "trajkit_figures"
+#: What the sandbox's environment sets ``MPLBACKEND`` to (``environment.sandbox_env``); only
+#: this value is replaced, so a teacher who sets ``MPLBACKEND`` gets what it asked for.
+SANDBOX_MPLBACKEND = "Agg"
+
+
+def describe_figure(figure) -> str:
+    """``[figure: 1 axes, 640x480]``: what ``plt.show()`` puts in the observation."""
+    try:
+        width, height = (round(v * figure.dpi) for v in figure.get_size_inches())
+        return f"[figure: {len(figure.axes)} axes, {width}x{height}]"
+    except Exception:
+        return "[figure]"
+
+
+def _figure_backend_module():
+    """The module ``module://trajkit_figures`` names, built in memory (no file in the sandbox):
+    matplotlib's Agg canvas with a figure manager whose ``show`` describes the figure.
+
+    Its canvas classes are made on first access (module ``__getattr__``), by matplotlib
+    itself when it loads the backend, so nothing here imports matplotlib before the cell did.
+    """
+    import types
+
+    module = types.ModuleType(FIGURE_BACKEND, "Agg; show() describes each figure in the output")
+
+    def make_classes() -> None:
+        # By name: matplotlib is the sandbox's, not this process's (or the type checker's).
+        bases = importlib.import_module("matplotlib.backend_bases")
+        agg = importlib.import_module("matplotlib.backends.backend_agg")
+
+        def show_one(manager) -> None:  # ``fig.show()``: describe it, keep it
+            print(describe_figure(manager.canvas.figure))
+
+        manager_class = type("FigureManager", (bases.FigureManagerBase,), {"show": show_one})
+        canvas_class = type("FigureCanvas", (agg.FigureCanvasAgg,), {"manager_class": manager_class})
+        setattr(module, "FigureManager", manager_class)  # noqa: B010 - a module built here
+        setattr(module, "FigureCanvas", canvas_class)  # noqa: B010
+
+    def __getattr__(name):
+        if name in ("FigureCanvas", "FigureManager"):
+            make_classes()
+            return module.__dict__[name]
+        raise AttributeError(f"module {FIGURE_BACKEND!r} has no attribute {name!r}")
+
+    def show(*args, **kwargs) -> None:
+        """``plt.show()``: one line per open figure, then close them all."""
+        gcf = importlib.import_module("matplotlib._pylab_helpers").Gcf
+        managers = gcf.get_all_fig_managers()
+        for manager in managers:
+            print(describe_figure(manager.canvas.figure))
+        if managers:
+            gcf.destroy_all()
+
+    setattr(module, "__getattr__", __getattr__)  # noqa: B010 - PEP 562, on a built module
+    setattr(module, "show", show)  # noqa: B010
+    return module
+
+
+class MatplotlibHook:
+    """An import hook that only acts on the first ``import matplotlib`` of a cell.
+
+    It finds matplotlib as the other finders would, and makes it pick ``FIGURE_BACKEND``
+    while it initialises (``MPLBACKEND`` is read then), restoring ``Agg`` for subprocesses
+    right after. Then it removes itself. Until then it costs one string comparison per new
+    import; a cell that never imports matplotlib never loads any of it.
+    """
+
+    def find_spec(self, name, path=None, target=None):
+        if name != "matplotlib":
+            return None
+        try:
+            sys.meta_path.remove(self)
+        except ValueError:
+            pass
+        spec = None
+        for finder in list(sys.meta_path):
+            find = getattr(finder, "find_spec", None)
+            if find is not None:
+                spec = find(name, path, target)
+                if spec is not None:
+                    break
+        loader = getattr(spec, "loader", None)
+        exec_module = getattr(loader, "exec_module", None)
+        if exec_module is None:
+            return spec
+
+        def exec_with_backend(module) -> None:
+            if os.environ.get("MPLBACKEND") != SANDBOX_MPLBACKEND:
+                exec_module(module)
+                return
+            sys.modules.setdefault(FIGURE_BACKEND, _figure_backend_module())
+            os.environ["MPLBACKEND"] = f"module://{FIGURE_BACKEND}"
+            try:
+                exec_module(module)
+            finally:
+                os.environ["MPLBACKEND"] = SANDBOX_MPLBACKEND
+
+        setattr(loader, "exec_module", exec_with_backend)  # noqa: B010 - this spec's own loader
+        return spec
 
 
 class EpisodeOver(BaseException):
@@ -645,6 +751,7 @@ def main() -> None:
     sys.stdout = CellStream(sink)
     sys.stderr = CellStream(sink)
     sys.stdin = open(os.devnull)
+    sys.meta_path.insert(0, MatplotlibHook())
     interpreter = Interpreter(channel, sink, capture)
     channel.start()
     while True:

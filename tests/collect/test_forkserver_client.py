@@ -5,14 +5,11 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sys
 import threading
 import time
 
-import pytest
 from support import require_isolation
 
-from trajkit.collect.sandbox.environment import worker_sys_path
 from trajkit.collect.sandbox.forkserver_client import fork_server
 from trajkit.collect.sandbox.local import LocalSandbox
 
@@ -44,13 +41,3 @@ async def test_a_lagging_fork_server_never_blocks_the_event_loop() -> None:
         os.kill(pid, signal.SIGCONT)
         await asyncio.gather(*starts, return_exceptions=True)
         await asyncio.gather(*(s.close() for s in sandboxes))
-
-
-def test_worker_sys_path_follows_sys_path(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Cached per distinct ``sys.path``: a change is seen, an unchanged path costs no stat."""
-    extra = os.path.dirname(os.path.abspath(pytest.__file__))  # inside site-packages: bound
-    assert extra not in sys.path and extra not in worker_sys_path()
-    monkeypatch.setattr(sys, "path", [*sys.path, extra])
-    assert extra in worker_sys_path()
-    monkeypatch.setattr(sys, "path", [p for p in sys.path if p != extra])
-    assert extra not in worker_sys_path()

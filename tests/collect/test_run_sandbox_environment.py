@@ -1,0 +1,85 @@
+"""Issue 21: ``run.json`` records the sandbox environment the run's code ran in (Python, the
+stack's versions, the local environment's content hash or the docker image id), read inside
+it once per run; a resume in another environment adds it and says so."""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from support import require_docker, require_isolation
+
+from trajkit.collect.run_store import RUN_JSON, RunStore
+from trajkit.collect.sandbox import stack
+from trajkit.schemas import RunManifest
+from trajkit.schemas.manifests import SandboxEnvironment
+from trajkit.sources.math import MathSource
+
+TRAJKIT = [sys.executable, "-m", "trajkit.cli"]
+
+
+def collect(out: Path, run: str, *extra: str) -> RunManifest:
+    proc = subprocess.run(
+        [*TRAJKIT, "collect", "math", "--teacher", f"replay:{MathSource.demo_replay}", "--run", run,
+         "--out", str(out), "--concurrency", "4", "--limit", "2", *extra],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return RunManifest.model_validate_json((out / "runs" / run / RUN_JSON).read_text())
+
+
+def test_a_local_run_records_its_environment(tmp_path: Path) -> None:
+    require_isolation()
+    manifest = collect(tmp_path / "out", "local")
+    [env] = manifest.sandbox_environments
+    assert env.backend == "local" and env.stack == stack.STACK_ID and env.image_id is None
+    assert env.packages == stack.STACK
+    assert env.python == ".".join(map(str, sys.version_info[:3]))
+    assert len(env.content_sha256) == 64
+    again = collect(tmp_path / "out", "local")  # a resume in the same environment: still one
+    assert again.sandbox_environments == [env]
+
+
+def test_a_docker_run_records_its_image(tmp_path: Path) -> None:
+    require_docker()
+    manifest = collect(tmp_path / "out", "docker", "--sandbox", "docker")
+    [env] = manifest.sandbox_environments
+    assert env.backend == "docker" and env.packages == stack.STACK
+    assert env.image_id is not None and env.image_id.startswith("sha256:")
+    raw = json.loads((tmp_path / "out" / "runs" / "docker" / RUN_JSON).read_text())
+    assert raw["sandbox_environments"][0]["image_id"] == env.image_id
+
+
+def _env(python: str, numpy: str) -> SandboxEnvironment:
+    return SandboxEnvironment(
+        backend="local", python=python, packages={"numpy": numpy}, content_sha256=python + numpy
+    )
+
+
+def test_a_resume_in_another_environment_keeps_both_and_says_so(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    first, second = _env("3.11.7", "2.2.6"), _env("3.12.3", "1.26.4")
+    store = RunStore(tmp_path / "r", "r", {"source": "math"}, sandbox_environment=first)
+    store.write_manifest("interrupted", 3)
+    store.close()
+    with caplog.at_level(logging.WARNING):
+        store = RunStore(tmp_path / "r", "r", {"source": "math"}, sandbox_environment=second)
+        manifest = store.write_manifest("completed", 3)
+        store.close()
+    assert manifest.sandbox_environments == [first, second]
+    [warning] = [r.getMessage() for r in caplog.records]
+    assert "resumes in another sandbox environment" in warning and "numpy 1.26.4" in warning
+    store = RunStore(tmp_path / "r", "r", {"source": "math"}, sandbox_environment=first)
+    assert store.write_manifest("completed", 3).sandbox_environments == [first, second]
+    store.close()
+
+
+def test_a_config_without_a_sandbox_records_none(tmp_path: Path) -> None:
+    store = RunStore(tmp_path / "r", "r", {"source": "math"})
+    assert store.write_manifest("completed", 0).sandbox_environments == []
+    store.close()
