@@ -52,6 +52,8 @@ def report_version(result: DatasetVersion, *, table: bool = True) -> None:
         say(f"note: {path} ends in a torn line (a live or crashed run); it was left out", console=err)
     if result.duplicates:
         say(f"note: {result.duplicates} duplicate trajectory id(s) across inputs were skipped", console=err)
+    if result.sandbox_warning:
+        say(f"warning: {result.sandbox_warning}", console=err)
     if result.existed:
         say(f"{result.path} already holds this dataset (same inputs and filters); nothing written")
     elif result.dry_run:

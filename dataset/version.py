@@ -29,7 +29,6 @@ from __future__ import annotations
 import errno
 import hashlib
 import json
-import logging
 import os
 import re
 import shutil
@@ -73,8 +72,6 @@ from trajkit.schemas import (
 )
 from trajkit.schemas.manifests import EnvironmentUse, SandboxEnvironment
 from trajkit.schemas.version import toolkit_version
-
-log = logging.getLogger(__name__)
 
 DATA_FORMAT = "jsonl/sorted-keys/compact/utf8/v1"
 DATA_FILE = "data.jsonl"
@@ -389,9 +386,7 @@ def build_version(
     parents = describe_parents(snaps, places)  # refuses a drifted parent version, before any work
     torn = [s.path for s in snaps if s.torn]
     uses = environment_uses(snaps, parents)
-    warning = environment_warning(uses, parents)
-    if warning:
-        log.warning("%s", warning)
+    warning = environment_warning(uses, parents)  # returned on the version; the CLI prints it
     fingerprint = compute_fingerprint([s.sha256 for s in snaps], chain.spec())
     root = Path(out) / "datasets" / name
 

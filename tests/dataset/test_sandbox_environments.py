@@ -5,14 +5,15 @@ and ``filter`` warns when it merges runs whose environments differ."""
 from __future__ import annotations
 
 import json
-import logging
 from pathlib import Path
 
 import pytest
 from dataset_helpers import sample
 from factories import write_jsonl, write_run
 from rich.console import Console
+from typer.testing import CliRunner
 
+from trajkit.cli.app import app
 from trajkit.dataset.card import CardInputs, render_card
 from trajkit.dataset.stats import compute_stats, render_stats, stats_as_dict
 from trajkit.dataset.summary import DataSummary
@@ -62,32 +63,28 @@ def test_a_version_records_its_parents_environment_outside_the_fingerprint(out: 
     )
 
 
-def test_merging_runs_from_different_environments_warns(
-    out: Path, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_merging_runs_from_different_environments_warns(out: Path) -> None:
     a = run_with(out / "runs" / "a", "a", LOCAL)
     b = run_with(out / "runs" / "b", "b", OLD_NUMPY)
-    with caplog.at_level(logging.WARNING):
-        version = build_version([a, b], "mix", out, default_chain())
+    version = build_version([a, b], "mix", out, default_chain())
     warning = version.sandbox_warning
     assert warning is not None
     assert "Python, numpy differ" in warning
     assert "run a: local · Python 3.11.7" in warning and "run b: docker · Python 3.11.2" in warning
-    assert [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING] == [warning]
+    # trajkit filter says it, once, on stderr.
+    result = CliRunner().invoke(app, ["filter", str(a), str(b), "--dataset", "mix2", "--out", str(out)])
+    assert result.exit_code == 0 and result.output.count(f"warning: {warning}") == 1
     uses = version.manifest.sandbox_environments or []
     assert [(u.environment, u.parents) for u in uses] == [(LOCAL, ["runs/a"]), (OLD_NUMPY, ["runs/b"])]
     # Asking again for the same version (nothing written) still says it.
     assert build_version([a, b], "mix", out, default_chain()).sandbox_warning == warning
 
 
-def test_the_same_files_on_both_backends_do_not_warn(
-    out: Path, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_the_same_files_on_both_backends_do_not_warn(out: Path) -> None:
     a = run_with(out / "runs" / "a", "a", LOCAL)
     b = run_with(out / "runs" / "b", "b", SAME_FILES_IN_DOCKER)
-    with caplog.at_level(logging.WARNING):
-        version = build_version([a, b], "same", out, default_chain())
-    assert version.sandbox_warning is None and not caplog.records
+    version = build_version([a, b], "same", out, default_chain())
+    assert version.sandbox_warning is None
     assert len(version.manifest.sandbox_environments or []) == 2  # both recorded, by backend
 
 
