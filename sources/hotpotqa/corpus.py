@@ -23,6 +23,7 @@ from typing import Any
 
 from trajkit.core.errors import DataError
 from trajkit.core.jsonl import TornTail, iter_json_lines
+from trajkit.sources.hotpotqa.bm25 import exact_first
 from trajkit.sources.hotpotqa.text import Hit, split_sentences, title_key, title_keys, tokenize
 
 logger = logging.getLogger(__name__)
@@ -127,7 +128,9 @@ def build_index(corpus: Path, out: Path) -> int:
 
 
 class CorpusIndex:
-    """An opened index: BM25 scores from bm25s, exact title matches first, texts from disk."""
+    """An opened index: BM25 scores from bm25s, exact title matches first (a page titled as
+    the query before its disambiguated namesakes, as in the context backend), texts from
+    disk."""
 
     def __init__(self, directory: Path, built: bool) -> None:
         import bm25s
@@ -172,7 +175,9 @@ class CorpusIndex:
         h = np.uint64(_title_hash(title_key(query)))
         lo = int(np.searchsorted(self._title_hashes, h, side="left"))
         hi = int(np.searchsorted(self._title_hashes, h, side="right"))
-        exact = [int(d) for d in self._title_docs[lo:hi]]
+        exact = exact_first(
+            [int(d) for d in self._title_docs[lo:hi]], query, lambda d: self._page(d).title
+        )
         vocab = self._retriever.vocab_dict
         ids = list(dict.fromkeys(vocab[t] for t in tokenize(query) if t in vocab))
         ranked: list[int] = []

@@ -365,11 +365,11 @@ def side_by_side(tasks: dict[str, Task]) -> dict[tuple[str, int], tuple[str, boo
 
 
 def test_trajkit_passes_every_reference_solution_the_official_grader_passes(side_by_side: dict) -> None:
-    assert len(side_by_side) == 101
+    assert len(side_by_side) == 43
     lost = {key: up for key, (up, ours) in side_by_side.items() if up == "pass" and not ours}
     assert not lost
     upstream_fails = {key: up for key, (up, _) in side_by_side.items() if up != "pass"}
-    assert upstream_fails == {}, upstream_fails  # docs/fidelity/apps.md: the grader passes all 101
+    assert upstream_fails == {}, upstream_fails  # docs/fidelity/apps.md: the grader passes all 43
     assert all(ours for _, ours in side_by_side.values())
 
 
@@ -444,17 +444,22 @@ async def test_program_forms_official_vs_trajkit(tasks: dict[str, Task], form: s
 
 
 PRIME = "n > 1 and all(n % d for d in range(2, int(n ** 0.5) + 1))"
+#: A call-based ``class Solution`` problem written for trajkit (the fixture has none since
+#: train/2404 was removed, see its README): ``Solution().add(2, 7)`` must return 9.
+ADD = Task(source="apps", task_id="apps/class-solution", prompt="", reference={
+    "mode": "call", "fn_name": "add", "class_name": "Solution", "examples": [],
+    "inputs": [[2, 7]], "outputs": [9],
+})
 # call-based forms: (problem, program, official grader's verdict, trajkit passes)
 CALL_FORMS = {
     "class Solution for a plain-function problem": (
         "4184", f"class Solution:\n    def is_prime(self, n):\n        return {PRIME}\n", "pass", True),
     "plain function for a class Solution problem": (
-        "2404", "def findKthPositive(arr, k):\n    s = set(arr)\n    n = 0\n    while k:\n"
-        "        n += 1\n        k -= n not in s\n    return n\n", "pass", True),
+        "add", "def add(a, b):\n    return a + b\n", "pass", True),
     "returns 1/0 where True/False is expected": (
         "4184", f"def is_prime(n):\n    return int({PRIME})\n", "pass", False),
     "returns a float within 1e-6 of an int": (
-        "2404", "class Solution:\n    def findKthPositive(self, arr, k):\n        return 9 + 1e-9\n", "wrong", True),
+        "add", "class Solution:\n    def add(self, a, b):\n        return a + b + 1e-9\n", "wrong", True),
 }
 
 
@@ -462,7 +467,7 @@ CALL_FORMS = {
 async def test_call_forms_official_vs_trajkit(tasks: dict[str, Task], form: str) -> None:
     require_isolation()
     problem, program, expected, ours = CALL_FORMS[form]
-    task = tasks[problem]
+    task = ADD if problem == "add" else tasks[problem]
     verdict = await AppsJudge(lambda tools: LocalSandbox(SandboxConfig(), tools)).judge(task.reference, program)
     assert await official_grader(task, program) == expected
     assert verdict.success is ours, verdict.details

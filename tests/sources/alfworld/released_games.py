@@ -1,15 +1,18 @@
-"""Released ALFWorld games and their expert plans, turned into household-tool calls.
+"""Released ALFWorld games and their engine expert plans, turned into household-tool calls.
 
 ``tests/fixtures/alfworld/json_2.1.1`` holds real games of ALFWorld's released data (see its
-README). Each trial's ``traj_data.json`` carries ALFRED's expert plan, ``plan.high_pddl``: one
-subgoal per step (``GotoLocation``, ``PickupObject``, ``PutObject``, ``HeatObject``, ...),
-naming things by their THOR ``objectId``. ``expert_calls`` says that plan with trajkit's tools,
-by one set of rules for every game, so a game won through those calls shows that the tools map
-onto the engine (a script written for one game would only show that the script is right).
+README). Each game's expert plan comes from the engine itself: alfworld's ``AlfredExpert``
+wrapper of type ``planner`` (the one ``AlfredTWEnv`` uses to check that a game is solvable)
+asks textworld's PDDL planner (fast-downward) for a plan from the game's own domain and
+problem and hands it over at reset, as ``extra.expert_plan``, in the game's own wording:
+``go to desk 1``, ``take bowl 1 from desk 1``, ``use desklamp 1``. ``expert_calls`` says those
+commands with trajkit's tools, by one set of rules for every game, so a game won through those
+calls shows that the tools map onto the engine (a script written for one game would only
+show that the script is right).
 
-Names come from the game file itself, through alfworld's own ``Demangler``, and never from
-trajkit: a change in how trajkit names, words or routes a command makes a game unwinnable here
-instead of being mirrored by the test.
+The plan, its wording and its names come from alfworld and textworld (names through
+alfworld's own ``AlfredDemangler``), never from trajkit: a change in how trajkit names, words
+or routes a command makes a game unwinnable here instead of being mirrored by the test.
 
 Run as a script on a whole download, it plays every game a user would load from it:
 ``.venv/bin/python tests/sources/alfworld/released_games.py DIR [--split S ...]``.
@@ -20,32 +23,47 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import re
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
-from types import SimpleNamespace
-from typing import Any
 
 from trajkit.core.tools import EndEpisode
 from trajkit.sources.alfworld import TASK_TYPES, AlfWorldEnv, AlfWorldSource
+from trajkit.sources.alfworld.engine import ENGINE_LOCK
 from trajkit.sources.base import LoadOptions
 
 FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "alfworld"
 RELEASE = FIXTURE / "json_2.1.1"
 
-#: ALFRED subgoals done at one appliance; the text engine does each as one command.
-APPLIANCE_TOOLS = {"HeatObject": "heat", "CoolObject": "cool", "CleanObject": "clean"}
-#: How ALFRED's objectIds are spelled as PDDL names (alfworld's Demangler undoes this).
-_MANGLE = (("|", "_bar_"), ("-", "_minus_"), ("+", "_plus_"), (".", "_dot_"), (",", "_comma_"))
-_FACT_RE = re.compile(r"\(\s*([\w-]+)((?:\s+[\w-]+)+)\s*\)")
-_OBJECT_RE = re.compile(r"([\w-]+)\s+-\s+\w+")
+#: A thing as the engine names it: "desk 1", "sinkbasin 2".
+_NAME = r"([a-z]+ \d+)"
+#: Engine command → the household tool that sends it, one rule per command of ALFWorld's
+#: grammars (``put {o} in/on {r}`` in the 2.1.1 release, ``move {o} to {r}`` in 0.4's data).
+COMMANDS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), tool)
+    for pattern, tool in (
+        (f"go to {_NAME}", "goto"),
+        (f"take {_NAME} from {_NAME}", "take_from"),
+        (f"put {_NAME} in/on {_NAME}", "put"),
+        (f"move {_NAME} to {_NAME}", "put"),
+        (f"open {_NAME}", "open_receptacle"),
+        (f"close {_NAME}", "close_receptacle"),
+        (f"heat {_NAME} with {_NAME}", "heat"),
+        (f"cool {_NAME} with {_NAME}", "cool"),
+        (f"clean {_NAME} with {_NAME}", "clean"),
+        (f"use {_NAME}", "toggle"),
+        ("look", "look"),
+    )
+)
 
 
 class UntranslatablePlan(ValueError):
-    """The plan cannot be said literally in the text game, e.g. its object lies in no
-    receptacle there (the text engine only takes things from receptacles)."""
+    """The engine's plan cannot be said with the household tools (a command no tool sends,
+    such as ``examine`` or ``inventory``), or the engine found no plan."""
 
 
 @dataclass(frozen=True)
@@ -60,153 +78,66 @@ class ToolCall:
         return f"{self.tool}({', '.join(json.dumps(a) for a in self.args)})"
 
 
-def pddl_id(alfred_id: str) -> str:
-    """THOR's ``objectId`` as the game names the entity (lower case, as textworld keeps ids):
-    ``Sink|+01.10|+00.91|-01.60|SinkBasin`` → ``sink_bar__plus_01_dot_10_..._bar_sinkbasin``."""
-    text = alfred_id
-    for char, word in _MANGLE:
-        text = text.replace(char, word)
-    return text.lower()
+@cache
+def engine_plan(game_file: Path) -> tuple[str, ...]:
+    """The engine's expert plan for ``game_file``: the game started as alfworld starts it
+    (``AlfredDemangler``, ``AlfredInfos``) with alfworld's ``AlfredExpert`` of type
+    ``planner``, whose ``extra.expert_plan`` at reset is the whole plan as commands."""
+    before = os.environ.get("ALFWORLD_DATA")
+    import textworld
+    import textworld.envs.pddl  # registers the .tw-pddl backend
+    from alfworld.agents.environment.alfred_tw_env import (
+        AlfredDemangler,
+        AlfredExpert,
+        AlfredExpertType,
+        AlfredInfos,
+    )
+
+    if before is None:  # importing alfworld sets it; the loader's default must not change
+        os.environ.pop("ALFWORLD_DATA", None)
+    request = textworld.EnvInfos(won=True, admissible_commands=True, extras=["expert_plan"])
+    wrappers = [
+        AlfredDemangler(shuffle=False),
+        AlfredInfos,
+        AlfredExpert(expert_type=AlfredExpertType.PLANNER),
+    ]
+    with ENGINE_LOCK:  # textworld's parser and the planner's module state are not thread-safe
+        env = textworld.start(str(game_file), request_infos=request, wrappers=wrappers)
+        try:
+            plan = tuple(str(c) for c in env.reset()["extra.expert_plan"])
+        finally:
+            lib = getattr(env, "downward_lib", None)
+            env.close()
+            if lib is not None:
+                lib.cleanup()
+    return plan
 
 
-def display_names(ids: Sequence[str]) -> dict[str, str]:
-    """PDDL id → the name the engine shows ("sinkbasin 1"), by alfworld's own ``Demangler``
-    over every entity of the game, as ``AlfredDemangler`` numbers them when a game loads."""
-    from alfworld.agents.utils.misc import Demangler
-
-    demangler = Demangler(game_infos={i: SimpleNamespace(id=i) for i in ids})
-    return {i: demangler.demangle_alfred_name(i).strip() for i in ids}
-
-
-class GameWorld:
-    """What the translation needs from a game's initial PDDL state, kept up to date as the
-    plan moves things: names, which receptacle holds which object, which open and close."""
-
-    def __init__(self, problem: str) -> None:
-        text = problem.lower()
-        objects = re.search(r"\(:objects(.*?)\)", text, re.S)
-        start, end = text.find("(:init"), text.find("(:goal")
-        if objects is None or start < 0 or end < start:
-            raise ValueError("not an ALFWorld PDDL problem (no :objects, :init and :goal)")
-        self.ids = {m.group(1) for m in _OBJECT_RE.finditer(objects.group(1))}
-        self.names = display_names(sorted(self.ids))
-        facts = [(m.group(1), m.group(2).split()) for m in _FACT_RE.finditer(text[start:end])]
-        self.where = {args[0]: args[1] for name, args in facts if name == "inreceptacle"}
-        self.openable = {args[0] for name, args in facts if name == "openable"}
-        self.opened = {args[0] for name, args in facts if name == "opened"}
-
-    def entity(self, alfred_id: str) -> str:
-        """The game's id for a THOR ``objectId``; the plan and the game must agree on it."""
-        found = pddl_id(alfred_id)
-        if found not in self.ids:
-            raise UntranslatablePlan(f"{alfred_id}: not an entity of this game")
-        return found
-
-    def name(self, entity: str) -> str:
-        return self.names[entity]
-
-    def holder(self, obj: str) -> str:
-        """The receptacle ``obj`` lies in; objects elsewhere cannot be taken in the text game."""
-        recep = self.where.get(obj)
-        if recep is None:
-            raise UntranslatablePlan(f"{self.name(obj)} lies in no receptacle of the game")
-        return recep
-
-    def at(self, recep: str, act: ToolCall, *, close: bool) -> list[ToolCall]:
-        """``act`` at ``recep``, opening it first when the game has it closed (the engine
-        refuses to take from or put into a closed receptacle) and, as ALFRED's expert does
-        in its low-level actions, closing it again after when ``close``."""
-        if recep not in self.openable or recep in self.opened:
-            return [act]
-        opened = ToolCall("open_receptacle", (self.name(recep),))
-        if not close:
-            self.opened.add(recep)
-            return [opened, act]
-        return [opened, act, ToolCall("close_receptacle", (self.name(recep),))]
-
-
-def _site(world: GameWorld, subgoal: Mapping[str, Any]) -> str:
-    """The receptacle a subgoal acts at, which is where the ``GotoLocation`` before it goes.
-
-    ALFRED's ``GotoLocation`` names a camera pose (``loc|4|-3|1|45``), often not the game's
-    location of any receptacle there, and the text engine goes to receptacles, not poses.
-    """
-    action = subgoal["discrete_action"]["action"]
-    planner = subgoal["planner_action"]
-    if action == "PickupObject" or action == "ToggleObject":
-        return world.holder(world.entity(planner["objectId"]))
-    if action == "PutObject":
-        return world.entity(planner["receptacleObjectId"])
-    if action in APPLIANCE_TOOLS:
-        return world.entity(planner["objectId"])
-    raise UntranslatablePlan(f"GotoLocation before {action}: no receptacle to go to")
-
-
-def expert_calls(traj: Mapping[str, Any], problem: str) -> list[ToolCall]:
-    """The tool calls that carry out ``traj``'s expert plan in the game of ``problem``.
-
-    Every subgoal becomes the tool that does it in the text game: ``GotoLocation`` → ``goto``
-    the receptacle the next subgoal acts at (skipped when already there: ALFRED may step to
-    another pose at the same receptacle, and going where one is is no move in the text game);
-    ``PickupObject`` → ``take_from`` the receptacle that holds the object; ``PutObject`` →
-    ``put``; ``HeatObject``/``CoolObject``/``CleanObject`` → ``heat``/``cool``/``clean`` the
-    object in hand with the appliance the subgoal names; ``ToggleObject`` → ``toggle``;
-    ``NoOp`` ends the plan. Opening and closing happen inside ALFRED's subgoals, so they come
-    with the take or put that needs them; the last subgoal wins the game, so nothing is closed
-    after it. Any other subgoal (ALFRED's ``SliceObject``, which the text games do not
-    support) raises ``UntranslatablePlan``.
-    """
-    world = GameWorld(problem)
-    subgoals = [s for s in traj["plan"]["high_pddl"] if s["discrete_action"]["action"] != "NoOp"]
+def expert_calls(commands: Sequence[str]) -> list[ToolCall]:
+    """The tool calls that send ``commands``, the engine's expert plan, one call per command:
+    ``go to R`` → ``goto(R)``; ``take O from R`` → ``take_from(O, R)``; ``put O in/on R`` and
+    ``move O to R`` → ``put(O, R)``; ``open R``/``close R`` → ``open_receptacle``/
+    ``close_receptacle``; ``heat``/``cool``/``clean O with A`` → ``heat``/``cool``/``clean(O, A)``;
+    ``use L`` → ``toggle(L)``; ``look`` → ``look()``. The names are passed on as the engine
+    wrote them. Any other command (``examine``, ``inventory``, a slice) raises
+    ``UntranslatablePlan``, and so does an empty plan (the planner found none)."""
+    if not commands:
+        raise UntranslatablePlan("the engine's planner found no plan for this game")
     calls: list[ToolCall] = []
-    held: str | None = None
-    here: str | None = None
-    for i, subgoal in enumerate(subgoals):
-        action = subgoal["discrete_action"]["action"]
-        planner = subgoal["planner_action"]
-        last = i == len(subgoals) - 1
-        if action == "GotoLocation":
-            if last:
-                raise UntranslatablePlan("the plan ends with GotoLocation")
-            there = _site(world, subgoals[i + 1])
-            if there != here:  # ALFRED may move between two poses at one receptacle
-                calls.append(ToolCall("goto", (world.name(there),)))
-            here = there
-        elif action == "PickupObject":
-            obj = world.entity(planner["objectId"])
-            recep = world.holder(obj)
-            take = ToolCall("take_from", (world.name(obj), world.name(recep)))
-            calls += world.at(recep, take, close=True)
-            del world.where[obj]
-            held = obj
-        elif action == "PutObject":
-            obj = world.entity(planner["objectId"])
-            if obj != held:
-                raise UntranslatablePlan(f"PutObject of {world.name(obj)}, which is not in hand")
-            recep = world.entity(planner["receptacleObjectId"])
-            put = ToolCall("put", (world.name(obj), world.name(recep)))
-            calls += world.at(recep, put, close=not last)
-            world.where[obj] = recep
-            held = None
-        elif action in APPLIANCE_TOOLS:
-            if held is None:
-                raise UntranslatablePlan(f"{action} with nothing in hand")
-            appliance = world.entity(planner["objectId"])
-            calls.append(
-                ToolCall(APPLIANCE_TOOLS[action], (world.name(held), world.name(appliance)))
-            )
-        elif action == "ToggleObject":
-            calls.append(ToolCall("toggle", (world.name(world.entity(planner["objectId"])),)))
+    for command in commands:
+        for pattern, tool in COMMANDS:
+            match = pattern.fullmatch(command)
+            if match is not None:
+                calls.append(ToolCall(tool, match.groups()))
+                break
         else:
-            raise UntranslatablePlan(f"{action}: no household tool does this")
+            raise UntranslatablePlan(f"{command!r}: no household tool sends this command")
     return calls
 
 
 def trial_calls(trial: Path) -> list[ToolCall]:
-    """``expert_calls`` for a trial folder of the released layout."""
-    traj = json.loads((trial / "traj_data.json").read_text(encoding="utf-8"))
-    game = json.loads((trial / "game.tw-pddl").read_text(encoding="utf-8"))
-    return expert_calls(traj, game["pddl_problem"])
+    """``expert_calls`` of the engine's expert plan for a trial folder of the released layout."""
+    return expert_calls(engine_plan(trial / "game.tw-pddl"))
 
 
 @dataclass
@@ -244,9 +175,9 @@ def replay_turns(calls: Sequence[ToolCall], per_cell: int = 4) -> list[str]:
 
 @dataclass
 class ReleaseReport:
-    """Every loaded game of a release folder, played by its expert plan: games won (by task
-    type), won before the plan's last call, refused (the plan cannot be said in the text
-    game, with the reason) and lost."""
+    """Every loaded game of a release folder, played by the engine's expert plan: games won
+    (by task type), won before the plan's last call, refused (the plan cannot be said with
+    the tools, with the reason) and lost."""
 
     loaded: dict[str, int] = field(default_factory=dict)
     won: dict[str, int] = field(default_factory=dict)
