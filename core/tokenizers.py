@@ -8,7 +8,8 @@ counting with something else: a different tokenizer would change which records a
 holds while its manifest still said ``o200k_base``. Offline alternatives are explicit names:
 
 - any tiktoken encoding already cached (``TIKTOKEN_CACHE_DIR``), e.g. ``cl100k_base``;
-- ``hf:PATH/tokenizer.json`` or ``hf:ORG/NAME`` (needs the ``tokenizers`` package);
+- ``hf:PATH/tokenizer.json`` or ``hf:ORG/NAME`` (needs the ``tokenizers`` package; a file is
+  recorded as ``hf:tokenizer.json@sha256:HEX``, see ``recorded_name``);
 - ``chars4`` (ceil(characters / 4), the usual rule of thumb) or ``whitespace`` (words).
 """
 
@@ -22,6 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from trajkit.core.errors import ParamError
+from trajkit.core.reference_files import pin_file, split_pin
 
 DEFAULT_TOKENIZER = "o200k_base"
 OFFLINE = ("chars4", "whitespace")
@@ -97,8 +99,23 @@ def load_tokenizer(name: str) -> Counter:
         ref = name[3:]
         if not ref:
             raise ParamError("tokenizer", "hf: needs a tokenizer.json path or a Hub name")
+        file, digest = split_pin(ref)
+        if digest is not None:  # a file as a manifest records it: found by its content
+            return _huggingface(str(pin_file("tokenizer", file, digest).path))
         return _huggingface(ref)
     return _tiktoken(name)
+
+
+def recorded_name(name: str) -> str:
+    """``name`` as a manifest records it: an ``hf:`` tokenizer *file* by its name and sha256
+    (``hf:tokenizer.json@sha256:…``, kept in the reference store, ``core.reference_files``),
+    never by the building machine's path; every other name as it is."""
+    if not name.startswith("hf:") or split_pin(name[3:])[1] is not None:
+        return name
+    ref = Path(name[3:]).expanduser()
+    if not ref.is_file():
+        return name  # a Hub name
+    return f"hf:{pin_file('tokenizer', ref).pin}"
 
 
 #: The offline counter used when ``o200k_base`` is not on this machine.

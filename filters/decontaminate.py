@@ -12,20 +12,22 @@ teacher may recite a test problem it remembers); n-grams never span two turns.
 Reference files: ``.jsonl`` (one record per line), ``.json`` (a list of records, or an object
 with a ``data`` list), anything else is plain text (the whole file is one document). A record
 is a string, or an object whose ``field`` (default: the first of ``problem``, ``question``,
-``prompt``, ``text`` it has) holds the text. The files' sha256 are part of ``params`` and so of
-the dataset fingerprint: an edited reference set gives a new version, and rebuilding an old
-version with a changed file is refused instead of producing different data.
+``prompt``, ``text`` it has) holds the text. The files' names and sha256 are the ``params`` (so
+the dataset fingerprint follows the content: an edited reference set gives a new version), and
+each file is kept in the reference store by its hash (``core.reference_files``), so a rebuild
+from the manifest reads the very bytes it was built with, and one that cannot find them is
+refused instead of producing different data.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from trajkit.core.reference_files import pin_file
 from trajkit.filters.base import KEEP, Decision, Drop, ParamError
 from trajkit.schemas import Trajectory
 
@@ -37,14 +39,6 @@ _WORD = re.compile(r"[^\W_]+")
 def words(text: str) -> list[str]:
     """Lowercased words, punctuation and underscores as breaks."""
     return _WORD.findall(text.lower())
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _text_of(record: Any, field: str | None, where: str) -> str:
@@ -60,27 +54,29 @@ def _text_of(record: Any, field: str | None, where: str) -> str:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
-def reference_texts(path: Path, field: str | None) -> Iterator[str]:
-    """Every evaluation text in one reference file (format by extension, see module doc)."""
+def reference_texts(path: Path, field: str | None, name: str | None = None) -> Iterator[str]:
+    """Every evaluation text in one reference file (format by extension, see module doc);
+    errors name it ``name`` (default: its path)."""
+    shown = name or str(path)
     suffix = path.suffix.lower()
     try:
         if suffix == ".jsonl":
             with open(path, encoding="utf-8") as fh:
                 for lineno, line in enumerate(fh, 1):
                     if line.strip():
-                        yield _text_of(json.loads(line), field, f"{path}:{lineno}")
+                        yield _text_of(json.loads(line), field, f"{shown}:{lineno}")
         elif suffix == ".json":
             data = json.loads(path.read_text(encoding="utf-8"))
             if isinstance(data, dict) and isinstance(data.get("data"), list):
                 data = data["data"]
             if not isinstance(data, list):
-                raise ParamError("paths", f"{path}: expected a JSON list of records (or {{'data': [...]}})")
+                raise ParamError("paths", f"{shown}: expected a JSON list of records (or {{'data': [...]}})")
             for i, record in enumerate(data):
-                yield _text_of(record, field, f"{path}[{i}]")
+                yield _text_of(record, field, f"{shown}[{i}]")
         else:
             yield path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ParamError("paths", f"{path}: cannot read ({type(exc).__name__}: {exc})") from None
+        raise ParamError("paths", f"{shown}: cannot read ({type(exc).__name__}: {exc})") from None
 
 
 class DecontaminateFilter:
@@ -101,30 +97,28 @@ class DecontaminateFilter:
     ) -> None:
         if isinstance(paths, str):
             paths = [paths]
-        resolved = [Path(p).expanduser().resolve() for p in paths]
-        if not resolved:
+        given = list(paths)
+        if not given:
             raise ParamError("paths", "give at least one reference file")
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
             raise ParamError("n", f"must be a whole number >= 1, got {n!r}")
         if field is not None and (not isinstance(field, str) or not field):
             raise ParamError("field", f"must be a key name, got {field!r}")
-        for path in resolved:
-            if not path.is_file():
-                raise ParamError("paths", f"{path}: no such reference file")
-        digests = [_sha256(p) for p in resolved]
-        if sha256 is not None:
-            pinned = list(sha256)
-            for path, want, got in zip(resolved, pinned, digests, strict=False):
-                if want != got:
-                    raise ParamError("sha256", f"{path} changed since it was recorded "
-                                     f"(sha256 {got[:12]}…, recorded {want[:12]}…)")
-            if len(pinned) != len(resolved):
-                raise ParamError("sha256", f"{len(pinned)} digests for {len(resolved)} paths")
-        self.paths, self.sha256, self.n, self.field = [str(p) for p in resolved], digests, n, field
+        pinned = None if sha256 is None else list(sha256)
+        if pinned is not None and len(pinned) != len(given):
+            raise ParamError("sha256", f"{len(pinned)} digests for {len(given)} paths")
+        files = [
+            pin_file("paths", p, None if pinned is None else pinned[i]) for i, p in enumerate(given)
+        ]
+        # Recorded by name and content, never by path: the manifest is published (see
+        # core.reference_files); a rebuild finds the same bytes in the reference store.
+        self.paths = [f.name for f in files]
+        self.sha256 = [f.sha256 for f in files]
+        self.n, self.field = n, field
         self._ngrams: set[tuple[str, ...]] = set()
         self._vocab: set[str] = set()
-        for path in resolved:
-            for text in reference_texts(path, field):
+        for file in files:
+            for text in reference_texts(file.path, field, file.name):
                 ws = words(text)
                 self._vocab.update(ws)
                 self._ngrams.update(tuple(ws[i : i + n]) for i in range(len(ws) - n + 1))

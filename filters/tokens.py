@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from trajkit.core.tokenizers import DEFAULT_TOKENIZER, load_tokenizer
+from trajkit.core.tokenizers import DEFAULT_TOKENIZER, load_tokenizer, recorded_name
 from trajkit.filters.base import KEEP, Decision, Drop, ParamError
 from trajkit.schemas import Trajectory
 
@@ -41,8 +41,8 @@ class TokensFilter:
             raise ParamError("max_tokens", f"{self.max_tokens} is below min_tokens {self.min_tokens}")
         if not isinstance(tokenizer, str) or not tokenizer:
             raise ParamError("tokenizer", f"must be a tokenizer name, got {tokenizer!r}")
-        self.tokenizer = tokenizer
         self._count = load_tokenizer(tokenizer)
+        self.tokenizer = recorded_name(tokenizer)  # a tokenizer file by name and hash
 
     @property
     def params(self) -> dict[str, Any]:

@@ -36,3 +36,13 @@ def loopback(monkeypatch: pytest.MonkeyPatch) -> Iterator[LoopbackServer]:
         for var, value in server.env().items():
             monkeypatch.setenv(var, value)
         yield server
+
+
+@pytest.fixture(autouse=True)
+def reference_store(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test's own reference store (``core.reference_files``): filters that pin files
+    (decontamination sets, ``hf:`` tokenizer files) keep copies there, never in the user's
+    cache. CLI subprocesses inherit it through the environment."""
+    store = tmp_path_factory.mktemp("reference-store")
+    monkeypatch.setenv("TRAJKIT_REFERENCE_STORE", str(store))
+    return store

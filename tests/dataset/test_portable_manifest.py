@@ -145,14 +145,18 @@ def test_a_changelog_note_about_an_unreadable_previous_version_names_no_path(tmp
 
 def test_filter_parameters_that_are_files_are_shown_by_name(tmp_path: Path) -> None:
     """A decontamination reference (or an ``hf:`` tokenizer file) is a path of the building
-    machine: the changelog and the card show its name (the manifest keeps the full value,
-    which a rebuild reads)."""
+    machine: the manifest records its name and sha256 (the reference store keeps the bytes a
+    rebuild reads), and the changelog and the card show its name; manifests written before
+    that, with the full path, are still shown by name."""
     ref = tmp_path / MARK / "eval.jsonl"
     ref.parent.mkdir()
     ref.write_text(json.dumps({"problem": "a completely unrelated evaluation question about tiles"}) + "\n")
     run = write_run(tmp_path / "out" / "runs" / "a", sample("a"))
     chain = FilterChain([DecontaminateFilter([str(ref)], n=5)])
     res = build_version([run], "ds", tmp_path / "out", chain)
+    assert MARK not in (res.path / MANIFEST_FILE).read_text()
+    assert res.manifest.filters[0].params["paths"] == ["eval.jsonl"]
+    assert rebuild_problems(res.path) == []
     changelog = (res.path / CHANGELOG_FILE).read_text()
     assert "paths=['eval.jsonl']" in changelog and MARK not in changelog
     card = (export_version(res.path, "hf", tmp_path / "hf").path / "README.md").read_text()

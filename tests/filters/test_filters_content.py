@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 from factories import make_step, make_trajectory
 from filter_helpers import rewrite
@@ -10,6 +12,7 @@ from trajkit.core import tokenizers
 from trajkit.filters.base import KEEP, Drop, Filter, ParamError
 from trajkit.filters.no_secrets import PATTERNS, NoSecretsFilter, find_secret
 from trajkit.filters.paper import PaperHeuristicsFilter
+from trajkit.filters.registry import make_filter
 from trajkit.filters.tokens import TokensFilter
 from trajkit.filters.turns import TurnsFilter
 from trajkit.filters.valid_format import ValidFormatFilter
@@ -90,6 +93,14 @@ def test_hf_tokenizer_from_a_local_file(tmp_path) -> None:  # type: ignore[no-un
     tok.save(str(tmp_path / "tokenizer.json"))
     unit = TokensFilter(tokenizer=f"hf:{tmp_path / 'tokenizer.json'}")
     assert unit.count(make_trajectory()) > 0
+    # Recorded by name and content, not by this machine's path, and rebuilt from that record
+    # after the file is gone (the reference store keeps its bytes).
+    digest = hashlib.sha256((tmp_path / "tokenizer.json").read_bytes()).hexdigest()
+    assert unit.params["tokenizer"] == f"hf:tokenizer.json@sha256:{digest}"
+    (tmp_path / "tokenizer.json").unlink()
+    tokenizers.load_tokenizer.cache_clear()
+    rebuilt = make_filter("tokens", unit.params)
+    assert rebuilt.params == unit.params and rebuilt.count(make_trajectory()) == unit.count(make_trajectory())
 
 
 # --- valid-format ----------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import shutil
 from pathlib import Path
 
 import pytest
@@ -79,17 +80,43 @@ def test_field_selects_the_text(refs: dict[str, Path]) -> None:
     assert unit.params["field"] == "body"
 
 
-def test_params_pin_the_reference_hashes(refs: dict[str, Path]) -> None:
+def test_params_name_the_reference_files_by_name_and_hash(
+    refs: dict[str, Path], reference_store: Path
+) -> None:
+    """The manifest gets file names and sha256, never the building machine's paths; a copy
+    of each file is kept in the reference store, so rebuilding from the params reads the
+    same bytes even after the original was edited, and the edited file is a new recipe."""
     unit = DecontaminateFilter([str(refs["jsonl"]), str(refs["txt"])])
     params = unit.params
-    assert params["paths"] == [str(refs["jsonl"].resolve()), str(refs["txt"].resolve())]
+    assert params["paths"] == [refs["jsonl"].name, refs["txt"].name]
+    assert str(refs["jsonl"].parent) not in json.dumps(params)
     assert len(params["sha256"]) == 2 and all(len(h) == 64 for h in params["sha256"])
+    for name, digest in zip(params["paths"], params["sha256"], strict=True):
+        assert (reference_store / digest / name).is_file()
     assert make_filter("decontaminate", params).params == params  # rebuildable from a manifest
     before = FilterChain([unit]).spec()
     refs["txt"].write_text(refs["txt"].read_text() + "# edited\n")
-    assert FilterChain([DecontaminateFilter([str(refs["jsonl"]), str(refs["txt"])])]).spec() != before
+    edited = DecontaminateFilter([str(refs["jsonl"]), str(refs["txt"])])
+    assert FilterChain([edited]).spec() != before
+    rebuilt = make_filter("decontaminate", params)  # the store still has the recorded bytes
+    assert rebuilt._ngrams == unit._ngrams and rebuilt.params == params
+
+
+def test_a_recorded_reference_that_is_gone_is_refused_in_one_line(
+    refs: dict[str, Path], reference_store: Path
+) -> None:
+    """On a machine without the store's copy: the recorded file at hand must have the
+    recorded content, and a missing one is named with its hash and where to put it."""
+    params = DecontaminateFilter([str(refs["jsonl"])]).params
+    shutil.rmtree(reference_store)
+    with pytest.raises(ConfigError, match=r"no copy with sha256 [0-9a-f]{12}… in the reference store"):
+        make_filter("decontaminate", params)
+    pinned = {**params, "paths": [str(refs["jsonl"])]}
+    assert make_filter("decontaminate", pinned).params == params  # the original is still there
+    shutil.rmtree(reference_store)
+    refs["jsonl"].write_text(refs["jsonl"].read_text() + '"another evaluation text"\n')
     with pytest.raises(ConfigError, match="changed since it was recorded"):
-        make_filter("decontaminate", params)  # the manifest's recipe no longer holds
+        make_filter("decontaminate", pinned)
 
 
 @pytest.mark.parametrize("bad", [{"paths": []}, {"paths": ["/nonexistent.jsonl"]}, {"n": 0}])

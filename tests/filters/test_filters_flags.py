@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import pytest
@@ -131,7 +132,10 @@ limits = { "*" = 100, math = 0.5 }
 """)
     chain = chain_from_toml(path)
     assert chain.names == ["success", "self-correct", "tokens", "dedup", "decontaminate", "balance"]
-    assert chain.spec()[4]["params"]["paths"] == [str((tmp_path / "evals" / "e.txt").resolve())]
+    # Relative to the chain file (the hash is that file's), recorded by name, not by path.
+    e_txt = hashlib.sha256((tmp_path / "evals" / "e.txt").read_bytes()).hexdigest()
+    assert chain.spec()[4]["params"]["paths"] == ["e.txt"]
+    assert chain.spec()[4]["params"]["sha256"] == [e_txt]
     assert chain.spec()[5]["params"]["limits"] == {"*": 100, "math": 0.5}
 
 
