@@ -73,6 +73,16 @@ def _reap(sock: socket.socket) -> None:
 
 
 def serve(sock_fd: int) -> None:
+    """Fork workers on request until the host closes its end. A host that went away with
+    replies unread (a collector stopping at once) resets the connection: that is the same
+    end of service, not an error to print into the collector's output."""
+    try:
+        _serve(sock_fd)
+    except ConnectionError:  # reset or broken pipe on the host's socket: the host is gone
+        return
+
+
+def _serve(sock_fd: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the host's to handle
     sock = socket.socket(fileno=sock_fd)
     wake_r, wake_w = os.pipe()

@@ -41,3 +41,30 @@ async def test_a_lagging_fork_server_never_blocks_the_event_loop() -> None:
         os.kill(pid, signal.SIGCONT)
         await asyncio.gather(*starts, return_exceptions=True)
         await asyncio.gather(*(s.close() for s in sandboxes))
+
+
+def test_the_fork_server_leaves_quietly_when_the_host_goes_with_replies_unread() -> None:
+    """A collector that stops at once (a teacher's bad key) may close its end while replies
+    it never read are queued there; the server's next read then fails with ECONNRESET. It
+    used to die printing a traceback into the collector's one-line error; it exits quietly."""
+    import json
+    import select
+    import socket
+    import subprocess
+    import sys
+
+    from trajkit.collect.sandbox.forkserver_client import FORKSERVER
+
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    proc = subprocess.Popen(
+        [sys.executable, "-I", "-S", str(FORKSERVER), str(theirs.fileno())],
+        pass_fds=[theirs.fileno()], stderr=subprocess.PIPE, text=True,
+    )
+    theirs.close()
+    try:
+        ours.send(json.dumps({"op": "start", "id": 1}).encode())  # no fds: answered "failed"
+        assert select.select([ours], [], [], 30)[0], "the server never answered"
+    finally:
+        ours.close()  # with the reply unread
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0 and err == "", err
