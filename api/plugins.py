@@ -39,7 +39,8 @@ class PluginInfo:
 
 
 def plugins(kind: str | None = None) -> list[PluginInfo]:
-    """Every registered entry (of one ``kind``: source, teacher, filter, sandbox, executor)."""
+    """Every registered entry (of one ``kind``: source, teacher, filter, sandbox, executor,
+    judge)."""
     kinds = [kind] if kind is not None else list(registry.KINDS)
     found = []
     for k in kinds:
@@ -71,7 +72,7 @@ def _describe(entry: registry.Entry) -> PluginInfo:
 
 
 def _options(kind: str, obj: Any) -> dict[str, Any]:
-    if kind == "source":
+    if kind in ("source", "judge"):  # both take options from an ``options_model``
         model = getattr(obj, "options_model", None)
         if isinstance(model, type) and issubclass(model, BaseModel):
             return {
@@ -109,15 +110,17 @@ _FLAGS = {
 
 def _capabilities(kind: str, obj: Any) -> list[str]:
     """The capabilities ``obj`` declares as true (``batchable``, ``demo_replay``, ...), and for
-    a source the verdict readings it gives beyond ``BaseSource``'s generic ones."""
+    a source the methods it gives beyond ``BaseSource``'s defaults (its own verdict readings,
+    an ``episode_setup``)."""
     found = [name for name in _FLAGS.get(kind, ()) if getattr(obj, name, None)]
     if kind == "source":
         from trajkit.sources.base import BaseSource
 
-        for name in ("verdict_summary", "reference_view"):
+        for name in ("verdict_summary", "reference_view", "episode_setup"):
             method = getattr(obj, name, None)
+            default = BaseSource.__dict__[name]
             if method is not None and getattr(method, "__func__", method) is not getattr(
-                BaseSource.__dict__[name], "__func__", None
+                default, "__func__", default
             ):
                 found.append(name)
     return found

@@ -13,7 +13,11 @@ where it arrives (``teachers.turn_text``), and the prompt and tool descriptions 
 made valid text too, so nothing it records or sends can fail to encode.
 
 The loop owns the sandbox: it starts it alongside the first teacher call, so container or
-process start-up overlaps model latency, and always closes it.
+process start-up overlaps model latency, and always closes it. A source with an
+``episode_setup(task)`` (see ``trajkit.sources.base``) has that code run in the sandbox right
+after it starts, still overlapping the first teacher call, and again after a cell restarted the
+worker; its output is never shown to the teacher, and a setup that fails ends the episode as
+``sandbox_error``.
 """
 
 from __future__ import annotations
@@ -76,6 +80,10 @@ log = logging.getLogger(__name__)
 #: enforces the cell timeout itself; this only guards the episode against a hung transport.
 RUN_GRACE_S = 30.0
 
+#: Least time a source's episode setup gets (it may import pandas and build a table), however
+#: short ``exec_timeout`` is.
+SETUP_TIMEOUT_S = 60.0
+
 # Close tasks outliving a cancelled episode; kept referenced so they are not garbage collected.
 _closing: set[asyncio.Task[None]] = set()
 
@@ -121,6 +129,40 @@ class _SandboxFailure(SandboxError):
     """The sandbox could not run a cell; the message is the termination detail."""
 
 
+class EpisodeSetupError(SandboxError):
+    """The source's episode setup raised in the sandbox (or did not finish)."""
+
+
+def episode_setup_code(source: Source, task: Task) -> str | None:
+    """The source's setup code for ``task`` (``episode_setup``, optional), or None."""
+    setup = getattr(source, "episode_setup", None)
+    code = setup(task) if setup is not None else None
+    if code is not None and not isinstance(code, str):
+        raise TypeError(f"episode_setup returned {kind_of(code)}, not str or None")
+    return code or None
+
+
+async def run_setup(sandbox: Sandbox, code: str, exec_timeout: float) -> None:
+    """Run a source's setup ``code`` in ``sandbox``; its output is dropped, its failure raised
+    as ``EpisodeSetupError`` naming the error."""
+    timeout = max(exec_timeout, SETUP_TIMEOUT_S)
+    try:
+        result = await asyncio.wait_for(sandbox.run(code, timeout=timeout), timeout + RUN_GRACE_S)
+    except asyncio.TimeoutError:
+        raise EpisodeSetupError(f"episode setup: no result within {timeout:g}s") from None
+    if result.error is not None or result.restarted:
+        what = result.error.type if result.error is not None else "worker restarted"
+        message = result.error.message if result.error is not None else ""
+        raise EpisodeSetupError(f"episode setup failed: {what}: {message}".rstrip(": "))
+
+
+async def _start_sandbox(sandbox: Sandbox, setup: str | None, exec_timeout: float) -> None:
+    """Start ``sandbox`` and run the episode's setup in it, if the source has one."""
+    await sandbox.start()
+    if setup is not None:
+        await run_setup(sandbox, setup, exec_timeout)
+
+
 @functools.cache
 def _toolkit_version() -> str:
     return toolkit_version()  # reads package metadata: once per process, not per episode
@@ -164,6 +206,7 @@ class _Episode:
     sandbox_s: float = 0.0
     started: bool = False
     teacher_chars: int = 0  # teacher text kept so far, against ``teacher_record_chars``
+    setup: str | None = None  # the source's episode setup, run again after a restart
 
     async def play(self) -> tuple[Termination, str]:
         """Run turns until the episode ends; return why, with a detail for errors."""
@@ -210,6 +253,8 @@ class _Episode:
                         verdict = await self.env.judge(action.content)
                     else:
                         verdict = await self.source.judge(self.task, action.content)
+                except TeacherFatalError:
+                    raise  # a judge's model that can never answer (an LLM grader's bad key)
                 except Exception as exc:
                     log.warning("judge failed on %s: %s", self.task.task_id, describe_error(exc))
                     return Termination.JUDGE_ERROR, describe_error(exc)
@@ -266,9 +311,13 @@ class _Episode:
                 self.started = True
             timeout = self.config.exec_timeout
             try:
-                return await asyncio.wait_for(
+                result = await asyncio.wait_for(
                     self.sandbox.run(code, timeout=timeout), timeout + RUN_GRACE_S
                 )
+                if result.restarted and self.setup is not None:
+                    # A fresh worker: give it back what the task promised (a loaded table).
+                    await run_setup(self.sandbox, self.setup, timeout)
+                return result
             except SandboxUnavailableError:
                 raise
             except asyncio.TimeoutError:
@@ -346,8 +395,11 @@ async def run_episode(
         ),
         Message(role="user", content=valid_text(task.prompt)),
     ]
-    start = asyncio.create_task(sandbox.start())
-    episode = _Episode(task, source, teacher, sandbox, config, start, messages, env=env)
+    setup = episode_setup_code(source, task)
+    start = asyncio.create_task(_start_sandbox(sandbox, setup, config.exec_timeout))
+    episode = _Episode(
+        task, source, teacher, sandbox, config, start, messages, env=env, setup=setup
+    )
     completed = False
     try:
         termination, detail = await episode.play()

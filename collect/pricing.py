@@ -3,7 +3,8 @@
 Prices are USD per million tokens (input, output), the providers' published list prices
 when this table was written; they change, so ``--price MODEL=IN,OUT`` (or the job file)
 overrides any entry and prices models the table does not know. Calls answered from the
-response cache cost nothing.
+response cache cost nothing. A judge that pays for its verdict (an LLM judge) writes what it
+paid on the verdict, priced at its own model's price; the episode's cost includes it.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from trajkit.core.errors import ConfigError
+from trajkit.core.lent_model import verdict_cost
 from trajkit.schemas import Trajectory, Usage
 
 #: model prefix → (USD per 1M input tokens, USD per 1M output tokens). Longest prefix wins.
@@ -73,5 +75,8 @@ def usage_cost(usage: Usage, price: tuple[float, float]) -> float:
 
 
 def trajectory_cost(traj: Trajectory, price: tuple[float, float]) -> float:
-    """What this episode actually cost: its steps' calls, minus those served from the cache."""
-    return sum(usage_cost(step.usage, price) for step in traj.steps if not step.usage.cached_calls)
+    """What this episode actually cost: its steps' calls, minus those served from the cache,
+    plus what its judges paid to reach their verdicts (an LLM judge's grader calls, written on
+    each verdict at the grader's own price: ``core.lent_model.verdict_cost``)."""
+    teacher = sum(usage_cost(step.usage, price) for step in traj.steps if not step.usage.cached_calls)
+    return teacher + sum(verdict_cost(step.verdict) for step in traj.steps)

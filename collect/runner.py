@@ -26,6 +26,7 @@ from rich.console import Console
 from trajkit.collect.budget import Budget
 from trajkit.collect.config import CollectConfig
 from trajkit.collect.executors import make_executor
+from trajkit.collect.lent_teachers import teacher_lender
 from trajkit.collect.loop import describe_error, error_record, utc_now, wait_for_closing
 from trajkit.collect.outcome import run_exit_code
 from trajkit.collect.pricing import trajectory_cost
@@ -96,7 +97,11 @@ async def collect(config: CollectConfig, console: Console | None = None) -> RunR
     factory = sandbox_factory(config.sandbox, config.sandbox_config)
     attach = getattr(source, "attach", None)
     if attach is not None:
-        attach(SourceRuntime(sandbox_factory=factory, load=config.load))
+        attach(
+            SourceRuntime(
+                sandbox_factory=factory, load=config.load, make_teacher=teacher_lender(config)
+            )
+        )
     executor = make_executor(config, console, source=source, sandbox_factory=factory)
     price = config.teacher_price()
     if config.max_cost is not None and price is None:

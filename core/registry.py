@@ -8,6 +8,7 @@ teacher   ``trajkit.teachers``    a teacher provider (``make``; see ``collect.te
 filter    ``trajkit.filters``     a filter unit class (``decide``; see ``filters.base``)
 sandbox   ``trajkit.sandboxes``   a sandbox backend (``make_factory``; see ``collect.sandbox.backend``)
 executor  ``trajkit.executors``   an executor backend (``make``; see ``collect.executors``)
+judge     ``trajkit.judges``      a judge class (``judge``; see ``sources.judges.base``)
 ========  ======================  ==========================================================
 
 trajkit's own built-ins are entry points of its own distribution (``pyproject.toml``), so a
@@ -60,6 +61,7 @@ KINDS: dict[str, Kind] = {
         Kind("filter", "trajkit.filters", "filter", ("decide",)),
         Kind("sandbox", "trajkit.sandboxes", "sandbox backend", ("make_factory",)),
         Kind("executor", "trajkit.executors", "executor", ("make",)),
+        Kind("judge", "trajkit.judges", "judge", ("judge",)),
     )
 }
 

@@ -16,6 +16,12 @@ What trajkit may ask of a source beyond the protocol is declared on its class (a
 - ``typical_episode``: (turns, output tokens per turn, observation tokens per turn) that
   ``collect --estimate`` assumes before a run has its own figures;
 - ``attach(runtime)`` / ``aclose()``: called once before the first and after the last episode;
+- ``episode_setup(task) -> str | None``: Python code the loop runs in the episode's sandbox
+  right after it starts, before the teacher's first cell (and again if a cell restarts the
+  worker), to put there what the prompt promises (WikiTableQuestions loads its table as
+  ``df``). Its output is never shown to the teacher; if it raises, the episode ends as
+  ``sandbox_error`` naming the error. Every sandbox backend and executor honours it. Build
+  the code from data with ``repr()`` of the values, never by formatting text into code;
 - ``verdict_summary(task, verdict) -> str`` and ``reference_view(task, verdict) ->
   ReferenceView`` (static or class methods: a report has the record, not a configured source):
   how a reader should see the judge's decision. The summary is one line in the metric's own
@@ -41,6 +47,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from trajkit.core import registry
 from trajkit.core.errors import ConfigError
+from trajkit.core.lent_model import ModelLender
 from trajkit.core.sandbox import SandboxFactory
 from trajkit.core.tools import Tool
 from trajkit.schemas import Task, Verdict
@@ -73,6 +80,10 @@ class SourceRuntime:
     #: The run's task selection (its ``--data``, ``--split``, ...): a source playing tasks it
     #: did not load itself (a Ray worker) finds its data through it.
     load: LoadOptions = field(default_factory=lambda: LoadOptions())
+    #: Lends a model named ``PROVIDER:MODEL`` (an LLM judge's grader), built by the collector
+    #: with the run's response cache and priced at the model's own price; see
+    #: ``trajkit.core.lent_model``. ``None`` where no collector lends one (a test, a script).
+    make_teacher: ModelLender | None = None
 
 
 class Source(Protocol):
@@ -161,6 +172,10 @@ class BaseSource:
     def tools(self, task: Task) -> Sequence[Tool]:
         """Host-side functions the teacher's code may call for ``task``: none by default."""
         return []
+
+    def episode_setup(self, task: Task) -> str | None:
+        """Code to run in ``task``'s sandbox before the teacher's first cell: none by default."""
+        return None
 
     def load(self, options: LoadOptions) -> list[Task]:
         raise NotImplementedError

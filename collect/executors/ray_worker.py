@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from trajkit.collect.config import CollectConfig
+from trajkit.collect.lent_teachers import teacher_lender
 from trajkit.collect.loop import wait_for_closing
 from trajkit.collect.play import play_task
 from trajkit.collect.sandbox.backend import check_sandbox, sandbox_factory
@@ -68,7 +69,12 @@ class EpisodeWorker:
         factory = sandbox_factory(config.sandbox, config.sandbox_config)
         attach = getattr(source, "attach", None)
         if attach is not None:
-            attach(SourceRuntime(sandbox_factory=factory, load=config.load))
+            attach(
+                SourceRuntime(
+                    sandbox_factory=factory, load=config.load,
+                    make_teacher=teacher_lender(config),
+                )
+            )
         await check_sandbox(factory)
         teacher = build_teacher(config, cache=False)  # each worker backs off on 429s by itself
         if config.cache and provider_for(config.teacher)[0].cacheable:

@@ -25,7 +25,6 @@ says its tokens were counted, not billed, and by what. Replays stay free and unc
 from __future__ import annotations
 
 import functools
-import hashlib
 import os
 from pathlib import Path
 from typing import Any
@@ -34,6 +33,7 @@ from trajkit.collect.teachers.base import Completion, TeacherError
 from trajkit.collect.teachers.common import cut_at_stop
 from trajkit.core.errors import DataError
 from trajkit.core.jsonl import iter_json_lines
+from trajkit.core.reference_files import file_sha256
 from trajkit.core.tokenizers import load_tokenizer, offline_tokenizer
 from trajkit.schemas import Message, TeacherInfo, Usage
 from trajkit.schemas.text import valid_text
@@ -136,11 +136,7 @@ def _file_state(path: Path) -> tuple[int, ...]:
 
 def sha256_of(path: Path) -> str:
     """The hex sha256 of the file's bytes (the recording's identity)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
+    return file_sha256(path)
 
 
 def load_recording(path: Path, attempts: int = 3) -> tuple[str, dict[str, list[str]]]:

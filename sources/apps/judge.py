@@ -47,7 +47,7 @@ class JudgeError(CoreJudgeError, RuntimeError):
     """The judge itself failed (not the program): the episode ends as a judge error."""
 
 
-class _Lost(Exception):
+class LostCell(Exception):
     """A cell brought no reply: the program killed or froze the worker, or overran."""
 
     def __init__(self, timeout: bool, restarted: bool) -> None:
@@ -72,7 +72,7 @@ class JudgeLimits:
     budget_s: float = 300.0
 
 
-class _Session:
+class HarnessSession:
     """One judge sandbox speaking to the harness through cells whose replies are JSON."""
 
     def __init__(self, sandbox: Sandbox, reference: Mapping[str, Any], program: str, limits: JudgeLimits) -> None:
@@ -128,9 +128,9 @@ class _Session:
     def _check(result: CellResult) -> None:
         timeout = result.error is not None and result.error.kind is ErrorKind.TIMEOUT
         if result.restarted:
-            raise _Lost(timeout=timeout, restarted=True)
+            raise LostCell(timeout=timeout, restarted=True)
         if timeout:
-            raise _Lost(timeout=True, restarted=False)
+            raise LostCell(timeout=True, restarted=False)
         if result.error is not None:
             raise JudgeError(f"judge harness failed: {result.error.type}: {result.error.message}")
 
@@ -238,7 +238,7 @@ class AppsJudge:
         self._open.add(sandbox)
         try:
             await sandbox.start()
-            session = _Session(sandbox, reference, program, self.limits)
+            session = HarnessSession(sandbox, reference, program, self.limits)
             prepared = await self._setup(session)
             n = len(reference["inputs"])
             if not prepared.get("ok"):
@@ -250,13 +250,13 @@ class AppsJudge:
         finally:
             await self._close(sandbox)
 
-    async def _setup(self, session: _Session) -> dict[str, Any]:
+    async def _setup(self, session: HarnessSession) -> dict[str, Any]:
         try:
             return await session.setup()
-        except _Lost:
+        except LostCell:
             return {"ok": False, "error": "compiling the program timed out"}
 
-    async def _run_all(self, session: _Session, reference: Mapping[str, Any], started: float) -> list[dict[str, Any]]:
+    async def _run_all(self, session: HarnessSession, reference: Mapping[str, Any], started: float) -> list[dict[str, Any]]:
         mode = reference["mode"]
         tests = list(zip(reference["inputs"], reference["outputs"], strict=True))
         results: list[dict[str, Any]] = []
@@ -271,7 +271,7 @@ class AppsJudge:
             text = test_input if mode == STDIN_MODE else json.dumps(test_input)
             try:
                 raw = await session.run_test(str(text))
-            except _Lost as lost:
+            except LostCell as lost:
                 status = "timeout" if lost.timeout else "runtime_error"
                 entry = {"index": i, "status": status}
                 if not lost.timeout:

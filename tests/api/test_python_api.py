@@ -156,3 +156,16 @@ def test_the_public_surface() -> None:
 
     assert callable(run_episode) and callable(trajkit.collect)
     assert "api.collecting.collect" in (type(trajkit.collect).__call__.__doc__ or "")
+
+
+def test_plugins_lists_judges_and_what_each_source_adds_to_the_defaults() -> None:
+    """Judges are a plugin kind like the others, with their options; a source's capabilities
+    include the methods it gives beyond ``BaseSource``'s defaults, plain methods too
+    (``episode_setup``) and not only class methods (``verdict_summary``)."""
+    found = {(p.kind, p.name): p for p in trajkit.plugins()}
+    assert {"exact", "numeric", "tests", "llm"} <= {n for k, n in found if k == "judge"}
+    assert all(found[("judge", n)].status == "ok" for k, n in found if k == "judge")
+    assert "tol" in found[("judge", "numeric")].options
+    assert "episode_setup" in found[("source", "wikitq")].capabilities
+    assert "episode_setup" not in found[("source", "apps")].capabilities
+    assert "verdict_summary" in found[("source", "apps")].capabilities

@@ -67,11 +67,11 @@ def test_builtins_are_entry_points_of_trajkit_itself() -> None:
 
 
 def test_another_package_registers_exactly_like_the_builtins(plugin_root: Path) -> None:
-    make_dist(plugin_root, "tasks-plugin", "[trajkit.sources]\ntasks = good_plugin:Tasks\n")
+    make_dist(plugin_root, "tasks-plugin", "[trajkit.sources]\nmytasks = good_plugin:Tasks\n")
     reg = registry_over(plugin_root)
-    entry = reg.entry("source", "Tasks")  # names are case-insensitive
+    entry = reg.entry("source", "MyTasks")  # names are case-insensitive
     assert entry.package == "tasks-plugin" and not entry.builtin
-    assert reg.get("source", "tasks").name == "tasks"
+    assert reg.get("source", "mytasks").name == "tasks"
     assert "math" in reg.names("source")
 
 
@@ -91,11 +91,11 @@ def test_a_broken_plugin_names_its_entry_point_and_package_and_breaks_only_itsel
 
 
 def test_two_packages_claiming_one_name_is_an_error_naming_both(plugin_root: Path) -> None:
-    make_dist(plugin_root, "pkg-one", "[trajkit.sources]\ntasks = good_plugin:Tasks\n")
-    make_dist(plugin_root, "pkg-two", "[trajkit.sources]\ntasks = good_plugin:Tasks2\n")
+    make_dist(plugin_root, "pkg-one", "[trajkit.sources]\nmytasks = good_plugin:Tasks\n")
+    make_dist(plugin_root, "pkg-two", "[trajkit.sources]\nmytasks = good_plugin:Tasks2\n")
     reg = registry_over(plugin_root)
     with pytest.raises(PluginError, match=r"registered by several packages \(pkg-one, pkg-two\)"):
-        reg.get("source", "tasks")
+        reg.get("source", "mytasks")
 
 
 def test_a_plugin_cannot_take_over_a_builtin_name(plugin_root: Path) -> None:
@@ -119,8 +119,8 @@ def test_unknown_names_list_what_is_available() -> None:
     with pytest.raises(PluginError) as info:
         registry.get("sandbox", "podman")
     assert str(info.value) == "unknown sandbox backend 'podman' (available: docker, local)"
-    with pytest.raises(PluginError, match="unknown plugin kind 'judge'"):
-        registry.names("judge")
+    with pytest.raises(PluginError, match="unknown plugin kind 'widget'"):
+        registry.names("widget")
 
 
 def test_register_in_process(plugin_root: Path) -> None:

@@ -146,3 +146,41 @@ def test_a_broken_plugin_does_not_break_the_builtins(plugin_path: Path, tmp_path
                                "--estimate", "--limit", "2"], env=env, cwd=tmp_path,
                               capture_output=True, text=True, timeout=120)
     assert estimate.returncode == 0 and "2 of 2 task(s) pending" in estimate.stdout, estimate.stderr
+
+
+def test_a_judge_from_the_plugin_package_scores_tasks(plugin_path: Path, tmp_path: Path) -> None:
+    """``trajkit collect tasks --source-opt judge=quantity``: the judge comes from the other
+    package's ``trajkit.judges`` entry point, its option ``tolerance`` passes through the
+    tasks source, and the plugin's function is the sandbox tool (``tools=``)."""
+    require_isolation()
+    proc = trajkit(plugin_path, "plugins", "judge", "--json", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    judges = {p["name"]: p for p in json.loads(proc.stdout)}
+    assert judges["quantity"]["package"] == "trajkit-units" and judges["quantity"]["status"] == "ok"
+
+    data = plugin_path / "trajkit_units" / "data"
+    proc = trajkit(plugin_path, "collect", "tasks", "--data", str(data / "quantities.jsonl"),
+                   "--teacher", f"replay:{data / 'quantities_replay.jsonl'}", "--run", "q",
+                   "--source-opt", "id=id", "--source-opt", "judge=quantity",
+                   "--source-opt", "tolerance=1e-3",
+                   "--source-opt", "tools=trajkit_units.source:conversion_factor", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    lines = (tmp_path / "out/runs/q/trajectories.jsonl").read_text().splitlines()
+    records = {r["task_id"]: r for r in map(json.loads, lines)}
+    assert all(r["success"] for r in records.values())
+    film = records["q1"]["steps"][0]["verdict"]  # "90 minutes" for "1.5 hours"
+    assert film["details"]["judge"] == "quantity" and film["details"]["got"] == 1.5
+    assert "as a number with its unit" in records["q1"]["task"]["prompt"]  # the judge's answer_format
+    race = records["q2"]
+    assert "unknown unit 'metres'" in race["steps"][0]["observation"]["text"] and race["self_corrected"]
+    suitcase = [s["verdict"]["success"] for s in records["q3"]["steps"] if s["verdict"]]
+    assert suitcase == [False, True]  # 22 kg is 10% off; 19.96 kg is within 1e-3
+
+    proc = trajkit(plugin_path, "show", "q1", "--in", "out/runs/q", cwd=tmp_path)
+    assert proc.returncode == 0 and "quantity: 1.5 hour vs 1.5 hour" in proc.stdout, proc.stdout
+
+    proc = trajkit(plugin_path, "collect", "tasks", "--data", str(data / "quantities.jsonl"),
+                   "--teacher", "openai:m", "--estimate", "--source-opt", "judge=quantity",
+                   "--source-opt", "tolerance=0.9", cwd=tmp_path)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+    assert proc.stderr.startswith("error: --source-opt tolerance=0.9: Input should be less than or equal to 0.5")

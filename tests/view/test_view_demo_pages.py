@@ -38,7 +38,8 @@ from trajkit.view.verdict import episode_verdict
 
 __all__ = ["browser"]  # the shared fixture, used by name
 
-SOURCES = ("math", "hotpotqa", "apps", "webshop", "alfworld")
+SOURCES = ("math", "hotpotqa", "apps", "webshop", "alfworld", "wikitq", "tasks", "gsm8k", "mbpp",
+           "humaneval")
 DISTINCT = "collector-home-Kw9q"
 HEIGHT = 900
 #: Where trajkit is installed: the demo's recordings and ALFWorld games live there.
@@ -50,6 +51,11 @@ SAYS = {
     "apps": " tests passed",
     "webshop": "price ok",
     "alfworld": "won after ",
+    "wikitq": "denotation: ",
+    "tasks": "exact: ",
+    "gsm8k": "numeric: ",
+    "mbpp": " tests passed",
+    "humaneval": " tests passed",
 }
 
 
