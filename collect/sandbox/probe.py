@@ -43,6 +43,30 @@ def _record_lines(dist):
     return sorted(kept)
 
 
+def _name_and_version(dist):
+    """``Name`` and ``Version`` of the distribution's metadata, as ``dist.metadata`` gives
+    them, read from the header lines alone: the full e-mail parser costs half the probe's
+    time over a typical stack, and runs before every collection's first sandbox."""
+    text = dist.read_text("METADATA") or dist.read_text("PKG-INFO")
+    if text is None:
+        return dist.metadata["Name"], dist.version
+    name = version = None
+    for line in text.splitlines():
+        if not line.strip():
+            break  # the headers end at the first blank line
+        key, sep, value = line.partition(":")
+        if not sep or key[:1].isspace():
+            continue
+        key = key.strip().lower()
+        if key == "name" and name is None:
+            name = value.strip()
+        elif key == "version" and version is None:
+            version = value.strip()
+    if name is None or version is None:
+        return dist.metadata["Name"], dist.version
+    return name, version
+
+
 def describe(names):
     from importlib import metadata
 
@@ -50,7 +74,8 @@ def describe(names):
     hashed: dict[str, str | None] = {}
     for dist in metadata.distributions():
         try:
-            name = _normal(dist.metadata["Name"] or "")
+            raw_name, version = _name_and_version(dist)
+            name = _normal(raw_name or "")
         except Exception:
             continue
         if not name or name in hashed:
@@ -58,11 +83,11 @@ def describe(names):
         if name in TOOLING:
             hashed[name] = None
             continue
-        versions[name] = dist.version
+        versions[name] = version
         digest = hashlib.sha256()
         for line in _record_lines(dist):
             digest.update(line.encode("utf-8", "surrogateescape") + b"\n")
-        hashed[name] = f"{dist.version}:{digest.hexdigest()}"
+        hashed[name] = f"{version}:{digest.hexdigest()}"
     content = hashlib.sha256()
     content.update(f"{platform.python_implementation()} {platform.python_version()}\n".encode())
     content.update(f"{sys.platform} {platform.machine()}\n".encode())

@@ -196,3 +196,23 @@ def test_a_venv_is_mapped_into_the_jail_and_unbound_entries_are_dropped(tmp_path
         f"{base}/lib/python3.11", f"{ENV_MOUNT}/lib/python3.11/site-packages"
     ]
     assert python.jail_identity()["executable"] == f"{ENV_MOUNT}/bin/python"
+
+
+def test_the_probe_reads_names_and_versions_as_the_metadata_api_does() -> None:
+    """The probe reads ``Name``/``Version`` from the metadata headers itself (the e-mail
+    parser was half its run time, paid before every collection's first sandbox); over every
+    distribution installed here it must give exactly what ``importlib.metadata`` gives, or
+    the recorded environment's identity would change with the trajkit version."""
+    import importlib.util
+    from importlib import metadata
+
+    from trajkit.collect.sandbox.python_env import PROBE
+
+    spec = importlib.util.spec_from_file_location("trajkit_probe_under_test", PROBE)
+    assert spec is not None and spec.loader is not None
+    probe = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(probe)
+    dists = list(metadata.distributions())
+    assert len(dists) > 50
+    for dist in dists:
+        assert probe._name_and_version(dist) == (dist.metadata["Name"], dist.version)
