@@ -19,7 +19,6 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from trajkit.core.errors import ConfigError, DataError
-from trajkit.core.jsonl import TornTail, iter_json_lines
 from trajkit.schemas import Task
 from trajkit.sources.apps.layout import read_dir
 from trajkit.sources.apps.records import (
@@ -30,6 +29,7 @@ from trajkit.sources.apps.records import (
 )
 from trajkit.sources.base import LoadOptions
 from trajkit.sources.hub import first_line
+from trajkit.sources.row_files import read_rows
 from trajkit.sources.sampling import sample_tasks
 
 logger = logging.getLogger(__name__)
@@ -57,61 +57,9 @@ class LoadReport:
 # --------------------------------------------------------------------------- local files
 
 
-def _read_jsonl(path: Path) -> Iterator[RawRecord]:
-    torn: list[TornTail] = []
-    try:
-        for lineno, obj in iter_json_lines(path, torn):
-            yield f"{path}:{lineno}", obj
-    except UnicodeDecodeError as exc:
-        raise DataError(f"{path}: not UTF-8 text ({exc.reason})") from None
-    if torn:
-        raise DataError(f"{path}:{torn[0].lineno}: not valid JSON (truncated last line)")
-
-
-def _read_json(path: Path) -> Iterator[RawRecord]:
-    import json
-
-    try:
-        obj = json.loads(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError as exc:
-        raise DataError(f"{path}: not UTF-8 text ({exc.reason})") from None
-    except json.JSONDecodeError as exc:
-        raise DataError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
-    if not isinstance(obj, list):
-        raise DataError(f"{path}: expected a JSON list of APPS records, got {type(obj).__name__}")
-    for i, rec in enumerate(obj):
-        yield f"{path}[{i}]", rec
-
-
-def _read_parquet(path: Path) -> Iterator[RawRecord]:
-    """Rows in file order; origins say ``file[row N]`` (0-based, as pandas/pyarrow count)."""
-    try:
-        import pyarrow.parquet as pq
-    except ImportError:  # pragma: no cover - pyarrow comes with datasets
-        raise DataError(f"{path}: reading Parquet needs pyarrow (pip install pyarrow)") from None
-    try:
-        parquet = pq.ParquetFile(path)
-        row = 0
-        for batch in parquet.iter_batches(batch_size=256):
-            for rec in batch.to_pylist():
-                yield f"{path}[row {row}]", rec
-                row += 1
-    except (OSError, ValueError) as exc:  # ArrowInvalid is a ValueError
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise DataError(f"{path}: not a readable Parquet file ({first})") from None
-
-
 def read_file(path: Path) -> Iterator[RawRecord]:
     """Records from one ``.jsonl``, ``.json`` (a list) or ``.parquet`` file."""
-    if not path.exists():
-        raise DataError(f"{path}: no such file")
-    readers: dict[str, Callable[[Path], Iterator[RawRecord]]] = {
-        ".jsonl": _read_jsonl, ".json": _read_json, ".parquet": _read_parquet,
-    }
-    reader = readers.get(path.suffix.lower())
-    if reader is None:
-        raise DataError(f"{path}: unsupported format (expected .jsonl, .json or .parquet)")
-    yield from reader(path)
+    return read_rows(path, (".jsonl", ".json", ".parquet"), "APPS records")
 
 
 # --------------------------------------------------------------------------- Hugging Face

@@ -10,67 +10,14 @@ folder in the Hub's layout (its ``README.md`` declares the configs), read with `
 
 from __future__ import annotations
 
-import gzip
-import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from trajkit.core.errors import DataError
 from trajkit.sources.base import LoadOptions
-from trajkit.sources.hub import first_line, load_hf_dataset, pick_records
-
-Row = tuple[str, Any]
-
-
-def _json_lines(path: Path, lines: Iterable[bytes]) -> Iterator[Row]:
-    for lineno, raw in enumerate(lines, 1):
-        if not raw.strip():
-            continue
-        try:
-            yield f"{path}:{lineno}", json.loads(raw)
-        except UnicodeDecodeError as exc:
-            raise DataError(f"{path}:{lineno}: not UTF-8 text ({exc.reason})") from None
-        except json.JSONDecodeError as exc:
-            raise DataError(f"{path}:{lineno}: not valid JSON ({exc.msg})") from None
-
-
-def _read_jsonl(path: Path) -> Iterator[Row]:
-    if path.name.lower().endswith(".gz"):
-        try:
-            with gzip.open(path, "rb") as fh:
-                yield from _json_lines(path, fh)
-        except (OSError, EOFError) as exc:
-            raise DataError(f"{path}: not a readable gzip file ({first_line(exc)})") from None
-        return
-    with open(path, "rb") as fh:
-        yield from _json_lines(path, fh)
-
-
-def _read_json(path: Path) -> Iterator[Row]:
-    try:
-        obj = json.loads(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError as exc:
-        raise DataError(f"{path}: not UTF-8 text ({exc.reason})") from None
-    except json.JSONDecodeError as exc:
-        raise DataError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
-    if not isinstance(obj, list):
-        raise DataError(f"{path}: expected a JSON list of rows, got {type(obj).__name__}")
-    for i, row in enumerate(obj):
-        yield f"{path}[{i}]", row
-
-
-def _read_parquet(path: Path) -> Iterator[Row]:
-    try:
-        import pyarrow.parquet as pq
-    except ImportError:  # pragma: no cover - pyarrow comes with datasets
-        raise DataError(f"{path}: reading Parquet needs pyarrow (pip install pyarrow)") from None
-    try:
-        rows = pq.read_table(path).to_pylist()
-    except (OSError, ValueError) as exc:  # ArrowInvalid is a ValueError
-        raise DataError(f"{path}: not a readable Parquet file ({first_line(exc)})") from None
-    for i, row in enumerate(rows):
-        yield f"{path}[row {i}]", row
+from trajkit.sources.hub import load_hf_dataset, pick_records
+from trajkit.sources.row_files import Row, read_rows
 
 
 def read_local(name: str) -> Iterator[Row]:
@@ -78,16 +25,7 @@ def read_local(name: str) -> Iterator[Row]:
     path = Path(name).expanduser()
     if path.is_dir():
         raise DataError(f"{path}: a directory; pass a data file, or a Hub-layout folder with --hf")
-    if not path.exists():
-        raise DataError(f"{path}: no such file")
-    suffix = path.name.lower()
-    if suffix.endswith((".jsonl", ".jsonl.gz")):
-        return _read_jsonl(path)
-    if suffix.endswith(".json"):
-        return _read_json(path)
-    if suffix.endswith(".parquet"):
-        return _read_parquet(path)
-    raise DataError(f"{path}: unsupported format (expected .jsonl, .jsonl.gz, .json or .parquet)")
+    return read_rows(path, (".jsonl", ".jsonl.gz", ".json", ".parquet"))
 
 
 def read_hub(name: str, config: str | None, split: str) -> Iterator[Row]:

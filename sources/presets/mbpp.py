@@ -31,13 +31,13 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from trajkit.core.errors import ConfigError, DataError, JudgeError
-from trajkit.schemas import Task, Verdict
-from trajkit.sources.base import BaseSource, LoadOptions, SourceRuntime
-from trajkit.sources.judges.tests import TestsJudge, TestsOptions, suite_summary, suite_view
+from trajkit.core.errors import ConfigError, DataError
+from trajkit.schemas import Task
+from trajkit.sources.base import LoadOptions
+from trajkit.sources.judges.tests import TestsJudge, TestsOptions
 from trajkit.sources.judges.tests_suite import parse_suite
 from trajkit.sources.presets.code_rows import field, load_rows
-from trajkit.sources.reading import ReferenceView
+from trajkit.sources.presets.code_source import TestsJudgedSource
 from trajkit.sources.sampling import sample_tasks
 
 SAMPLES = Path(__file__).parent / "samples"
@@ -138,10 +138,11 @@ def row_to_task(origin: str, row: Any, options: MBPPOptions) -> Task:
     )
 
 
-class MBPPSource(BaseSource):
+class MBPPSource(TestsJudgedSource):
     """MBPP as a trajkit source (see the module doc)."""
 
     name: ClassVar[str] = "mbpp"
+    benchmark: ClassVar[str] = "MBPP"
     options_model = MBPPOptions
     demo_replay = DEMO_REPLAY
     typical_episode = (3.0, 300.0, 120.0)
@@ -170,27 +171,6 @@ class MBPPSource(BaseSource):
         if not tasks:
             raise DataError(f"{origin}: no MBPP problems" + (f" in split {options.split!r}" if options.split else ""))
         return sample_tasks(tasks, options.limit, options.seed)
-
-    def attach(self, runtime: SourceRuntime) -> None:
-        """Take the collector's sandbox factory for the judge."""
-        self._judge.attach(runtime)
-
-    async def aclose(self) -> None:
-        await self._judge.aclose()
-
-    async def judge(self, task: Task, answer: str) -> Verdict:
-        """Every test (and the setup code) against the solution, in a fresh sandbox."""
-        if not isinstance(task.reference, dict):
-            raise JudgeError(f"task {task.task_id}: not an MBPP task (its reference is not a test suite)")
-        return await self._judge.judge(task, answer)
-
-    @classmethod
-    def verdict_summary(cls, task: Task, verdict: Verdict) -> str:
-        return suite_summary(verdict)
-
-    @classmethod
-    def reference_view(cls, task: Task, verdict: Verdict) -> ReferenceView:
-        return suite_view(verdict)
 
 
 def _task_number(origin: str, row: Any) -> int | None:

@@ -67,7 +67,7 @@ def test_bad_files(tmp_path: Path) -> None:
     cases = {
         "nothing.jsonl": "nothing.jsonl: no such file",
         "folder": "folder: is a directory (expected a .jsonl, .json, .csv, .parquet file)",
-        "t.txt": "t.txt: unsupported format (expected .jsonl, .json, .csv, .parquet)",
+        "t.txt": "t.txt: unsupported format (expected .jsonl, .json, .csv or .parquet)",
         "obj.json": "obj.json: expected a JSON list of task objects, got dict",
         "list.json": "list.json[1]: field 'answer' is empty (every task needs an answer)",
         "wide.csv": "wide.csv:3: more values than the header has columns",
