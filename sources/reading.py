@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from trajkit.core import registry
 from trajkit.schemas import Task, Verdict
@@ -55,6 +56,30 @@ class ReferenceView:
 
 
 _REASON_KEYS = ("reason", "error", "message")
+
+
+def tests_line(details: dict[str, Any], words: dict[str, tuple[str, str]]) -> str | None:
+    """The one-line summary of a test-suite verdict (``details`` with ``passed``, ``total``,
+    ``counts`` by status and maybe ``compile_error``): ``6/6 tests passed``, ``4/6 tests
+    passed: 1 wrong answer, 1 timeout`` (each failing status in ``words``, singular and
+    plural), or the compile error; None when ``details`` are not a suite's."""
+    passed, total = details.get("passed"), details.get("total")
+    if not isinstance(passed, int) or not isinstance(total, int):
+        return None
+    compile_error = details.get("compile_error")
+    if isinstance(compile_error, str) and compile_error:
+        return f"0/{total} tests run: compile error: {clip(compile_error, 120, 1)}"
+    line = f"{passed}/{total} tests passed"
+    counts = details.get("counts")
+    if passed < total and isinstance(counts, dict):
+        failures = [
+            f"{n} {words.get(status, (status, status))[n != 1]}"
+            for status, n in counts.items()
+            if status != "pass" and isinstance(n, int) and n
+        ]
+        if failures:
+            line += ": " + ", ".join(failures)
+    return line
 
 
 def generic_summary(task: Task, verdict: Verdict) -> str:

@@ -190,15 +190,17 @@ def _grade_call(entry: dict[str, Any], raw: Mapping[str, Any], output: str, expe
             entry.update(status="wrong", got=_preview(message.get("value")))
 
 
-def make_verdict(
-    results: list[dict[str, Any]], reference: Mapping[str, Any], limits: JudgeLimits,
-    compile_error: str | None = None, wrapped: bool = False,
+def suite_verdict(
+    results: list[dict[str, Any]], limits: JudgeLimits, compile_error: str | None = None,
+    extra: Mapping[str, Any] | None = None,
 ) -> Verdict:
-    """Strict accuracy (every test passes) as ``success``; the pass fraction as ``score``."""
+    """Strict accuracy (every test passes) as ``success``; the pass fraction as ``score``;
+    ``details`` with the counts by status and the first ``MAX_DETAILS`` tests (shared by every
+    judge that runs a test suite in a sandbox: APPS and the ``tests`` judge)."""
     total = len(results)
     passed = sum(r["status"] == "pass" for r in results)
     details: dict[str, Any] = {
-        "mode": reference["mode"],
+        **(extra or {}),
         "passed": passed,
         "total": total,
         "counts": dict(Counter(r["status"] for r in results)),
@@ -209,15 +211,26 @@ def make_verdict(
         details["tests_omitted"] = total - MAX_DETAILS
     if compile_error:
         details["compile_error"] = compile_error
+    return Verdict(success=total > 0 and passed == total, score=passed / total if total else 0.0, details=details)
+
+
+def make_verdict(
+    results: list[dict[str, Any]], reference: Mapping[str, Any], limits: JudgeLimits,
+    compile_error: str | None = None, wrapped: bool = False,
+) -> Verdict:
+    """The suite's verdict, with APPS's call mode, whether the program was wrapped and how
+    the problem's examples fared."""
+    verdict = suite_verdict(results, limits, compile_error, {"mode": reference["mode"]})
+    details = verdict.details
     if wrapped:  # a module-level ``return``: run inside a function, as the official grader does
         details["wrapped"] = True
     examples = list(reference.get("examples") or [])
     if examples:
         details["examples"] = {
             "indices": examples,
-            "passed": sum(results[i]["status"] == "pass" for i in examples if i < total),
+            "passed": sum(results[i]["status"] == "pass" for i in examples if i < len(results)),
         }
-    return Verdict(success=total > 0 and passed == total, score=passed / total if total else 0.0, details=details)
+    return verdict
 
 
 class AppsJudge:

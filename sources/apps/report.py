@@ -13,7 +13,7 @@ import json
 from typing import Any
 
 from trajkit.schemas import Task, Verdict
-from trajkit.sources.reading import ReferenceView, ReportTable, clip
+from trajkit.sources.reading import ReferenceView, ReportTable, clip, tests_line
 
 SHOWN_TESTS = 3
 CELL_CHARS = 160
@@ -55,24 +55,7 @@ class AppsReport:
     def verdict_summary(task: Task, verdict: Verdict) -> str:
         """``6/6 tests passed``; a failure adds how the rest failed (``4/6 tests passed: 1
         wrong answer, 1 timeout``) or the compile error."""
-        details = verdict.details
-        passed, total = details.get("passed"), details.get("total")
-        if not isinstance(passed, int) or not isinstance(total, int):
-            return ""
-        compile_error = details.get("compile_error")
-        if isinstance(compile_error, str) and compile_error:
-            return f"0/{total} tests run: compile error: {clip(compile_error, 120, 1)}"
-        line = f"{passed}/{total} tests passed"
-        counts = details.get("counts")
-        if passed < total and isinstance(counts, dict):
-            failures = [
-                f"{n} {STATUS_WORDS.get(status, (status, status))[n != 1]}"
-                for status, n in counts.items()
-                if status != "pass" and isinstance(n, int) and n
-            ]
-            if failures:
-                line += ": " + ", ".join(failures)
-        return line
+        return tests_line(verdict.details, STATUS_WORDS) or ""
 
     @staticmethod
     def reference_view(task: Task, verdict: Verdict) -> ReferenceView:

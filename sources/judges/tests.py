@@ -51,7 +51,7 @@ from trajkit.sources.base import SourceRuntime
 from trajkit.sources.judges.base import BaseJudge, JudgeSpec, judged
 from trajkit.sources.judges.tests_runner import JudgeLimits, SuiteRunner
 from trajkit.sources.judges.tests_suite import TestSuite, parse_suite, program_for
-from trajkit.sources.reading import ReferenceView, ReportTable, clip
+from trajkit.sources.reading import ReferenceView, ReportTable, clip, tests_line
 
 #: How each failing status reads, singular and plural.
 STATUS_WORDS = {
@@ -163,24 +163,8 @@ def _metadata_text(task: Task, key: str | None, option: str) -> str | None:
 def suite_summary(verdict: Verdict) -> str:
     """``3/3 tests passed``; a failure adds how the others failed (``1/3 tests passed: 1
     failed, 1 timeout``), or the compile error."""
-    details = verdict.details
-    passed, total = details.get("passed"), details.get("total")
-    if not isinstance(passed, int) or not isinstance(total, int):
-        return str(details.get("error") or "")
-    compile_error = details.get("compile_error")
-    if isinstance(compile_error, str) and compile_error:
-        return f"0/{total} tests run: compile error: {clip(compile_error, 120, 1)}"
-    line = f"{passed}/{total} tests passed"
-    counts = details.get("counts")
-    if passed < total and isinstance(counts, dict):
-        failures = [
-            f"{n} {STATUS_WORDS.get(status, (status, status))[n != 1]}"
-            for status, n in counts.items()
-            if status != "pass" and isinstance(n, int) and n
-        ]
-        if failures:
-            line += ": " + ", ".join(failures)
-    return line
+    line = tests_line(verdict.details, STATUS_WORDS)
+    return line if line is not None else str(verdict.details.get("error") or "")
 
 
 def suite_view(verdict: Verdict) -> ReferenceView:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections import Counter
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -28,11 +27,11 @@ from trajkit.sources.apps.judge import (
     JudgeLimits,
     LostCell,
     harness_source,
+    suite_verdict,
 )
 from trajkit.sources.judges.tests_suite import TestSuite
 
 HARNESS_PATH = Path(__file__).with_name("tests_harness.py")
-MAX_DETAILS = 50  # per-test entries kept in the verdict
 TEST_CHARS = 160  # each entry quotes its test, clipped
 ERROR_CHARS = 300
 
@@ -95,21 +94,9 @@ def grade(index: int, test: str, raw: dict[str, Any]) -> dict[str, Any]:
 def make_verdict(
     results: list[dict[str, Any]], limits: JudgeLimits, compile_error: str | None = None
 ) -> Verdict:
-    """``success`` when every test passes; ``score`` the fraction that did."""
-    total = len(results)
-    passed = sum(r["status"] == "pass" for r in results)
-    details: dict[str, Any] = {
-        "passed": passed,
-        "total": total,
-        "counts": dict(Counter(r["status"] for r in results)),
-        "test_timeout_s": limits.test_timeout,
-        "tests": results[:MAX_DETAILS],
-    }
-    if total > MAX_DETAILS:
-        details["tests_omitted"] = total - MAX_DETAILS
-    if compile_error:
-        details["compile_error"] = _clip(compile_error, ERROR_CHARS)
-    return Verdict(success=total > 0 and passed == total, score=passed / total if total else 0.0, details=details)
+    """APPS's suite verdict (``success`` when every test passes, ``score`` the fraction that
+    did), the compile error clipped."""
+    return suite_verdict(results, limits, _clip(compile_error, ERROR_CHARS) if compile_error else None)
 
 
 class SuiteRunner(AppsJudge):
