@@ -18,7 +18,10 @@ A judge class is registered under its name (entry-point group ``trajkit.judges``
     units = "my_package.judges:UnitsJudge"
 
 Optional capabilities, as for sources: ``attach(runtime)`` / ``aclose()`` (a judge that runs
-code in a sandbox, or asks a model), and ``summary(task, verdict) -> str`` (a class or static
+code in a sandbox, or asks a model), ``check_reference(task)`` (raise ``JudgeError`` or
+``DataError`` when the task's gold is one this judge can never read: the ``tasks`` source calls
+it while loading, so bad data is one line naming the file and line before any teacher is paid,
+not a ``judge_error`` after), and ``summary(task, verdict) -> str`` (a class or static
 method: the one-line verdict a report shows, in the judge's own terms). Every verdict a judge
 returns carries ``details["judge"]``, its spec, so a report finds the judge's ``summary``
 again from the record alone.
@@ -104,6 +107,10 @@ class BaseJudge:
                 f"(write judge={cls.name})"
             )
         return cls(cls.parse_options(options))
+
+    def check_reference(self, task: Task) -> None:
+        """Raise ``JudgeError``/``DataError`` if this judge can never read ``task``'s gold
+        (see the module doc); any gold is fine by default."""
 
     async def judge(self, task: Task, answer: str) -> Verdict:
         raise NotImplementedError

@@ -222,6 +222,9 @@ class ChoiceJudge(BaseJudge):
     def field(self) -> str:
         return str(getattr(self.options, "choices", "choices"))
 
+    def check_reference(self, task: Task) -> None:
+        gold_label(task, read_options(task, self.field))
+
     async def judge(self, task: Task, answer: str) -> Verdict:
         spec = JudgeSpec(self.name)
         options = read_options(task, self.field)

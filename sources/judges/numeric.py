@@ -160,6 +160,9 @@ class NumericJudge(BaseJudge):
         allowed = max(Fraction(self.tol), Fraction(self.rel_tol) * abs(gold))
         return abs(answer - gold) <= allowed
 
+    def check_reference(self, task: Task) -> None:
+        self.golds(task)
+
     def golds(self, task: Task) -> list[Number]:
         """The gold numbers; a gold with none is the data's fault (``JudgeError``)."""
         numbers: list[Number] = []

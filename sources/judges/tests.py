@@ -130,6 +130,9 @@ class TestsJudge(BaseJudge):
         entry_point = _metadata_text(task, opts.entry_point, "entry_point")
         return parse_suite(value, where, setup=setup, entry_point=entry_point)
 
+    def check_reference(self, task: Task) -> None:
+        self.suite_for(task)
+
     async def judge(self, task: Task, answer: str) -> Verdict:
         """Run the program in ``answer`` (a Markdown fence is removed) on every test."""
         if self._runner is None:

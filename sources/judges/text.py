@@ -101,6 +101,9 @@ class _TextJudge(BaseJudge):
         """What ``details["judge"]`` records (``BaseJudge.from_spec`` refuses an argument)."""
         return JudgeSpec(self.name)
 
+    def check_reference(self, task: Task) -> None:
+        gold_answers(task)
+
     def succeeds(self, scores: Mapping[str, Any]) -> bool:
         raise NotImplementedError
 

@@ -25,6 +25,7 @@ from trajkit.sources.reading import ReferenceView
 from trajkit.sources.tasks.judging import (
     answer_format,
     build_judge,
+    check_reference,
     judge_reference,
     judge_summary,
 )
@@ -94,13 +95,15 @@ class TasksSource(BaseSource):
             task_id = ids.explicit(mapped.task_id, where, opts.id or "id")
         else:
             task_id = ids.derived(content_id(self.id_prefix, mapped.question, mapped.answer))
-        return Task(
+        task = Task(
             source=type(self).name,
             task_id=task_id,
             prompt=self.build_prompt(row, mapped, where),
             reference=reference,
             metadata={**mapped.metadata, **extra},
         )
+        check_reference(self.judge_impl, task, where)
+        return task
 
     def load(self, options: LoadOptions) -> list[Task]:
         """Rows from ``--data`` / ``--hf`` / the bundled sample, converted in file order, kept

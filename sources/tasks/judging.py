@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from trajkit.core import registry
-from trajkit.core.errors import ConfigError, PluginError
+from trajkit.core.errors import ConfigError, DataError, JudgeError, PluginError
 from trajkit.schemas import Task, Verdict
 from trajkit.sources.judges import BaseJudge, make_judge, parse_spec
 from trajkit.sources.reading import ReferenceView, generic_reference, generic_summary
@@ -56,6 +56,20 @@ def build_judge(spec: str, options: Mapping[str, str], own: Iterable[str], sourc
                 f"and for judge {name!r} (known: {theirs})"
             )
     return make_judge(spec, options)
+
+
+def check_reference(judge: Any, task: Task, where: str) -> None:
+    """The judge's ``check_reference`` on a task just read at ``where``: a gold it can never
+    read is a one-line ``DataError`` naming the file and line now, before any teacher is
+    paid for the task, instead of a ``judge_error`` after."""
+    check = getattr(judge, "check_reference", None)
+    if check is None:
+        return
+    try:
+        check(task)
+    except (JudgeError, DataError) as exc:
+        message = str(exc).removeprefix(f"task {task.task_id}: ")
+        raise DataError(f"{where}: {message}") from None
 
 
 def answer_format(judge: Any) -> str | None:

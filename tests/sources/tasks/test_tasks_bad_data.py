@@ -111,3 +111,38 @@ def test_bad_options_and_templates(tmp_path: Path) -> None:
     ]
     for args, message in cases:
         assert one_line_error(collect(tmp_path, "--data", "t.jsonl", *args)).startswith(message), args
+
+
+#: A gold the chosen judge can never read: refused while loading (one line naming the file and
+#: line, before any teacher is paid), not a ``judge_error`` per episode after the teacher ran.
+UNREADABLE_GOLDS = {
+    "exact-nested-list": (
+        [], '{"question": "Q?", "answer": [["a"]]}\n',
+        "t.jsonl:2: the gold answer must be a string, a number or a list of them (got list)",
+    ),
+    "numeric-no-number": (
+        ["--source-opt", "judge=numeric"], '{"question": "Q?", "answer": "many"}\n', "t.jsonl:2: ",
+    ),
+    "choice-names-no-option": (
+        ["--source-opt", "judge=choice"],
+        '{"question": "Q?", "answer": "E", "choices": ["a", "b", "c"]}\n', "t.jsonl:2: ",
+    ),
+    "choice-without-options": (
+        ["--source-opt", "judge=choice"], '{"question": "Q?", "answer": "A"}\n', "t.jsonl:2: ",
+    ),
+    "tests-not-python": (
+        ["--source-opt", "judge=tests"], '{"question": "Q?", "answer": "assert (("}\n',
+        "t.jsonl:2: ",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(UNREADABLE_GOLDS))
+def test_a_gold_the_judge_cannot_read_is_refused_while_loading(case: str, tmp_path: Path) -> None:
+    flags, second, message = UNREADABLE_GOLDS[case]
+    first = {"choice": '{"question": "Q?", "answer": "A", "choices": ["a", "b"]}\n',
+             "tests": '{"question": "Q?", "answer": "assert True"}\n'}
+    judge = next((f.split("=")[1] for f in flags if f.startswith("judge=")), "exact")
+    good = first.get(judge, GOOD if judge == "exact" else '{"question": "Q?", "answer": "7"}\n')
+    (tmp_path / "t.jsonl").write_text(good + second)
+    assert one_line_error(collect(tmp_path, "--data", "t.jsonl", *flags)).startswith(message)
