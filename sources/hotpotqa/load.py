@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from trajkit.core.errors import DataError
-from trajkit.core.jsonl import TornTail, iter_json_lines
 from trajkit.schemas import Task
 from trajkit.sources.base import LoadOptions
 from trajkit.sources.hotpotqa.records import LEVELS, TYPES, parse_choices, record_to_task
 from trajkit.sources.hub import load_hf_dataset, pick_records
+from trajkit.sources.row_files import read_jsonl
 from trajkit.sources.sampling import sample_tasks
 
 logger = logging.getLogger(__name__)
@@ -56,15 +56,6 @@ def _read_json(path: Path) -> list[RawRecord]:
     return [(str(path), obj)]
 
 
-def _read_jsonl(path: Path) -> Iterator[RawRecord]:
-    """One record per line; a torn last line is bad input here, not a crash to repair."""
-    torn: list[TornTail] = []
-    for lineno, obj in iter_json_lines(path, torn):
-        yield f"{path}:{lineno}", obj
-    if torn:
-        raise DataError(f"{path}:{torn[0].lineno}: not valid JSON (truncated last line)")
-
-
 def read_local(data: str) -> Iterator[RawRecord]:
     """Records from a ``.json`` (list) or ``.jsonl`` file."""
     path = Path(data).expanduser()
@@ -73,7 +64,7 @@ def read_local(data: str) -> Iterator[RawRecord]:
     if path.is_dir():
         raise DataError(f"{path}: is a directory (expected a .json or .jsonl file)")
     if path.suffix == ".jsonl":
-        yield from _read_jsonl(path)
+        yield from read_jsonl(path)
     elif path.suffix == ".json":
         yield from _read_json(path)
     else:

@@ -145,4 +145,5 @@ def make_judge(spec: str, options: Mapping[str, str] | None = None) -> Any:
 
 def judged(verdict: Verdict, spec: JudgeSpec | str) -> Verdict:
     """``verdict`` with ``details["judge"]`` set to ``spec`` (see the module doc)."""
-    return verdict.model_copy(update={"details": {"judge": str(spec), **verdict.details}})
+    details = {k: v for k, v in verdict.details.items() if k != "judge"}
+    return verdict.model_copy(update={"details": {"judge": str(spec), **details}})

@@ -53,7 +53,9 @@ def content_id(prefix: str, question: str, answer: Any) -> str:
     """``prefix-<12 hex>``: the same question and answer give the same id in any file order,
     so a resumed run finds what it has done even after rows were added or reordered."""
     text = json.dumps([question, answer], ensure_ascii=False, sort_keys=True)
-    return f"{prefix}-{hashlib.sha256(text.encode()).hexdigest()[:12]}"
+    # Lone surrogates (a JSON escape in a task file) are hashed as they are, never refused.
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+    return f"{prefix}-{digest[:12]}"
 
 
 @dataclass(frozen=True)

@@ -99,3 +99,11 @@ def test_judges_are_a_registry_kind_with_the_builtins_as_entry_points() -> None:
         "tests",
         "llm",
     } <= set(registry.names("judge"))
+
+
+def test_the_recorded_spec_is_the_judge_s_own_whatever_its_details_say() -> None:
+    """Reports find the judge again from ``details["judge"]``: a judge's own details (or a
+    grader's reply copied into them) cannot replace it."""
+    verdict = judged(Verdict(success=True, score=1.0, details={"judge": "other", "x": 1}), "plus")
+    assert verdict.details == {"judge": "plus", "x": 1}
+    assert next(iter(verdict.details)) == "judge"

@@ -146,3 +146,19 @@ def test_a_gold_the_judge_cannot_read_is_refused_while_loading(case: str, tmp_pa
     good = first.get(judge, GOOD if judge == "exact" else '{"question": "Q?", "answer": "7"}\n')
     (tmp_path / "t.jsonl").write_text(good + second)
     assert one_line_error(collect(tmp_path, "--data", "t.jsonl", *flags)).startswith(message)
+
+
+def test_lone_surrogates_in_a_row_load_with_a_stable_id(tmp_path: Path) -> None:
+    """A JSON ``\\ud800`` escape in the question or answer is outside text, not an error:
+    the content-hash id is computed from it as it is (it used to be a UnicodeEncodeError
+    traceback), and the same row gets the same id on every load."""
+    from trajkit.sources.base import LoadOptions
+    from trajkit.sources.tasks import TasksSource
+
+    (tmp_path / "t.jsonl").write_text('{"question": "What \\ud800?", "answer": "x\\udc00"}\n')
+    proc = collect(tmp_path, "--data", "t.jsonl")
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+    load = LoadOptions(data=str(tmp_path / "t.jsonl"))
+    first, again = TasksSource().load(load), TasksSource().load(load)
+    assert first[0].task_id == again[0].task_id and first[0].task_id.startswith("tasks-")
+    assert "\ufffd" in first[0].prompt  # the prompt is valid text
