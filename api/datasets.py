@@ -67,13 +67,14 @@ def export(version: PathLike, *, format: str, to: PathLike, **options: Any) -> E
     """Write a version (a ``vN`` dir; a dataset dir → its latest) as ``format`` to ``to``.
 
     Keywords are ``trajkit export``'s flags: ``force=``, ``weights=``, ``mask_failed=``,
-    ``license=``, ``max_shard_mb=``.
+    ``license=``, ``max_shard_mb=``, ``keep_demonstration=``.
     """
     opts: ExportOptions = ExportOptions.build(path=version, format=format, to=to, **options)
     return export_version(
         opts.path, opts.format, opts.to, force=opts.force, weights=opts.weights,
         mask_failed=opts.mask_failed, license=opts.license,
         max_shard_bytes=opts.max_shard_mb * 1024 * 1024 if opts.max_shard_mb else None,
+        keep_demonstration=opts.keep_demonstration,
     )
 
 

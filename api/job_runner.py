@@ -134,6 +134,7 @@ def _later_stages(job: Job, summary: Summary, say: Log) -> None:
             version.path, stage.format, to, force=True, weights=stage.weights,
             mask_failed=stage.mask_failed, license=stage.license,
             max_shard_bytes=stage.max_shard_mb * 1024 * 1024 if stage.max_shard_mb else None,
+            keep_demonstration=stage.keep_demonstration,
         )
         say(f"wrote {to}: {exported.rows} rows ({stage.format})")
         summary.exports.append(

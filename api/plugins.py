@@ -111,12 +111,12 @@ _FLAGS = {
 def _capabilities(kind: str, obj: Any) -> list[str]:
     """The capabilities ``obj`` declares as true (``batchable``, ``demo_replay``, ...), and for
     a source the methods it gives beyond ``BaseSource``'s defaults (its own verdict readings,
-    an ``episode_setup``)."""
+    an ``episode_setup``, its own in-context ``demonstration``)."""
     found = [name for name in _FLAGS.get(kind, ()) if getattr(obj, name, None)]
     if kind == "source":
         from trajkit.sources.base import BaseSource
 
-        for name in ("verdict_summary", "reference_view", "episode_setup"):
+        for name in ("verdict_summary", "reference_view", "episode_setup", "demonstration"):
             method = getattr(obj, name, None)
             default = BaseSource.__dict__[name]
             if method is not None and getattr(method, "__func__", method) is not getattr(

@@ -21,6 +21,14 @@ real sandbox and judge work too. Reported, per concurrency:
   by forked sandbox workers are not counted once per worker) summed over its process tree
   (runner, fork server, workers), sampled every 0.5 s; peak minus the idle baseline measured
   before the run, divided by the concurrency (target: ≤ 30 MB).
+
+``--waves W`` plays ``W × concurrency`` episodes at each concurrency instead of
+``--episodes`` (a short run with the same shape at 64 and at 1,024). ``--executor ray
+--ray-nodes 1 3`` runs Ray on a test cluster of that many nodes on this machine
+(``benchmarks/ray_cluster.py``; its start-up is printed, not counted) instead of a local
+instance started by the run; Ray rows also give the collection phase (first episode start
+to last episode end, i.e. without the workers' start-up) against the floor, and the
+episodes each node played.
 """
 
 from __future__ import annotations
@@ -33,10 +41,13 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 
+from benchmarks.ray_cluster import ray_cluster
 from benchmarks.run_all import LOOPBACK, write_tasks
 from benchmarks.scheduler_floor import floor_wall
 from trajkit.collect.config import CollectConfig
@@ -99,14 +110,14 @@ async def _sample(peak: list[float], stop: asyncio.Event) -> None:
 
 async def run_once(
     concurrency: int, episodes: int, port: int, tmp: Path, executor: str = "local",
-    fault_rate: float = FAULT_RATE,
-) -> dict[str, float]:
+    fault_rate: float = FAULT_RATE, ray_address: str | None = None, label: str = "",
+) -> dict[str, Any]:
     data = tmp / f"tasks-{concurrency}.jsonl"
     write_tasks(data, episodes)
     config = CollectConfig(
         source="math", teacher="openai:bench", load=LoadOptions(data=str(data)),
-        out=tmp / "out", run=f"scale-{executor}-c{concurrency}", concurrency=concurrency,
-        cache=False, executor=executor,
+        out=tmp / "out", run=f"scale-{executor}{label}-c{concurrency}", concurrency=concurrency,
+        cache=False, executor=executor, ray_address=ray_address,
         loop=LoopConfig(max_turns=TURNS + 1), teacher_params={"max_retries": 8},
     )
     baseline = tree_pss_mb()
@@ -123,7 +134,12 @@ async def run_once(
     ideal = episodes * TURNS * mean_latency / concurrency
     floor = floor_wall(episodes, concurrency, TURNS, MEDIAN_S, SIGMA, fault_rate)
     counts = result.manifest.counts
+    starts, ends = zip(*((r.timing.started_at, r.timing.finished_at) for r in result.records()),
+                       strict=True)
+    phase = (datetime.fromisoformat(max(ends)) - datetime.fromisoformat(min(starts))).total_seconds()
+    per_node = sorted((c.episodes for c in result.manifest.nodes.values()), reverse=True)
     return {
+        "phase": phase, "per_node": per_node,
         "wall": wall, "ideal": ideal, "floor": floor, "solved": counts.succeeded, "done": counts.done,
         "mb_per_episode": (peak[0] - baseline) / concurrency, "peak_mb": peak[0],
         "baseline_mb": baseline, "cpu_busy": (busy1 - busy0) / max(1, total1 - total0),
@@ -134,10 +150,14 @@ async def run_once(
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--episodes", type=int, default=2000)
+    ap.add_argument("--waves", type=int, default=None,
+                    help="play WAVES x concurrency episodes at each concurrency (not --episodes)")
     ap.add_argument("--concurrency", type=int, nargs="+", default=[64, 256])
     ap.add_argument("--fault-rate", type=float, default=FAULT_RATE)
     ap.add_argument("--executor", choices=("local", "ray"), nargs="+", default=["local"],
                     help="ray: workers are Ray's processes, so memory covers the driver only")
+    ap.add_argument("--ray-nodes", type=int, nargs="+", default=None,
+                    help="ray: on a test cluster of this many nodes (one row each), started first")
     args = ap.parse_args()
     server = subprocess.Popen(
         [sys.executable, str(LOOPBACK), "--port", "0", "--policy", "trivial", "--turns", "1",
@@ -149,28 +169,46 @@ def main() -> None:
     port = int(server.stdout.readline())
     os.environ["OPENAI_BASE_URL"] = f"http://127.0.0.1:{port}/v1"
     os.environ["OPENAI_API_KEY"] = "sk-loopback"
-    rows = []
+    rows, notes = [], []
+
+    def sweep(executor: str, tmp: Path, name: str, address: str | None = None) -> None:
+        for c in args.concurrency:
+            episodes = args.waves * c if args.waves else args.episodes
+            label = "".join(ch for ch in name if ch.isalnum())
+            r = asyncio.run(run_once(c, episodes, port, tmp, executor, args.fault_rate,
+                                     ray_address=address, label=label))
+            rows.append((f"{executor}{name}, {c}", episodes, r))
+
     try:
         with tempfile.TemporaryDirectory() as tmp:
             for executor in args.executor:
-                for c in args.concurrency:
-                    r = asyncio.run(run_once(c, args.episodes, port, Path(tmp), executor, args.fault_rate))
-                    rows.append((f"{executor}, {c}", r))
+                if executor != "ray" or not args.ray_nodes:
+                    sweep(executor, Path(tmp), "")
+                    continue
+                for nodes in args.ray_nodes:
+                    with ray_cluster(nodes) as (address, started_s):
+                        notes.append(f"{nodes}-node test cluster started in {started_s:.1f} s")
+                        sweep(executor, Path(tmp), f" {nodes} node(s)", address)
     finally:
         server.terminate()
         server.wait()
-    print(f"\n{args.episodes} episodes x {TURNS} turns, lognormal latency (median {MEDIAN_S} s, "
-          f"sigma {SIGMA}), {args.fault_rate:.0%} transient faults\n")
-    print("| executor, concurrency | wall time | ideal | wall / ideal | zero-overhead floor "
-          "(floor / ideal) | wall / floor | solved | machine CPU busy "
-          "| memory per in-flight episode (PSS) |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    for c, r in rows:
-        print(f"| {c} | {r['wall']:.1f} s | {r['ideal']:.1f} s | {r['wall'] / r['ideal']:.2f} "
-              f"| {r['floor']:.1f} s ({r['floor'] / r['ideal']:.2f}) | {r['wall'] / r['floor']:.2f} "
+    size = f"{args.waves} x concurrency" if args.waves else f"{args.episodes}"
+    print(f"\n{size} episodes x {TURNS} turns, lognormal latency (median {MEDIAN_S} s, "
+          f"sigma {SIGMA}), {args.fault_rate:.0%} transient faults"
+          + (f"; {'; '.join(notes)} (not counted)" if notes else "") + "\n")
+    print("| executor, concurrency | episodes | wall time | ideal | wall / ideal | zero-overhead "
+          "floor (floor / ideal) | wall / floor | collection phase / floor | solved "
+          "| machine CPU busy | memory per in-flight episode (PSS) | episodes per node |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for c, episodes, r in rows:
+        per_node = "/".join(str(n) for n in r["per_node"]) or "-"
+        print(f"| {c} | {episodes} | {r['wall']:.1f} s | {r['ideal']:.1f} s "
+              f"| {r['wall'] / r['ideal']:.2f} | {r['floor']:.1f} s ({r['floor'] / r['ideal']:.2f}) "
+              f"| {r['wall'] / r['floor']:.2f} | {r['phase'] / r['floor']:.2f} "
               f"| {r['solved']:.0f}/{r['done']:.0f} | {r['cpu_busy']:.0%} (collector process "
               f"{r['collector_cpu']:.0%} of a core) | {r['mb_per_episode']:.1f} MB "
-              f"(peak {r['peak_mb']:.0f} MB, idle {r['baseline_mb']:.0f} MB) |")
+              f"(peak {r['peak_mb']:.0f} MB, idle {r['baseline_mb']:.0f} MB) | {per_node} |")
+
 
 if __name__ == "__main__":
     main()

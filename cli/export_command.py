@@ -25,7 +25,11 @@ def _export(ctx: typer.Context, values: dict[str, Any], extras: dict[str, Any]) 
             skipped = f"; skipped {sum(result.skipped.values())} record(s) ({reasons})"
         shards = sum(f.endswith(".parquet") for f in result.files)
         what = f"{shards} Parquet shard(s) + README.md" if result.format == "hf" else result.format
-        say(f"wrote {result.path}: {result.rows} rows of {m.name} v{m.version} ({what}){skipped}")
+        shown = ""
+        if result.demonstrations:
+            how = "kept in" if result.keep_demonstration else "cut from"
+            shown = f"; the in-context demonstration {how} {result.demonstrations} system prompt(s)"
+        say(f"wrote {result.path}: {result.rows} rows of {m.name} v{m.version} ({what}){skipped}{shown}")
 
     guard(body)
 

@@ -53,7 +53,9 @@ def report_version(result: DatasetVersion, *, table: bool = True) -> None:
     if result.duplicates:
         say(f"note: {result.duplicates} duplicate trajectory id(s) across inputs were skipped", console=err)
     if result.sandbox_warning:
-        say(f"warning: {result.sandbox_warning}", console=err)
+        say(result.sandbox_warning, console=err)  # it starts with "warning:" itself
+    if result.shots_warning:
+        say(result.shots_warning, console=err)
     if result.existed:
         say(f"{result.path} already holds this dataset (same inputs and filters); nothing written")
     elif result.dry_run:

@@ -18,6 +18,8 @@ from trajkit.cli.console import Stop, err, guard, out, say
 from trajkit.collect.outcome import EXIT_BUDGET, EXIT_PARTIAL
 from trajkit.collect.runner import RunResult
 from trajkit.core.numbers import percent
+from trajkit.core.yields import sum_yields
+from trajkit.dataset.yield_table import yield_line
 
 T = TypeVar("T")
 
@@ -31,13 +33,19 @@ def report_run(result: RunResult) -> None:
     if result.skipped:
         say(f"resumed: {result.skipped} task(s) were already collected", console=err)
     rate = percent(c.succeeded, c.done)
+    several = c.done != c.tasks_settled or len(c.by_teacher) > 1
+    episodes = f"{c.done} episodes over {c.tasks_settled}/{c.total_tasks} tasks" if several else (
+        f"{c.done}/{c.total_tasks} episodes"
+    )
     say(
-        f"{result.path}: {c.done}/{c.total_tasks} episodes, success {rate}, "
+        f"{result.path}: {episodes}, success {rate}, "
         f"self-corrected {c.self_corrected}, tokens in/out {m.usage.input_tokens}/{m.usage.output_tokens} "
         f"({m.usage.cached_calls} of {m.usage.calls} calls from the response cache), "
         f"terminations {json.dumps(c.by_termination, sort_keys=True)}",
         console=out,
     )
+    if c.by_source:
+        say(f"yield: {yield_line(sum_yields(c.by_source.values()))} (default filters)", console=out)
     code = result.exit_code
     if code == EXIT_BUDGET:
         say(f"budget reached: {m.status_detail}", console=err)

@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from trajkit.collect.loop import LoopConfig
+from trajkit.collect.pricing import Price, PriceEntry
 from trajkit.collect.sandbox.config import SandboxConfig
 from trajkit.sources.base import LoadOptions
 
@@ -51,27 +52,51 @@ class CollectConfig(BaseModel):
         None, ge=1, le=4096, description="Ray episode workers (default: the cluster's CPUs)"
     )
     max_cost: float | None = Field(None, gt=0, description="USD budget for the whole run")
-    prices: dict[str, tuple[float, float]] = Field(
-        default_factory=dict, description="model → USD per 1M (input, output) tokens"
+    prices: dict[str, PriceEntry] = Field(
+        default_factory=dict,
+        description="model → USD per 1M (input, output[, cache read[, cache write]]) tokens",
     )
     task_chars: int = Field(
         200_000, ge=1000, description="longest task prompt played; longer ones are left out"
     )
     mode: Literal["sync", "batch"] = "sync"
+    prompt_cache: bool = Field(
+        True, description="ask the provider to cache each turn's conversation prefix"
+    )
+    samples: int = Field(1, ge=1, le=1000, description="independent attempts per task and teacher")
+    until: Literal["self-corrected", "success"] | None = Field(
+        None, description="stop sampling a task once one attempt is this"
+    )
+    escalate: list[str] = Field(
+        default_factory=list,
+        description="PROVIDER:MODEL teachers, in order, for tasks no earlier teacher solved",
+    )
     batch_poll_s: float = Field(30.0, gt=0, description="first batch poll interval (backoff 10x)")
     batch_window_s: float = Field(
         60.0, gt=0, description="send a batch this long after its first request at the latest"
     )
 
-    def teacher_price(self) -> tuple[float, float] | None:
-        """USD per 1M tokens for this run's teacher (replays are free); None if unknown."""
+    @property
+    def ladder(self) -> list[str]:
+        """The run's teachers in order: ``teacher`` (stage 0), then each ``escalate`` one."""
+        return [self.teacher, *self.escalate]
+
+    def for_stage(self, stage: int) -> CollectConfig:
+        """This config with stage ``stage``'s teacher in place of the first (what the
+        executors build that stage's teacher from)."""
+        if stage == 0:
+            return self
+        return self.model_copy(update={"teacher": self.ladder[stage], "escalate": []})
+
+    def teacher_price(self, stage: int = 0) -> Price | None:
+        """USD per 1M tokens for stage ``stage``'s teacher (replays are free); None if unknown."""
         from trajkit.collect.pricing import mode_price, price_for
         from trajkit.collect.teachers.provider import provider_for
 
-        provider, model = provider_for(self.teacher)
+        provider, model = provider_for(self.ladder[stage])
         if provider.free:
-            return (0.0, 0.0)
-        price = price_for(model, self.prices)
+            return Price(0.0, 0.0, 0.0, 0.0)
+        price = price_for(model, self.prices, provider=provider.name)
         return None if price is None else mode_price(price, self.mode)
 
     @property

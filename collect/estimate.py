@@ -8,6 +8,12 @@ pending task; ``T``, ``O`` and ``B`` come from the run's own finished episodes w
 enough of them (a resumed run estimates its remainder from what it has seen), else from the
 source's own ``typical_episode`` (CodeAct-style teachers on that benchmark), else
 ``DEFAULT_TYPICAL``.
+
+Prompt caching bills part of that input at other prices: the split into uncached, cache-read
+and cache-write tokens comes from the run's own finished episodes once it has enough of them
+(what the provider's cache really did), else from the providers' documented rules applied to
+the projected episodes (``collect.prompt_cache``), and the cost prices each part at its own
+price.
 """
 
 from __future__ import annotations
@@ -16,12 +22,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from statistics import fmean
 
+from trajkit.collect.attempts import AttemptPlan, EpisodeKey, Outcome
 from trajkit.collect.config import CollectConfig
+from trajkit.collect.demonstrations import demonstration_for
+from trajkit.collect.estimate_yield import YieldProjection, project_yield
+from trajkit.collect.pricing import usage_cost
+from trajkit.collect.prompt_cache import caching, episode_split, shares
 from trajkit.collect.prompts import system_prompt
 from trajkit.collect.run_store import TRAJECTORIES
+from trajkit.collect.teachers.provider import provider_for
 from trajkit.core.jsonl import iter_records
 from trajkit.core.tokenizers import offline_tokenizer
-from trajkit.schemas import Task, Trajectory
+from trajkit.schemas import Task, Trajectory, Usage
 from trajkit.sources.base import make_source
 
 #: (turns per episode, output tokens per turn, observation tokens per turn) for a source that
@@ -43,6 +55,12 @@ class Estimate:
     tokenizer: str
     run: str = ""
     teacher: str = ""
+    #: Of ``input_tokens``, those expected to be read from / written to the prompt cache.
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    #: ``--samples``/``--until``/``--escalate``: episodes per task and cost per kept trajectory
+    projection: YieldProjection | None = None
+    projection_text: str = ""
 
     def describe(self) -> str:
         """One line for a person: what is pending, the token counts, the cost and its basis."""
@@ -50,11 +68,16 @@ class Estimate:
             f"${self.cost_usd:,.2f}" if self.cost_usd is not None
             else "unknown (no list price: give --price)"
         )
+        cached = (
+            f" (~{self.cache_read_tokens:,} read from and ~{self.cache_write_tokens:,} written "
+            "to the prompt cache)" if self.cache_read_tokens or self.cache_write_tokens else ""
+        )
         return (
             f"estimate for {self.run} ({self.teacher}): {self.pending} of {self.tasks} task(s) "
-            f"pending, ~{self.turns:.1f} turns each; input ~{self.input_tokens:,} tokens, output "
-            f"~{self.output_tokens:,} tokens; cost {cost}. Basis: {self.basis}; prompts counted "
-            f"with {self.tokenizer}."
+            f"pending, ~{self.turns:.1f} turns each; input ~{self.input_tokens:,} tokens{cached}, "
+            f"output ~{self.output_tokens:,} tokens; cost {cost}. Basis: {self.basis}; prompts "
+            f"counted with {self.tokenizer}."
+            + (f" Yield: {self.projection_text}." if self.projection_text else "")
         )
 
 
@@ -84,13 +107,39 @@ def _calibrate(done: list[Trajectory], count: object) -> tuple[float, float, flo
     return turns, out, obs
 
 
+def _observed_shares(done: list[Trajectory]) -> tuple[float, float] | None:
+    """(read, write) shares of the input the provider billed this run's finished episodes
+    (calls answered from the response cache left out); None before ``CALIBRATE_MIN``."""
+    episodes = [t for t in done if t.steps]
+    if len(episodes) < CALIBRATE_MIN:
+        return None
+    billed = Usage()
+    for traj in episodes:
+        for step in traj.steps:
+            if not step.usage.cached_calls:
+                billed = billed + step.usage
+    if not billed.input_tokens:
+        return None
+    return (
+        billed.cache_read_tokens / billed.input_tokens,
+        billed.cache_write_tokens / billed.input_tokens,
+    )
+
+
 def _prompt_tokens(task: Task, source: object, config: CollectConfig, count: object) -> int:
+    return _system_tokens(task, source, config, count) + count(task.prompt)  # type: ignore[operator]
+
+
+def _system_tokens(task: Task, source: object, config: CollectConfig, count: object) -> int:
     try:
         tools = source.tools(task)  # type: ignore[attr-defined]
     except Exception:
         tools = ()  # an interactive source's tools live in its environment; small anyway
-    system = system_prompt(tools, config.loop.max_turns, config.loop.max_solutions)
-    return count(system) + count(task.prompt)  # type: ignore[operator]
+    demonstration = demonstration_for(source) if config.loop.shots else None
+    system = system_prompt(
+        tools, config.loop.max_turns, config.loop.max_solutions, demonstration
+    )
+    return count(system)  # type: ignore[operator]
 
 
 def estimate_run(config: CollectConfig) -> Estimate:
@@ -98,8 +147,16 @@ def estimate_run(config: CollectConfig) -> Estimate:
     source = make_source(config.source, config.source_options)
     tasks = source.load(config.load)
     done = _finished(config.run_dir)
-    done_ids = {t.task_id for t in done}
-    pending = [t for t in tasks if t.task_id not in done_ids]
+    plan = AttemptPlan(stages=len(config.ladder), samples=config.samples, until=config.until)
+    outcomes: dict[str, list[Outcome]] = {}
+    for traj in done:
+        outcomes.setdefault(traj.task_id, []).append(
+            Outcome(EpisodeKey(traj.stage, traj.attempt), traj.success, traj.self_corrected)
+        )
+    # tasks still owed an episode of the first teacher (escalation is not projected)
+    pending = [t for t in tasks if any(k.stage == 0 for k in plan.owed(outcomes.get(t.task_id, [])))]
+    projection = project_yield(config, done)
+    per_task = projection.episodes_per_task
     name, count = _counter()
     calibrated = _calibrate(done, count)
     if calibrated is not None:
@@ -112,14 +169,30 @@ def estimate_run(config: CollectConfig) -> Estimate:
     out = min(out, float(config.teacher_params.get("max_tokens", out)))
     obs = min(obs, config.loop.observation_chars / 4)
     grow = (out + obs) * turns * (turns - 1) / 2
-    input_tokens = sum(round(turns * _prompt_tokens(t, source, config, count) + grow) for t in pending)
-    output_tokens = round(len(pending) * turns * out)
+    provider, model = provider_for(config.teacher)
+    rule = caching(provider.name, config.prompt_cache)
+    input_tokens = 0
+    splits = []
+    for task in pending:
+        system = _system_tokens(task, source, config, count)
+        prompt = system + count(task.prompt)  # type: ignore[operator]
+        input_tokens += round((turns * prompt + grow) * per_task)
+        splits.append(episode_split(turns, prompt, out + obs, system, rule, model))
+    read_share, write_share = _observed_shares(done) or shares(splits)
+    if rule is None:
+        read_share = write_share = 0.0
+    read, write = round(input_tokens * read_share), round(input_tokens * write_share)
+    output_tokens = round(len(pending) * turns * out * per_task)
     price = config.teacher_price()
     cost = None
     if price is not None:
-        cost = (input_tokens * price[0] + output_tokens * price[1]) / 1_000_000
+        usage = Usage(input_tokens=input_tokens, output_tokens=output_tokens,
+                      cache_read_tokens=read, cache_write_tokens=write)
+        cost = usage_cost(usage, price)
     return Estimate(
         tasks=len(tasks), pending=len(pending), turns=turns, input_tokens=input_tokens,
         output_tokens=output_tokens, cost_usd=cost, basis=basis, tokenizer=name,
-        run=config.run, teacher=config.teacher,
+        run=config.run, teacher=config.teacher, cache_read_tokens=read,
+        cache_write_tokens=write, projection=projection,
+        projection_text=projection.describe(config),
     )

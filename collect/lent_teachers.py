@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from trajkit.collect.config import CollectConfig
-from trajkit.collect.pricing import price_for, usage_cost
+from trajkit.collect.pricing import Price, price_for, usage_cost
 from trajkit.collect.teachers.base import Teacher
 from trajkit.collect.teachers.cache import with_cache
 from trajkit.collect.teachers.common import CLIENT_OPTION_KEYS, client_shards
@@ -39,7 +39,7 @@ LENT_PARAMS: dict[str, Any] = {"temperature": 0.0}
 class LentTeacher:
     """A teacher as a :class:`~trajkit.core.lent_model.LentModel`: replies priced per call."""
 
-    def __init__(self, name: str, teacher: Teacher, price: tuple[float, float] | None) -> None:
+    def __init__(self, name: str, teacher: Teacher, price: Price | None) -> None:
         self._name = name
         self.teacher = teacher
         self.price = price
@@ -71,7 +71,10 @@ def teacher_lender(config: CollectConfig) -> ModelLender:
         if not sep or not provider_name or not model:
             raise ConfigError(f"{flag}={spec}: malformed, expected PROVIDER:MODEL")
         provider = get_provider(provider_name.lower(), flag=f"{flag}={spec}")
-        price = (0.0, 0.0) if provider.free else price_for(model, config.prices)
+        price = (
+            Price(0.0, 0.0, 0.0, 0.0) if provider.free
+            else price_for(model, config.prices, provider=provider.name)
+        )
         if price is None and config.max_cost is not None:
             raise ConfigError(
                 f"--max-cost: no list price known for {flag}={spec}; give one with "
@@ -84,7 +87,8 @@ def teacher_lender(config: CollectConfig) -> ModelLender:
             )
         client = {k: v for k, v in config.teacher_params.items() if k in CLIENT_OPTION_KEYS}
         teacher = provider.make(
-            model, {**LENT_PARAMS, **client}, client_shards=client_shards(config.concurrency)
+            model, {**LENT_PARAMS, **client}, client_shards=client_shards(config.concurrency),
+            **provider.cache_options(config.prompt_cache),
         )
         if config.cache and provider.cacheable:
             teacher = _cached(teacher, config.cache_path)

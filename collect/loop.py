@@ -18,6 +18,10 @@ process start-up overlaps model latency, and always closes it. A source with an
 after it starts, still overlapping the first teacher call, and again after a cell restarted the
 worker; its output is never shown to the teacher, and a setup that fails ends the episode as
 ``sandbox_error``.
+
+With ``shots=1`` (the default) the system prompt ends with the source's in-context
+demonstration (``collect/demonstrations.py``), between the marker lines that let exports,
+filters and reports cut it out again exactly (``trajkit.core.demonstration``).
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from trajkit.collect.attempts import FIRST, EpisodeKey
+from trajkit.collect.demonstrations import demonstration_for
 from trajkit.collect.observation import DEFAULT_OBSERVATION_CHARS, cell_observation
 from trajkit.collect.prompts import (
     CORRECT_ANSWER_TEXT,
@@ -112,13 +118,20 @@ class LoopConfig(BaseModel):
         exclude_if=lambda v: v == DEFAULT_RECORD_CHARS,
         description="Cap on the teacher text kept over one episode.",
     )
+    shots: int = Field(
+        default=1, ge=0, le=1,
+        description="In-context demonstration episodes in the prompt (the source's own).",
+    )
 
 
-def trajectory_id(run: str, source: str, task_id: str) -> str:
-    """Deterministic id, so a resumed run recognises episodes it already wrote (also for a
-    task id holding a lone surrogate: ``surrogatepass`` is UTF-8 for every valid one)."""
-    key = f"{run}\0{source}\0{task_id}".encode("utf-8", "surrogatepass")
-    return hashlib.sha256(key).hexdigest()[:24]
+def trajectory_id(run: str, source: str, task_id: str, episode: EpisodeKey = FIRST) -> str:
+    """Deterministic id per (task, teacher stage, attempt), so a resumed run recognises episodes
+    it already wrote (also for a task id holding a lone surrogate: ``surrogatepass`` is UTF-8
+    for every valid one). A task's first episode keeps the id it had before attempts existed."""
+    text = f"{run}\0{source}\0{task_id}"
+    if episode != FIRST:
+        text += f"\0{episode.stage}\0{episode.attempt}"
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:24]
 
 
 def utc_now() -> str:
@@ -374,8 +387,12 @@ async def run_episode(
     run: str,
     sandbox_name: str,
     env: EpisodeEnv | None = None,
+    key: EpisodeKey = FIRST,
 ) -> Trajectory:
     """Play one episode of ``task`` and return its record; ``sandbox`` must be un-started.
+
+    ``key`` says which of the task's episodes this is (teacher stage and attempt); it
+    names the record, and is all that differs between two attempts at the same task.
 
     For an interactive source, ``env`` is this episode's environment: the sandbox was built
     with ``env.tools()``, a ``<solution>`` is scored by ``env.judge`` and the episode ends
@@ -388,10 +405,13 @@ async def run_episode(
     """
     started_at, t0 = utc_now(), time.perf_counter()
     tools = env.tools() if env is not None else source.tools(task)
+    demonstration = demonstration_for(source) if config.shots else None
     messages = [
         Message(
             role="system",
-            content=valid_text(system_prompt(tools, config.max_turns, config.max_solutions)),
+            content=valid_text(
+                system_prompt(tools, config.max_turns, config.max_solutions, demonstration)
+            ),
         ),
         Message(role="user", content=valid_text(task.prompt)),
     ]
@@ -413,7 +433,7 @@ async def run_episode(
         # On a normal end let a pending start finish so close sees a whole sandbox; when
         # unwinding (fatal error, Ctrl-C) stop waiting for it.
         await _shutdown(sandbox, start, cancel_start=not completed)
-    return _record(episode, termination, detail, run, sandbox_name, started_at, t0)
+    return _record(episode, termination, detail, run, sandbox_name, started_at, t0, key)
 
 
 def error_record(
@@ -425,19 +445,22 @@ def error_record(
     sandbox_name: str,
     started_at: str,
     duration_s: float,
+    key: EpisodeKey = FIRST,
 ) -> Trajectory:
     """The record of an episode that raised outside the loop's own turns (its environment
     would not open, its tools could not be listed, its record could not be built): ended as
     ``internal_error`` with the exception's type and message, so the run records the task
     once and a resume does not play the same poisoned task again."""
     return Trajectory(
-        id=trajectory_id(run, task.source, task.task_id),
+        id=trajectory_id(run, task.source, task.task_id, key),
         run=run,
         source=task.source,
         task_id=task.task_id,
         task=task,
         teacher=teacher,
         sandbox=sandbox_name,
+        attempt=key.attempt,
+        stage=key.stage,
         messages=[],
         steps=[],
         success=False,
@@ -458,19 +481,22 @@ def _record(
     sandbox_name: str,
     started_at: str,
     t0: float,
+    key: EpisodeKey,
 ) -> Trajectory:
     """Assemble the trajectory; outcome fields come from the last verdict, if any."""
     verdict = ep.verdict
     success = bool(verdict and verdict.success)
     details: dict[str, Any] = dict(verdict.details) if verdict else {}
     return Trajectory(
-        id=trajectory_id(run, ep.task.source, ep.task.task_id),
+        id=trajectory_id(run, ep.task.source, ep.task.task_id, key),
         run=run,
         source=ep.task.source,
         task_id=ep.task.task_id,
         task=ep.task,
         teacher=ep.teacher.info,
         sandbox=sandbox_name,
+        attempt=key.attempt,
+        stage=key.stage,
         messages=ep.messages,
         steps=ep.steps,
         success=success,

@@ -19,19 +19,20 @@ from pydantic import Field, ValidationError, field_validator
 from trajkit.collect.config import CollectConfig, default_run_name
 from trajkit.collect.executors import check_batch_mode
 from trajkit.collect.loop import LoopConfig
-from trajkit.collect.pricing import parse_price
+from trajkit.collect.pricing import PriceEntry, parse_price
 from trajkit.collect.sandbox.config import SandboxConfig
+from trajkit.collect.teachers.provider import provider_for
 from trajkit.collect.teachers.turn_text import (
     DEFAULT_RECORD_CHARS,
     DEFAULT_TURN_CHARS,
     MIN_TEXT_CHARS,
 )
 from trajkit.core import registry
-from trajkit.core.errors import PluginError
+from trajkit.core.errors import ConfigError, PluginError, UserError
 from trajkit.core.options import CommandOptions, as_list, options_error, parse_pairs
 from trajkit.sources.base import LoadOptions
 
-Price = tuple[float, float]
+Price = PriceEntry
 
 
 class CollectOptions(CommandOptions):
@@ -39,8 +40,8 @@ class CollectOptions(CommandOptions):
 
     cli_arguments: ClassVar[tuple[str, ...]] = ("source",)
     cli_metavars: ClassVar[dict[str, str]] = {
-        "source_opt": "KEY=VALUE", "sandbox_opt": "KEY=VALUE", "price": "MODEL=IN,OUT",
-        "teacher": "PROVIDER:MODEL",
+        "source_opt": "KEY=VALUE", "sandbox_opt": "KEY=VALUE", "price": "MODEL=IN,OUT[,CACHE_READ[,CACHE_WRITE]]",
+        "teacher": "PROVIDER:MODEL", "escalate": "PROVIDER:MODEL",
     }
 
     source: str = Field(description="Task source, e.g. math (see `trajkit plugins`).")
@@ -94,7 +95,7 @@ class CollectOptions(CommandOptions):
     )
     price: dict[str, Price] = Field(
         default_factory=dict,
-        description="MODEL=IN,OUT USD per million tokens (repeatable; overrides the table).",
+        description="MODEL=IN,OUT[,CACHE_READ[,CACHE_WRITE]] USD per million tokens (repeatable; overrides the table; cache prices left out follow the provider's rule).",
     )
     outage_streak: int = Field(
         8, ge=1,
@@ -117,6 +118,25 @@ class CollectOptions(CommandOptions):
     batch_window: float = Field(
         60.0, gt=0, description="Batch mode: send a batch at most this many seconds after its first request."
     )
+    samples: int = Field(
+        1, ge=1, le=1000,
+        description="Independent episodes per task (with --temperature above 0).",
+    )
+    until: Literal["self-corrected", "success"] | None = Field(
+        None,
+        description="Stop sampling a task once one attempt is self-corrected (kept by the default filters) or a success.",
+    )
+    escalate: list[str] = Field(
+        default_factory=list,
+        description="PROVIDER:MODEL (repeatable, in order): play tasks no earlier teacher solved again with this one.",
+    )
+    shots: int = Field(
+        1, ge=0, le=1,
+        description="In-context demonstration episodes in the system prompt (1, the source's own, or 0).",
+    )
+    no_prompt_cache: bool = Field(
+        False, description="Do not ask the provider to cache the conversation prefix each turn."
+    )
     executor: str = Field(
         "local",
         description="local (this process) or ray (episodes on Ray workers; needs the ray extra of trajkit).",
@@ -130,7 +150,7 @@ class CollectOptions(CommandOptions):
         description="--executor ray: episode worker processes (default: the cluster's CPUs; a local Ray gets this many CPUs).",
     )
 
-    @field_validator("level", "type", "difficulty", mode="before")
+    @field_validator("level", "type", "difficulty", "escalate", mode="before")
     @classmethod
     def _one_or_many(cls, value: Any) -> Any:
         return as_list(value)
@@ -143,7 +163,8 @@ class CollectOptions(CommandOptions):
     @field_validator("price", mode="before")
     @classmethod
     def _prices(cls, value: Any) -> Any:
-        """``MODEL=IN,OUT`` strings (CLI, job file) or ``{model: (in, out)}`` (Python)."""
+        """``MODEL=IN,OUT[,READ[,WRITE]]`` strings (CLI, job file) or ``{model: (in, out,
+        ...)}`` (Python)."""
         if value is None:
             return {}
         if isinstance(value, dict):
@@ -190,6 +211,10 @@ class CollectOptions(CommandOptions):
                 adaptive=not self.no_adaptive,
                 task_chars=self.task_chars,
                 mode=self.mode,
+                prompt_cache=not self.no_prompt_cache,
+                samples=self.samples,
+                until=self.until,
+                escalate=list(self.escalate),
                 batch_poll_s=self.batch_poll,
                 batch_window_s=self.batch_window,
                 executor=self.executor,
@@ -204,11 +229,15 @@ class CollectOptions(CommandOptions):
                     exec_timeout=self.exec_timeout, observation_chars=self.observation_chars,
                     teacher_turn_chars=self.teacher_turn_chars,
                     teacher_record_chars=self.teacher_record_chars,
+                    shots=self.shots,
                 ),
             )
         except ValidationError as exc:
             raise options_error(exc, _CONFIG_FLAGS.get) from None
-        check_batch_mode(config)
+        for stage in range(len(config.ladder)):
+            if stage:
+                _escalation_teacher(config.ladder[stage])
+            check_batch_mode(config.for_stage(stage))
         return config
 
 
@@ -218,6 +247,17 @@ _CONFIG_FLAGS = {
     "batch_window_s": "--batch-window", "concurrency": "--concurrency",
     "teacher": "--teacher", "source": "SOURCE",
 }
+
+
+def _escalation_teacher(spec: str) -> None:
+    """A one-line error naming ``--escalate`` for a teacher spec no provider can play."""
+    try:
+        provider_for(spec)
+    except UserError as exc:
+        message = str(exc)
+        if message.startswith("--teacher "):
+            message = "--escalate " + message.removeprefix("--teacher ")
+        raise ConfigError(message if message.startswith("--escalate") else f"--escalate {spec!r}: {message}") from None
 
 
 def _known(kind: str, name: str, flag: str) -> None:

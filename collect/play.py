@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import logging
 
+from trajkit.collect.attempts import FIRST, EpisodeKey
 from trajkit.collect.loop import LoopConfig, describe_error, run_episode
 from trajkit.collect.teachers.base import Teacher
+from trajkit.collect.teachers.sample import sampling
 from trajkit.core.sandbox import SandboxFactory
 from trajkit.schemas import Task, Trajectory
 from trajkit.sources.base import EpisodeEnv, Source
@@ -30,19 +32,22 @@ async def play_task(
     *,
     run: str,
     sandbox_name: str,
+    key: EpisodeKey = FIRST,
 ) -> Trajectory:
-    """Play ``task`` in a new sandbox (and environment) and return its trajectory."""
-    open_env = getattr(source, "open_env", None)
-    env: EpisodeEnv | None = await open_env(task) if open_env is not None else None
-    try:
-        tools = env.tools() if env is not None else source.tools(task)
-        return await run_episode(
-            task, source, teacher, factory(tools), loop,
-            run=run, sandbox_name=sandbox_name, env=env,
-        )
-    finally:
-        if env is not None:
-            await _close_env(env, task)
+    """Play episode ``key`` of ``task`` (its teacher stage and attempt; ``teacher`` is that
+    stage's) in a new sandbox (and environment) and return its trajectory."""
+    with sampling(key.attempt):  # the response cache tells attempts apart by it
+        open_env = getattr(source, "open_env", None)
+        env: EpisodeEnv | None = await open_env(task) if open_env is not None else None
+        try:
+            tools = env.tools() if env is not None else source.tools(task)
+            return await run_episode(
+                task, source, teacher, factory(tools), loop,
+                run=run, sandbox_name=sandbox_name, env=env, key=key,
+            )
+        finally:
+            if env is not None:
+                await _close_env(env, task)
 
 
 async def _close_env(env: EpisodeEnv, task: Task) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from trajkit.core.demonstration import Demonstration, enclose
 from trajkit.core.tools import Tool
 
 OBSERVATION_PREFIX = "Observation:"
@@ -69,14 +70,50 @@ def format_tools(tools: Sequence[Tool]) -> str:
     return "\n".join(lines)
 
 
-def system_prompt(tools: Sequence[Tool], max_turns: int, max_solutions: int) -> str:
-    """The first message of every episode: the protocol, the budget and the tools."""
-    return _SYSTEM.format(
+def system_prompt(
+    tools: Sequence[Tool],
+    max_turns: int,
+    max_solutions: int,
+    demonstration: Demonstration | None = None,
+) -> str:
+    """The first message of every episode: the protocol, the budget and the tools, then the
+    in-context demonstration if there is one (``--shots 1``)."""
+    prompt = _SYSTEM.format(
         max_turns=max_turns,
         max_solutions=max_solutions,
         solutions_word="solution" if max_solutions == 1 else "solutions",
         tools=format_tools(tools),
     )
+    if demonstration is None:
+        return prompt
+    return prompt + demonstration_section(demonstration, max_turns, max_solutions)
+
+
+def demonstration_section(demo: Demonstration, max_turns: int, max_solutions: int) -> str:
+    """The demonstration as the system prompt's last section, a transcript in MINT's layout
+    (``Task:``, then ``Assistant:`` turns, each followed by the user message the loop would
+    have sent: ``Observation:``, the text, the budget line) between the marker lines of
+    ``trajkit.core.demonstration``.
+
+    The budget counts down from the run's own, so the example reads exactly as the teacher's
+    episode will; a run with fewer turns than the example has counts from the example's
+    length instead, so the example never shows a budget below zero. The last turn's
+    observation, when an environment ended the episode there, is shown without a budget:
+    nothing followed it.
+    """
+    turns_left = max(max_turns, len(demo.turns))
+    parts = [f"Task:\n{demo.task.strip()}"]
+    last = len(demo.turns) - 1
+    for k, turn in enumerate(demo.turns):
+        parts.append(f"Assistant:\n{turn.assistant.strip()}")
+        turns_left -= 1
+        if turn.observation is None:
+            continue
+        if k == last:
+            parts.append(f"{OBSERVATION_PREFIX}\n{turn.observation.rstrip()}")
+        else:
+            parts.append(feedback_message(turn.observation, turns_left, max_solutions))
+    return enclose("\n\n".join(parts))
 
 
 def budget_line(turns_left: int, solutions_left: int) -> str:

@@ -23,14 +23,18 @@ import json
 import logging
 import os
 from collections import Counter
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 
-from trajkit.collect.pricing import trajectory_cost
+from trajkit.collect.attempts import EpisodeKey, Outcome
+from trajkit.collect.node_tally import NodeTally
+from trajkit.collect.pricing import Price, trajectory_cost
 from trajkit.collect.sandbox.backend import describe_sandbox
 from trajkit.collect.sandbox.config import SandboxConfig
 from trajkit.core.errors import ConfigError, StorageError
 from trajkit.core.jsonl import TornTail, iter_records
+from trajkit.core.yields import YieldTally
 from trajkit.schemas import (
     RunCounts,
     RunManifest,
@@ -63,13 +67,16 @@ class RunStore:
         run_dir: Path,
         run: str,
         config: dict,
-        price: tuple[float, float] | None = None,
+        price: Price | None = None,
         *,
+        stage_prices: Sequence[Price | None] | None = None,
         sandbox_environment: SandboxEnvironment | None = None,
         describe: bool = True,
     ) -> None:
-        """``sandbox_environment``: what this process's sandboxes run; by default read from
-        the sandbox the run's ``config`` names (``describe=False``: record none)."""
+        """``price``: the first teacher's; ``stage_prices``: each teacher's of the
+        ``--escalate`` ladder in order (default: ``[price]``). A record is priced at its own
+        stage's price. ``sandbox_environment``: what this process's sandboxes run; by default
+        read from the sandbox the run's ``config`` names (``describe=False``: record none)."""
         if sandbox_environment is None and describe:
             sandbox_environment = sandbox_environment_of(config)
         self.sandbox_environment = sandbox_environment
@@ -80,11 +87,18 @@ class RunStore:
         self.dir.mkdir(parents=True, exist_ok=True)
         self._lock_fd = self._acquire_lock()
         self.path = self.dir / TRAJECTORIES
-        self.done: set[str] = set()
+        #: (task id, stage, attempt) of every episode recorded, and each task's outcomes
+        self.done: set[tuple[str, int, int]] = set()
+        self.outcomes: dict[str, list[Outcome]] = {}
         self.counts = RunCounts()
         self.usage = Usage()
         self.price = price
+        self.prices: list[Price | None] = list(stage_prices or [price])
         self.cost_usd = 0.0
+        #: Whether every record so far has a price (the run's ``cost_usd`` means something).
+        self.priced = all(p is not None for p in self.prices)
+        self.yields = YieldTally()
+        self.nodes = NodeTally()  # where episodes ran (--executor ray), for run.json
         self.repaired_bytes = 0
         self.started_at = utc_now()
         self._check_config()
@@ -114,6 +128,18 @@ class RunStore:
             return  # unreadable manifest: the trajectories file is the source of truth
         self.started_at = previous.started_at
         self.sandbox_environments = list(previous.sandbox_environments)
+        self.nodes.carry_over(previous.nodes)
+        old_ladder = _ladder(previous.config)
+        new_ladder = _ladder(self.config)
+        shared = min(len(old_ladder), len(new_ladder))
+        if old_ladder[1:shared] != new_ladder[1:shared]:
+            # records name their stage by number: a reordered ladder would count one
+            # teacher's attempts as another's
+            raise ConfigError(
+                f"--run {self.run}: this run escalated to {', '.join(str(t) for t in old_ladder[1:])}; a resume "
+                "may add teachers after those (or drop the last), not change them; use another "
+                "--run name"
+            )
         for key in ("source", "teacher", "mode"):  # mode: run.json prices every record alike
             old, new = previous.config.get(key), self.config.get(key)
             if old is not None and old != new:
@@ -121,6 +147,14 @@ class RunStore:
                     f"--run {self.run}: this run was collected with {key} {old!r}, not {new!r}; "
                     "use another --run name"
                 )
+        old_shots, new_shots = _shots(previous.config), _shots(self.config)
+        if old_shots is not None and new_shots is not None and old_shots != new_shots:
+            # the prompt is part of the data: one run, one prompt (runs from before shots
+            # existed record none, and resume with whatever is given)
+            raise ConfigError(
+                f"--shots {new_shots}: run {self.run} was collected with --shots {old_shots}; "
+                "resume with the same, or use another --run name"
+            )
 
     def _add_environment(self) -> None:
         """This process's sandbox environment joins the run's list unless already there; a
@@ -142,9 +176,9 @@ class RunStore:
             return
         torn: list[TornTail] = []
         for _, traj in iter_records(self.path, Trajectory, torn):
-            if traj.task_id in self.done:
+            if episode_key(traj) in self.done:
                 continue
-            self._tally(traj)
+            self._tally(self._priced(traj))
         if torn:
             size = self.path.stat().st_size
             self.repaired_bytes = size - torn[0].offset
@@ -158,8 +192,22 @@ class RunStore:
                 with open(self.path, "ab") as fh:
                     fh.write(b"\n")
 
+    def _priced(self, traj: Trajectory) -> Trajectory:
+        """``traj`` with ``cost_usd`` at its stage's price, unless it has one or none is known."""
+        if traj.cost_usd is not None:
+            return traj
+        price = self.prices[traj.stage] if traj.stage < len(self.prices) else None
+        if price is None:
+            return traj
+        return traj.model_copy(update={"cost_usd": round(trajectory_cost(traj, price), 9)})
+
     def _tally(self, traj: Trajectory) -> None:
-        self.done.add(traj.task_id)
+        self.done.add(episode_key(traj))
+        self.outcomes.setdefault(traj.task_id, []).append(
+            Outcome(EpisodeKey(traj.stage, traj.attempt), traj.success, traj.self_corrected)
+        )
+        self.yields.add(traj)
+        self.nodes.played(traj)
         counts = self.counts
         counts.done += 1
         counts.succeeded += int(traj.success)
@@ -168,14 +216,17 @@ class RunStore:
         by[traj.termination.value] += 1
         counts.by_termination = dict(by)
         self.usage = self.usage + traj.usage
-        if self.price is not None:
-            self.cost_usd += trajectory_cost(traj, self.price)
+        if traj.cost_usd is None:
+            self.priced = False
+        else:
+            self.cost_usd += traj.cost_usd
 
     def append(self, traj: Trajectory) -> None:
-        """Write one finished trajectory as a single line, in one system call."""
-        if valid_text(traj.task_id) in self.done:
+        """Write one finished trajectory (priced at its stage's price) as a single line, in
+        one system call; an episode already recorded is not written again."""
+        if episode_key(traj) in self.done:
             return
-        data, traj = record_line(traj)
+        data, traj = record_line(self._priced(traj))
         view = memoryview(data)
         start = os.lseek(self._fd, 0, os.SEEK_END)
         try:
@@ -198,6 +249,8 @@ class RunStore:
     def write_manifest(self, status: str, total_tasks: int, detail: str = "") -> RunManifest:
         """Atomically replace ``run.json`` (write a temp file, then rename)."""
         self.counts.total_tasks = total_tasks
+        self.counts.by_source = self.yields.by_source()
+        self.counts.by_teacher = self.yields.by_teacher()
         manifest = RunManifest(
             run=self.run,
             status=status,
@@ -205,11 +258,12 @@ class RunStore:
             config=self.config,
             counts=self.counts,
             usage=self.usage,
-            cost_usd=round(self.cost_usd, 6) if self.price is not None else None,
+            cost_usd=round(self.cost_usd, 6) if self.priced else None,
             started_at=self.started_at,
             updated_at=utc_now(),
             toolkit_version=toolkit_version(),
             sandbox_environments=self.sandbox_environments,
+            nodes=self.nodes.counts(),
         )
         tmp = self.dir / f".{RUN_JSON}.tmp"
         try:
@@ -226,6 +280,23 @@ class RunStore:
     def close(self) -> None:
         os.close(self._fd)
         os.close(self._lock_fd)
+
+
+def episode_key(traj: Trajectory) -> tuple[str, int, int]:
+    """(task id as valid text, stage, attempt): what makes an episode of a run unique."""
+    return valid_text(traj.task_id), traj.stage, traj.attempt
+
+
+def _shots(config: dict) -> object:
+    """A recorded config's ``loop.shots`` (``None`` in runs from before it existed)."""
+    loop = config.get("loop")
+    return loop.get("shots") if isinstance(loop, dict) else None
+
+
+def _ladder(config: dict) -> list[object]:
+    """A recorded config's teachers in order (``teacher`` then ``escalate``)."""
+    escalate = config.get("escalate")
+    return [config.get("teacher"), *(escalate if isinstance(escalate, list) else [])]
 
 
 def sandbox_environment_of(config: dict) -> SandboxEnvironment | None:
@@ -281,7 +352,11 @@ def record_line(traj: Trajectory) -> tuple[bytes, Trajectory]:
         termination=Termination.INTERNAL_ERROR,
         termination_detail=valid_text(f"the record could not be written: {reason}"),
         usage=traj.usage,
+        cost_usd=traj.cost_usd,
         timing=traj.timing,
         toolkit_version=traj.toolkit_version,
+        attempt=traj.attempt,  # the same episode, so a resume does not play it again
+        stage=traj.stage,
+        node=valid_text(traj.node) if traj.node is not None else None,
     )
     return (stub.model_dump_json() + "\n").encode(), stub

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from trajkit.collect.attempts import AttemptPlan, EpisodeKey
 from trajkit.collect.budget import Budget
 from trajkit.collect.config import CollectConfig
 from trajkit.collect.executors import make_executor
@@ -33,18 +34,18 @@ from trajkit.collect.pricing import trajectory_cost
 from trajkit.collect.progress import RunProgress
 from trajkit.collect.run_store import TRAJECTORIES, RunStore
 from trajkit.collect.sandbox.backend import sandbox_factory
+from trajkit.collect.schedule import Schedule
 from trajkit.collect.teacher_outage import TeacherOutage
 from trajkit.collect.teachers.provider import parse_spec, provider_for
 from trajkit.core.errors import ConfigError, DataError, StorageError, UserError
 from trajkit.core.jsonl import iter_records
 from trajkit.schemas import RunManifest, Task, TeacherInfo, Trajectory
-from trajkit.schemas.text import valid_text
 from trajkit.sources.base import SourceRuntime, make_source
 
 log = logging.getLogger(__name__)
 
 MANIFEST_EVERY_S = 2.0
-Player = Callable[[Task], Awaitable[Trajectory]]
+Player = Callable[[Task, EpisodeKey], Awaitable[Trajectory]]
 
 
 @dataclass
@@ -103,26 +104,32 @@ async def collect(config: CollectConfig, console: Console | None = None) -> RunR
             )
         )
     executor = make_executor(config, console, source=source, sandbox_factory=factory)
-    price = config.teacher_price()
-    if config.max_cost is not None and price is None:
+    prices = [config.teacher_price(stage) for stage in range(len(config.ladder))]
+    unpriced = [spec for spec, price in zip(config.ladder, prices, strict=True) if price is None]
+    if config.max_cost is not None and unpriced:
         raise ConfigError(
-            f"--max-cost: no list price known for {config.teacher!r}; give one with "
+            f"--max-cost: no list price known for {unpriced[0]!r}; give one with "
             "--price MODEL=IN,OUT (USD per million tokens)"
         )
-    store = RunStore(config.run_dir, config.run, config.model_dump(mode="json"), price)
+    _warn_repeated_samples(config, console)
+    plan = AttemptPlan(stages=len(config.ladder), samples=config.samples, until=config.until)
+    store = RunStore(
+        config.run_dir, config.run, config.model_dump(mode="json"), prices[0], stage_prices=prices
+    )
+    bind_nodes = getattr(executor, "bind_node_tally", None)
+    if bind_nodes is not None:  # --executor ray: lost and replayed episodes per node
+        bind_nodes(store.nodes)
     budget = Budget(config.max_cost, spent=store.cost_usd, finished=store.counts.done)
+    schedule = Schedule(plan, tasks, store.outcomes)
     try:
         try:
-            # Records hold task ids as valid text (``record_line``): compare them so.
-            pending = [t for t in tasks if valid_text(t.task_id) not in store.done]
-            skipped = len(tasks) - len(pending)
+            skipped = sum(1 for t in tasks if schedule.settled(t) and schedule.played(t))
+            store.counts.tasks_settled = schedule.settled_count()
             store.write_manifest("running", len(tasks))
-            if pending:
+            if schedule.ready:
                 try:
-                    await executor.start(len(pending))
-                    await _run_all(
-                        config, executor.play, store, budget, pending, len(tasks), console
-                    )
+                    await executor.start(len(schedule.ready))
+                    await _run_all(config, executor.play, store, budget, schedule, console)
                 finally:
                     await executor.aclose()
         except UserError as exc:
@@ -135,7 +142,8 @@ async def collect(config: CollectConfig, console: Console | None = None) -> RunR
             # then let it show its traceback; run.json never stays "running"
             _final_manifest(store, "failed", len(tasks), f"unexpected error: {describe_error(exc)}")
             raise
-        if budget.exhausted and store.counts.done < len(tasks):
+        store.counts.tasks_settled = schedule.settled_count()
+        if budget.exhausted and store.counts.tasks_settled < len(tasks):
             detail = (
                 f"spent ${budget.spent:.4f} of ${config.max_cost:.4f}; resume with a higher --max-cost"
             )
@@ -190,22 +198,42 @@ def _teacher_info(config: CollectConfig) -> TeacherInfo:
     )
 
 
-async def _play_safely(config: CollectConfig, play: Player, task: Task) -> Trajectory:
-    """``play(task)``, or an ``internal_error`` record if it raised something unexpected.
+async def _play_safely(
+    config: CollectConfig, play: Player, task: Task, key: EpisodeKey
+) -> Trajectory:
+    """``play(task, key)``, or an ``internal_error`` record if it raised something unexpected.
 
     User errors (bad key, no isolation, an outage) and cancellation still stop the run; any
     other exception ends this episode only, so the rest of the run goes on.
     """
     started_at, t0 = utc_now(), time.perf_counter()
     try:
-        return await play(task)
+        return await play(task, key)
     except UserError:
         raise
     except Exception as exc:
         log.warning("episode %s raised %s", task.task_id, describe_error(exc))
         return error_record(
-            task, _teacher_info(config), exc, run=config.run, sandbox_name=config.sandbox,
-            started_at=started_at, duration_s=time.perf_counter() - t0,
+            task, _teacher_info(config.for_stage(key.stage)), exc, run=config.run,
+            sandbox_name=config.sandbox, started_at=started_at,
+            duration_s=time.perf_counter() - t0, key=key,
+        )
+
+
+def _episode_cost(store: RunStore, traj: Trajectory) -> float:
+    """What ``traj`` cost at its own teacher's price (0 when that is unknown)."""
+    price = store.prices[traj.stage] if traj.stage < len(store.prices) else None
+    return trajectory_cost(traj, price) if price is not None else 0.0
+
+
+def _warn_repeated_samples(config: CollectConfig, console: Console) -> None:
+    """Several attempts of a deterministic teacher mostly repeat each other: say so."""
+    temperature = config.teacher_params.get("temperature", 0.0)
+    if config.samples > 1 and not temperature:
+        console.print(
+            f"warning: --samples {config.samples} at --temperature 0: the attempts will mostly "
+            "repeat each other (and each is paid for); sample with --temperature above 0",
+            markup=False, highlight=False, soft_wrap=True,
         )
 
 
@@ -214,34 +242,54 @@ async def _run_all(
     play: Player,
     store: RunStore,
     budget: Budget,
-    pending: list[Task],
-    total: int,
+    schedule: Schedule,
     console: Console,
 ) -> None:
-    queue: asyncio.Queue[Task] = asyncio.Queue()
-    for task in pending:
-        queue.put_nowait(task)
+    total = schedule.total
     last_manifest = time.monotonic()
     outage = TeacherOutage(config.outage_streak)
+    wake = asyncio.Event()  # an episode finished: more may be owed, or the run may be over
+    attempts = config.samples > 1 or bool(config.escalate)
 
-    with RunProgress(console, config.run, total, store.counts.done) as progress:
+    with RunProgress(
+        console, config.run, total, store.counts.tasks_settled, tasks=attempts
+    ) as progress:
 
         async def worker() -> None:
             nonlocal last_manifest
             while True:
-                if queue.empty() or not budget.try_start():
+                if not schedule.ready:
+                    if not schedule.in_flight:
+                        return
+                    wake.clear()
+                    await wake.wait()
+                    continue
+                if not budget.try_start():
                     return
-                task = queue.get_nowait()
-                traj = await _play_safely(config, play, task)
+                task, key = schedule.next()
+                try:
+                    traj = await _play_safely(config, play, task, key)
+                except BaseException:
+                    wake.set()  # waiting workers see the run end
+                    raise
+                schedule.finished(task, key, traj)  # held outage records count as played
+                wake.set()  # more may be owed now, or the run is over
                 for record in outage.observe(traj):
                     store.append(record)
-                budget.finish(trajectory_cost(traj, store.price) if store.price else 0.0)
-                progress.update(store.counts, store.usage, store.cost_usd if store.price else None)
+                store.counts.tasks_settled = schedule.settled_count()
+                budget.finish(_episode_cost(store, traj))
+                progress.update(
+                    store.counts, store.usage, store.cost_usd if store.priced else None,
+                    store.nodes,
+                )
                 if time.monotonic() - last_manifest > MANIFEST_EVERY_S:
                     last_manifest = time.monotonic()
                     store.write_manifest("running", total)
 
-        workers = [asyncio.create_task(worker()) for _ in range(min(config.concurrency, len(pending)))]
+        workers = [
+            asyncio.create_task(worker())
+            for _ in range(min(config.concurrency, schedule.most_remaining()))
+        ]
         try:
             done, _ = await asyncio.wait(workers, return_when=asyncio.FIRST_EXCEPTION)
             for finished in done:

@@ -24,6 +24,7 @@ def build_teacher(config: CollectConfig, *, cache: bool = True) -> Teacher:
     teacher = provider.make(
         model, dict(config.teacher_params), on_status=limit.observe,
         client_shards=client_shards(config.concurrency),
+        **provider.cache_options(config.prompt_cache),
     )
     if config.mode == "batch":  # answered requests land in the response cache
         teacher = batch_teacher(

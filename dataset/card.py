@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import yaml
 
+from trajkit.core.demonstration import DEMONSTRATION_CLOSE, DEMONSTRATION_OPEN
 from trajkit.core.numbers import percent
 from trajkit.dataset.changelog import chain_text, params_text
 from trajkit.dataset.export_hf import COLUMN_DOCS, DATA_DIR
@@ -36,6 +37,7 @@ from trajkit.dataset.summary import (
     named_counts,
 )
 from trajkit.dataset.version import duplicate_count
+from trajkit.dataset.yield_table import ALIGN, HEADER, yield_rows
 from trajkit.schemas import DatasetManifest
 
 DEFAULT_LICENSE = "other"
@@ -50,6 +52,8 @@ class CardInputs:
     split_rows: Mapping[str, int]
     skipped: Mapping[str, int]
     shards: Sequence[str]  # paths relative to the export root
+    keep_demonstration: bool = False  # the system prompts keep the in-context demonstration
+    demonstrations: int = 0  # rows whose teacher was shown one (kept or cut out)
 
 
 def size_category(n: int) -> str:
@@ -99,6 +103,31 @@ def _counts(title: str, counts: Mapping[str, int], total: int) -> list[str]:
     return [f"### {title}", "", *_table([title.rstrip("s").capitalize(), "records", "share"], rows, "lrr")]
 
 
+def _demonstration(m: DatasetManifest, export: CardInputs) -> list[str]:
+    """Whether the teachers saw an in-context demonstration, and whether ``messages`` has it."""
+    if not export.demonstrations:
+        return []
+    rows = sum(export.split_rows.values())
+    labels = {p.path: parent_label(p) for p in m.parents or []}
+    parents = [labels.get(p, p) for use in m.shots or [] if use.shots for p in use.parents]
+    which = f" (`--shots 1`: {', '.join(parents)})" if parents else " (`--shots 1`)"
+    where = (
+        "It is kept: each such system prompt ends with it, between the lines "
+        f"`{DEMONSTRATION_OPEN}` and `{DEMONSTRATION_CLOSE}`."
+        if export.keep_demonstration else
+        "It is not in `messages`: it was cut out of each system prompt exactly, which then reads "
+        "as if no example had been shown (`trajkit export --keep-demonstration` keeps it)."
+    )
+    return [
+        "## In-context demonstration",
+        "",
+        f"In {export.demonstrations} of the {rows} rows the teacher was shown one example "
+        f"episode of the task's kind, written for trajkit, at the end of the system "
+        f"prompt{which}. {where}",
+        "",
+    ]
+
+
 def _environments(m: DatasetManifest) -> list[str]:
     """The sandbox environment(s) the parents' code ran in, by parent."""
     out = ["## Sandbox environment", ""]
@@ -125,6 +154,23 @@ def _environments(m: DatasetManifest) -> list[str]:
     if differs:
         out += [f"The parents ran in different environments ({', '.join(differs)} differ): the "
                 "same code may have printed differently in them.", ""]
+    return out
+
+
+def _yield(m: DatasetManifest) -> list[str]:
+    """What the kept records cost: every attempt behind them, per source and per teacher."""
+    if not m.yield_by_source:
+        return []
+    out = [
+        "## Yield", "",
+        "Every episode the parents hold (all attempts and escalation steps, duplicates "
+        "excepted), and what this version kept of them: tokens and dollars per kept record "
+        "charge each kept record its share of the attempts filtered out (dollars at the "
+        "prices the runs were collected at; `-` where a run was unpriced).", "",
+    ]
+    for title, groups in (("source", m.yield_by_source), ("teacher", m.yield_by_teacher or {})):
+        rows = yield_rows({f"`{k}`": v for k, v in groups.items()})
+        out += _table([title, *HEADER], rows, ALIGN)
     return out
 
 
@@ -188,6 +234,7 @@ def render_card(
         out += _table(["parent", "records", "sha256"],
                       [(parent_label(p), p.records, f"`{p.sha256[:16]}…`") for p in m.parents], "lrl")
     out += _environments(m)
+    out += _demonstration(m, export)
     out += ["## Filters", "", f"Chain: {chain_text(m.filters)}.", ""]
     filter_rows = [
         (f.name, params_text(f.params, ", ") or "-",
@@ -200,6 +247,7 @@ def render_card(
     dupes = duplicate_count(m)
     if dupes:
         out += [f"{dupes} record(s) with an id already seen were skipped before filtering.", ""]
+    out += _yield(m)
     mean_in = usage.input_tokens / m.records if m.records else 0.0
     mean_out = usage.output_tokens / m.records if m.records else 0.0
     out += ["## Tokens", ""]

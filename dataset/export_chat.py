@@ -9,6 +9,12 @@ a conversation (no assistant turn, an empty message, roles that do not alternate
 :class:`Unexportable` with a short reason that the exporter counts, instead of emitting a row a
 trainer would reject or, worse, silently learn from.
 
+The in-context demonstration the teacher was shown (``--shots 1``: the last section of the
+system prompt, ``trajkit.core.demonstration``) is left out by default, cut exactly so the system
+prompt reads byte for byte as a ``--shots 0`` run wrote it and every other message is unchanged:
+it is an example written for the prompt, not the episode's own, and CodeActInstruct did not
+train on its in-context example either. ``keep_demonstration`` keeps the system prompt whole.
+
 Weights (OpenAI ``weight``, 0 or 1, on assistant messages only): with ``weights`` every
 assistant turn gets 1; with ``mask_failed`` an assistant turn whose action *did not work* gets
 0, so the model sees its failed attempts as context but is not trained to produce them. "Did
@@ -22,6 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from trajkit.core.demonstration import without_demonstration
 from trajkit.core.errors import TrajkitError
 from trajkit.core.self_correction import failed_action
 from trajkit.schemas import ActionKind, Step, Trajectory
@@ -75,12 +82,13 @@ def _failed_flags(traj: Trajectory) -> list[bool]:
     return flags
 
 
-def conversation(traj: Trajectory) -> list[Turn]:
+def conversation(traj: Trajectory, *, keep_demonstration: bool = False) -> list[Turn]:
     """The normalised conversation (see the module docstring), or :class:`Unexportable`."""
     flags = iter(_failed_flags(traj))
+    messages = traj.messages if keep_demonstration else without_demonstration(traj.messages)
     turns = [
         Turn(m.role, m.content, next(flags) if m.role == "assistant" else False)
-        for m in traj.messages
+        for m in messages
     ]
     while turns and turns[-1].role == "user":
         turns.pop()

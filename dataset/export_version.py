@@ -5,6 +5,9 @@ Formats: ``openai`` (chat fine-tuning JSONL, optional per-message ``weight``), `
 CHANGELOG, loadable with ``datasets.load_dataset(PATH)``). See ``export_chat`` for how a
 trajectory becomes a conversation and which records are skipped.
 
+Whether the teacher's in-context demonstration stays in each system prompt is the
+``keep_demonstration`` flag (default: cut out; ``export_chat`` says why and how exactly).
+
 Guarantees: the version is verified first (exporting drifted data would publish numbers the
 card contradicts); output is deterministic (rows in data order, no timestamps beyond the
 manifest's own ``created_at``); it is written into a temporary sibling and renamed into place,
@@ -23,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from trajkit.core.demonstration import demonstration_text
 from trajkit.core.errors import ConfigError, DataError
 from trajkit.dataset.changelog import CHANGELOG_FILE, public_changelog
 from trajkit.dataset.export_chat import (
@@ -52,6 +56,9 @@ class ExportResult:
     manifest: DatasetManifest
     rows: int = 0
     skipped: dict[str, int] = field(default_factory=dict)
+    #: rows whose teacher was shown an in-context demonstration (cut out unless kept)
+    demonstrations: int = 0
+    keep_demonstration: bool = False
     files: list[str] = field(default_factory=list)  # relative to ``path`` for hf
 
 
@@ -84,12 +91,12 @@ def _dump(row: dict[str, Any]) -> bytes:
 
 
 def _write_jsonl(version_dir: Path, fmt: str, dest: Path, *, weights: bool, mask_failed: bool,
-                 result: ExportResult) -> None:
+                 keep_demonstration: bool, result: ExportResult) -> None:
     skipped: Counter[str] = Counter()
     with open(dest, "wb") as fh:
         for traj, _size in iter_data(version_dir):
             try:
-                turns = conversation(traj)
+                turns = conversation(traj, keep_demonstration=keep_demonstration)
                 if fmt == "openai":
                     row = openai_row(turns, weights=weights, mask_failed=mask_failed)
                 elif fmt == "sharegpt":
@@ -101,6 +108,7 @@ def _write_jsonl(version_dir: Path, fmt: str, dest: Path, *, weights: bool, mask
                 continue
             fh.write(_dump(row))
             result.rows += 1
+            result.demonstrations += bool(demonstration_text(traj.messages))
         fh.flush()
         os.fsync(fh.fileno())
     result.skipped = dict(sorted(skipped.items()))
@@ -109,6 +117,7 @@ def _write_jsonl(version_dir: Path, fmt: str, dest: Path, *, weights: bool, mask
 def write_hf_folder(
     version_dir: Path, dest: Path, manifest: DatasetManifest, *, license: str,
     repo_id: str | None, max_shard_bytes: int, result: ExportResult,
+    keep_demonstration: bool = False,
 ) -> None:
     """Parquet shards under ``dest/data``, ``README.md`` card and ``CHANGELOG.md`` (if any;
     its teacher rows named as the card names teachers: ``changelog.public_changelog``)."""
@@ -122,16 +131,19 @@ def write_hf_folder(
     for traj, size in iter_data(version_dir):
         summary.add(traj.model_dump(mode="json", include={"source", "teacher", "termination", "usage"}))
         try:
-            turns = conversation(traj)
+            turns = conversation(traj, keep_demonstration=keep_demonstration)
         except Unexportable as exc:
             skipped[exc.reason] += 1
             continue
         writer.add(hf_row(traj, turns), size)
+        result.demonstrations += bool(demonstration_text(traj.messages))
     shards = [p.relative_to(dest).as_posix() for p in writer.close()]
     result.rows = writer.rows
     result.skipped = dict(sorted(skipped.items()))
     card = render_card(
-        manifest, summary, CardInputs({"train": writer.rows}, result.skipped, shards),
+        manifest, summary,
+        CardInputs({"train": writer.rows}, result.skipped, shards, keep_demonstration,
+                   result.demonstrations),
         license=license, repo_id=repo_id,
     )
     (dest / README_FILE).write_text(card, encoding="utf-8")
@@ -177,8 +189,12 @@ def export_version(
     license: str = "other",
     repo_id: str | None = None,
     max_shard_bytes: int | None = None,
+    keep_demonstration: bool = False,
 ) -> ExportResult:
-    """Export ``version`` (a ``vN`` directory, or a dataset directory → latest) as ``fmt`` to ``to``."""
+    """Export ``version`` (a ``vN`` directory, or a dataset directory → latest) as ``fmt`` to ``to``.
+
+    ``keep_demonstration``: keep the in-context demonstration in each system prompt (by default
+    it is cut out exactly; see ``export_chat``)."""
     from trajkit.dataset.export_hf import DEFAULT_MAX_SHARD_BYTES
 
     if fmt not in FORMATS:
@@ -194,15 +210,18 @@ def export_version(
         raise ConfigError(f"--to {target}: already exists (use --force to replace it)")
     if not target.parent.is_dir():
         raise ConfigError(f"--to {target}: directory {target.parent} does not exist")
-    result = ExportResult(path=target, format=fmt, version_dir=version_dir, manifest=manifest)
+    result = ExportResult(path=target, format=fmt, version_dir=version_dir, manifest=manifest,
+                          keep_demonstration=keep_demonstration)
     work = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
     try:
         out = work / target.name
         if fmt == "hf":
             write_hf_folder(version_dir, out, manifest, license=license, repo_id=repo_id,
-                            max_shard_bytes=max_shard_bytes or DEFAULT_MAX_SHARD_BYTES, result=result)
+                            max_shard_bytes=max_shard_bytes or DEFAULT_MAX_SHARD_BYTES, result=result,
+                            keep_demonstration=keep_demonstration)
         else:
-            _write_jsonl(version_dir, fmt, out, weights=weights, mask_failed=mask_failed, result=result)
+            _write_jsonl(version_dir, fmt, out, weights=weights, mask_failed=mask_failed,
+                         keep_demonstration=keep_demonstration, result=result)
             result.files = [target.name]
         place(out, target, force)
     finally:

@@ -57,7 +57,7 @@ class FilterOptions(CommandOptions):
     )
     min_turns: str | None = Field(None, description="Drop trajectories with fewer assistant turns.")
     max_turns: str | None = Field(None, description="Drop trajectories with more assistant turns.")
-    min_tokens: str | None = Field(None, description="Drop trajectories with fewer tokens (all message contents).")
+    min_tokens: str | None = Field(None, description="Drop trajectories with fewer tokens (all message contents but the in-context demonstration).")
     max_tokens: str | None = Field(None, description="Drop trajectories with more tokens, e.g. 8192.")
     tokenizer: str | None = Field(
         None,
@@ -155,6 +155,10 @@ class ExportOptions(CommandOptions):
     )
     license: str = Field("other", description="hf: license id for the dataset card.")
     max_shard_mb: int | None = Field(None, ge=1, description="hf: cut Parquet shards at about this many MB of rows.")
+    keep_demonstration: bool = Field(
+        False,
+        description="Keep the in-context example episode the teacher was shown (--shots 1) at the end of each system prompt; by default it is cut out exactly, as CodeActInstruct did not train on it.",
+    )
 
 
 class PublishOptions(CommandOptions):

@@ -34,6 +34,7 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
+from trajkit.core.demonstration import split_demonstration
 from trajkit.core.errors import DataError
 from trajkit.core.self_correction import failed_action, success_step_position
 from trajkit.dataset.inputs import TRAJECTORIES_FILE, VERSION_DATA_FILE, is_version_dir
@@ -334,9 +335,13 @@ def render_trajectory(traj: Trajectory, console: Console, *, system: bool = Fals
         )
     )
     if system and traj.messages and traj.messages[0].role == "system":
-        console.print(
-            Panel(Text(traj.messages[0].content), title="system prompt", border_style="dim")
-        )
+        prompt, demonstration = split_demonstration(traj.messages[0].content)
+        console.print(Panel(Text(prompt), title="system prompt", border_style="dim"))
+        if demonstration:
+            console.print(Panel(
+                Text(demonstration.strip()), border_style="dim",
+                title="in-context demonstration (end of the system prompt; not this episode)",
+            ))
     console.print(
         Panel(Text(traj.task.prompt), title="task", title_align="left", border_style="cyan")
     )

@@ -22,7 +22,9 @@ from rich.table import Table
 from trajkit.core.errors import DataError
 from trajkit.core.jsonl import TornTail, iter_records
 from trajkit.core.numbers import percent
+from trajkit.core.yields import YieldTally, sum_yields
 from trajkit.dataset.inputs import TRAJECTORIES_FILE, input_environments
+from trajkit.dataset.naming import teacher_name
 from trajkit.dataset.summary import (
     environment_differences,
     environment_identity,
@@ -36,8 +38,9 @@ from trajkit.dataset.version import (
     list_versions,
     read_manifest,
 )
+from trajkit.dataset.yield_table import HEADER, yield_line, yield_rows
 from trajkit.filters.self_correct import is_self_correcting
-from trajkit.schemas import DatasetManifest, Trajectory
+from trajkit.schemas import DatasetManifest, Trajectory, YieldCounts
 from trajkit.schemas.manifests import EnvironmentUse
 
 
@@ -65,6 +68,17 @@ class Stats:
     #: The sandbox environments the records were collected in (a run's ``run.json``, a
     #: version's manifest); None when nothing recorded them.
     sandbox_environments: list[EnvironmentUse] | None = None
+    #: Attempts → kept (default chain) with tokens and dollars, per source and teacher.
+    yields: YieldTally = field(default_factory=lambda: YieldTally(teacher_name))
+
+    def yield_groups(self) -> tuple[dict[str, YieldCounts], dict[str, YieldCounts]]:
+        """(by source, by teacher): for a dataset version, the attempts behind its records as
+        its manifest recorded them (``kept`` = the version's records); else counted from the
+        records themselves (``kept`` = what the default chain keeps)."""
+        m = self.manifest
+        if m is not None and m.yield_by_source is not None:
+            return dict(m.yield_by_source), dict(m.yield_by_teacher or {})
+        return self.yields.by_source(), self.yields.by_teacher()
 
     def _rate(self, n: int) -> float:
         return n / self.records if self.records else 0.0
@@ -115,6 +129,7 @@ class Stats:
     def add(self, traj: Trajectory) -> None:
         """Count one trajectory."""
         self.records += 1
+        self.yields.add(traj)
         self.by_source[traj.source] += 1
         self.by_termination[traj.termination.value] += 1
         self.successes += traj.success
@@ -209,6 +224,7 @@ def stats_as_dict(stats: Stats) -> dict[str, Any]:
         "duplicates_skipped": stats.duplicates,
         "torn_tail": stats.torn_tail,
         "problems": list(stats.problems),
+        "yield": _yield_json(stats),
         "sandbox_environments": (
             None if stats.sandbox_environments is None
             else [u.model_dump(mode="json") for u in stats.sandbox_environments]
@@ -227,6 +243,31 @@ def stats_as_dict(stats: Stats) -> dict[str, Any]:
             "filters": [f.model_dump() for f in m.filters],
         }
     return out
+
+
+def _yield_json(stats: Stats) -> dict[str, Any]:
+    by_source, by_teacher = stats.yield_groups()
+
+    def one(y: YieldCounts) -> dict[str, Any]:
+        return {**y.model_dump(), "success_rate": y.success_rate,
+                "self_correction_rate": y.self_correction_rate,
+                "tokens_per_kept": y.tokens_per_kept, "cost_per_kept": y.cost_per_kept}
+
+    return {
+        "total": one(sum_yields(by_source.values())),
+        "by_source": {k: one(v) for k, v in sorted(by_source.items())},
+        "by_teacher": {k: one(v) for k, v in sorted(by_teacher.items())},
+    }
+
+
+def _yield_table(title: str, column: str, groups: dict[str, YieldCounts]) -> Table:
+    table = Table(title=title, title_justify="left")
+    table.add_column(column)
+    for name in HEADER:
+        table.add_column(name[0].upper() + name[1:], justify="right")
+    for row in yield_rows(groups):
+        table.add_row(escape(row[0]), *row[1:])
+    return table
 
 
 def _counts_table(title: str, counts: Counter[str], total: int) -> Table:
@@ -269,6 +310,14 @@ def render_stats(stats: Stats, console: Console) -> None:
     ):
         if counts:
             console.print(_counts_table(title, counts, stats.records))
+    by_source, by_teacher = stats.yield_groups()
+    if by_source:
+        kept_by = "this version" if stats.manifest is not None and stats.manifest.yield_by_source \
+            is not None else "the default filters (success + self-correction)"
+        console.print(f"yield: {yield_line(sum_yields(by_source.values()))}; kept by {kept_by}",
+                      highlight=False, markup=False)
+        console.print(_yield_table("Yield by source", "Source", by_source))
+        console.print(_yield_table("Yield by teacher", "Teacher", by_teacher))
     if stats.errors_by_kind:
         errors = Table(title="Errors by kind", title_justify="left")
         errors.add_column("Kind")

@@ -66,6 +66,8 @@ class DataSummary:
     output_tokens: int = 0
     calls: int = 0
     cached_calls: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
     ids: list[str] | None = None
     duplicate_ids: list[str] = field(default_factory=list)
     _seen: set[str] | None = None
@@ -82,6 +84,8 @@ class DataSummary:
             output_tokens=self.output_tokens,
             calls=self.calls,
             cached_calls=self.cached_calls,
+            cache_read_tokens=self.cache_read_tokens,
+            cache_write_tokens=self.cache_write_tokens,
         )
 
     def add(self, obj: dict[str, Any]) -> None:
@@ -100,6 +104,8 @@ class DataSummary:
             self.output_tokens += _int(usage.get("output_tokens"))
             self.calls += _int(usage.get("calls"))
             self.cached_calls += _int(usage.get("cached_calls"))
+            self.cache_read_tokens += _int(usage.get("cache_read_tokens"))
+            self.cache_write_tokens += _int(usage.get("cache_write_tokens"))
         if self.ids is not None and self._seen is not None:
             rid = str(obj.get("id"))
             if rid in self._seen:

@@ -16,7 +16,8 @@ Same inputs + same chain ⇒ identical bytes, which is what ``rebuild_version`` 
 The manifest also records the parents (runs, files or earlier versions), counts by source,
 teacher and termination, token totals, the sandbox environments the parents were collected in
 (read from their ``run.json``/manifest; merging different ones is warned about, since the same
-code printed differently there) and the sha256 of every file; ``CHANGELOG.md`` compares
+code printed differently there), the ``--shots`` they were collected with (``dataset.shots``,
+warned about alike) and the sha256 of every file; ``CHANGELOG.md`` compares
 the version with the previous one of the same dataset (``dataset.changelog``). Inputs and
 parents are named relative to the output root ``OUT`` when they lie under it and by their
 file name otherwise (``dataset.inputs.place_input``): a version is published, and its
@@ -42,6 +43,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, cast
 
 from trajkit.core.errors import ConfigError, DataError
+from trajkit.core.yields import YieldTally
 from trajkit.dataset.canonical import canonical_line
 from trajkit.dataset.changelog import (
     Previous,
@@ -60,6 +62,8 @@ from trajkit.dataset.inputs import (
     snapshot_input,
 )
 from trajkit.dataset.lineage import describe_parents, parent_label, with_records
+from trajkit.dataset.naming import teacher_name
+from trajkit.dataset.shots import shots_uses, shots_warning
 from trajkit.dataset.summary import SummarySink, environment_differences, environment_text
 from trajkit.filters.chain import FilterChain
 from trajkit.schemas import (
@@ -93,7 +97,8 @@ class DatasetVersion:
     ``existed``: an equal-fingerprint version was found and nothing was written. ``dry_run``:
     nothing was written; ``path``/``version`` say where it would go. ``torn`` lists inputs whose
     torn tail was left out (a live or crashed run). ``sandbox_warning`` says when the parents
-    ran in different sandbox environments (also logged as a warning when built).
+    ran in different sandbox environments (also logged as a warning when built), and
+    ``shots_warning`` when they were collected with different ``--shots``.
     """
 
     path: Path
@@ -103,6 +108,7 @@ class DatasetVersion:
     dry_run: bool = False
     torn: list[Path] = field(default_factory=list)
     sandbox_warning: str | None = None
+    shots_warning: str | None = None
 
     @classmethod
     def open(cls, path: Path) -> DatasetVersion:
@@ -203,6 +209,8 @@ class StreamResult:
     records: int
     counts_by_source: dict[str, int]
     inputs: list[InputFile]  # paths as read here; ``build_version`` names them for the manifest
+    #: every unique input record's attempt, tokens and cost, and which ones the chain kept
+    yields: YieldTally = field(default_factory=lambda: YieldTally(teacher_name))
 
 
 def stream_dataset(
@@ -216,6 +224,7 @@ def stream_dataset(
     (``FilterChain.prepare``); each read re-checks the snapshot hashes.
     """
     per_input: list[int] = []
+    yields = YieldTally(teacher_name)
 
     def unique(counts: list[int] | None = None) -> Iterator[Trajectory]:
         seen_ids: set[str] = set()
@@ -225,6 +234,8 @@ def stream_dataset(
                 count += 1
                 if traj.id not in seen_ids:
                     seen_ids.add(traj.id)
+                    if counts is not None:  # the pass that writes (not a two-pass prepare)
+                        yields.add(traj, kept=False)
                     yield traj
             if counts is not None:
                 counts.append(count)
@@ -249,11 +260,12 @@ def stream_dataset(
                 sink.write(line)
         records += 1
         by_source[traj.source] = by_source.get(traj.source, 0) + 1
+        yields.mark_kept(traj)
     inputs = [
         InputFile(path=str(s.path), sha256=s.sha256, records=n)
         for s, n in zip(snaps, per_input, strict=True)
     ]
-    return StreamResult(digest.hexdigest(), records, dict(sorted(by_source.items())), inputs)
+    return StreamResult(digest.hexdigest(), records, dict(sorted(by_source.items())), inputs, yields)
 
 
 def environment_uses(
@@ -387,6 +399,8 @@ def build_version(
     torn = [s.path for s in snaps if s.torn]
     uses = environment_uses(snaps, parents)
     warning = environment_warning(uses, parents)  # returned on the version; the CLI prints it
+    shots = shots_uses(snaps, parents)
+    shots_note = shots_warning(shots, parents)
     fingerprint = compute_fingerprint([s.sha256 for s in snaps], chain.spec())
     root = Path(out) / "datasets" / name
 
@@ -394,7 +408,7 @@ def build_version(
     if found is not None:
         n, manifest = found
         return DatasetVersion(root / f"v{n}", n, manifest, existed=True, dry_run=dry_run, torn=torn,
-                              sandbox_warning=warning)
+                              sandbox_warning=warning, shots_warning=shots_note)
 
     def manifest_for(
         version: int, result: StreamResult, sink: SummarySink, previous: int | None
@@ -423,6 +437,9 @@ def build_version(
             files=[FileDigest(path=DATA_FILE, sha256=result.sha256, bytes=sink.size)],
             previous_version=previous,
             sandbox_environments=uses,
+            shots=shots,
+            yield_by_source=result.yields.by_source(),
+            yield_by_teacher=result.yields.by_teacher(),
         )
 
     if dry_run:
@@ -432,7 +449,7 @@ def build_version(
         n = max(versions, default=0) + 1
         manifest = manifest_for(n, result, sink, previous_version(versions, n))
         return DatasetVersion(root / f"v{n}", n, manifest, existed=False, dry_run=True, torn=torn,
-                              sandbox_warning=warning)
+                              sandbox_warning=warning, shots_warning=shots_note)
 
     root.mkdir(parents=True, exist_ok=True)
     clean_stale_tmp(root)
@@ -458,7 +475,7 @@ def build_version(
             if found is not None:
                 n, manifest = found
                 return DatasetVersion(root / f"v{n}", n, manifest, existed=True, torn=torn,
-                                      sandbox_warning=warning)
+                                      sandbox_warning=warning, shots_warning=shots_note)
             n = max(versions, default=0) + 1
             prev_n = previous_version(versions, n)
             previous = None
@@ -483,7 +500,7 @@ def build_version(
             placed = True
             _fsync_dir(root)
             return DatasetVersion(target, n, manifest, existed=False, torn=torn,
-                                  sandbox_warning=warning)
+                                  sandbox_warning=warning, shots_warning=shots_note)
     finally:
         if not placed:
             shutil.rmtree(tmp, ignore_errors=True)

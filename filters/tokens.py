@@ -2,7 +2,9 @@
 
 The count is the sum over every message's content (system prompt, task, turns and
 observations): what a trainer feeds the model, without any chat-template overhead, which
-depends on the model being trained and not on the data. The tokenizer name is a param, so it
+depends on the model being trained and not on the data. The in-context demonstration at the
+end of the system prompt (``--shots 1``) is not counted: it is not the episode's own, it is
+the same in every record of a source, and exports leave it out by default. The tokenizer name is a param, so it
 is recorded in the manifest and changes the dataset fingerprint.
 """
 
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from trajkit.core.demonstration import without_demonstration
 from trajkit.core.tokenizers import DEFAULT_TOKENIZER, load_tokenizer, recorded_name
 from trajkit.filters.base import KEEP, Decision, Drop, ParamError
 from trajkit.schemas import Trajectory
@@ -50,8 +53,8 @@ class TokensFilter:
         return {**{k: v for k, v in bounds.items() if v is not None}, "tokenizer": self.tokenizer}
 
     def count(self, traj: Trajectory) -> int:
-        """Tokens over all message contents."""
-        return sum(self._count(m.content) for m in traj.messages)
+        """Tokens over all message contents, the in-context demonstration left out."""
+        return sum(self._count(m.content) for m in without_demonstration(traj.messages))
 
     def decide(self, traj: Trajectory) -> Decision:
         n = self.count(traj)

@@ -12,6 +12,7 @@ from trajkit.schemas.manifests import (
     ParentRef,
     RunCounts,
     RunManifest,
+    YieldCounts,
 )
 from trajkit.schemas.task import Task
 from trajkit.schemas.trajectory import (
@@ -54,4 +55,5 @@ __all__ = [
     "Trajectory",
     "Usage",
     "Verdict",
+    "YieldCounts",
 ]

@@ -11,11 +11,60 @@ from trajkit.schemas.version import SCHEMA_VERSION
 
 
 class RunCounts(BaseModel):
+    """``total_tasks`` tasks loaded; ``done`` episodes recorded (several per task with
+    ``--samples`` or ``--escalate``); ``tasks_settled`` tasks owed no further episode."""
+
     total_tasks: Count = 0
     done: Count = 0
+    tasks_settled: Count = 0
     succeeded: Count = 0
     self_corrected: Count = 0
     by_termination: dict[str, Count] = Field(default_factory=dict)
+    #: Yield per source and per teacher (``provider:model``); empty in runs from before.
+    by_source: dict[str, YieldCounts] = Field(default_factory=dict)
+    by_teacher: dict[str, YieldCounts] = Field(default_factory=dict)
+
+
+class YieldCounts(BaseModel):
+    """Attempts to kept trajectories, and what they cost: the figures behind a dataset's price.
+
+    ``episodes`` counts every attempt (``--samples``, each escalation step); ``tasks`` the
+    distinct tasks they played; ``kept`` those that pass the default filter chain (a success
+    that self-corrects) — or, in a dataset version's manifest, the records the version kept.
+    ``cost_usd`` is what all the episodes cost (``None``: some were collected unpriced), so
+    ``cost_per_kept`` charges each kept trajectory its share of the attempts thrown away.
+    """
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    episodes: Count = 0
+    tasks: Count = 0
+    succeeded: Count = 0
+    self_corrected: Count = 0
+    kept: Count = 0
+    input_tokens: Count = 0
+    output_tokens: Count = 0
+    cost_usd: float | None = 0.0
+
+    @property
+    def success_rate(self) -> float:
+        return self.succeeded / self.episodes if self.episodes else 0.0
+
+    @property
+    def self_correction_rate(self) -> float:
+        return self.self_corrected / self.episodes if self.episodes else 0.0
+
+    @property
+    def tokens_per_kept(self) -> float | None:
+        """Input + output tokens of every episode per kept trajectory; None when none kept."""
+        return (self.input_tokens + self.output_tokens) / self.kept if self.kept else None
+
+    @property
+    def cost_per_kept(self) -> float | None:
+        """USD of every episode per kept trajectory; None when none kept or unpriced."""
+        if not self.kept or self.cost_usd is None:
+            return None
+        return self.cost_usd / self.kept
 
 
 class SandboxEnvironment(BaseModel):
@@ -45,6 +94,20 @@ class SandboxEnvironment(BaseModel):
     image_id: str | None = None
 
 
+class NodeCounts(BaseModel):
+    """One worker node's part in a run: ``episodes`` recorded that it played; ``lost``
+    episode attempts that were in flight on it when its worker was lost (each started again
+    elsewhere, never written twice); ``replayed`` episodes it played after another node
+    lost them. The key is an opaque id (a hash of Ray's node id salted with the run name):
+    no host name, address or path."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    episodes: Count = 0
+    lost: Count = 0
+    replayed: Count = 0
+
+
 class RunManifest(BaseModel):
     """``OUT/runs/RUN/run.json``: the full config, progress counts, token totals and status.
 
@@ -69,6 +132,9 @@ class RunManifest(BaseModel):
     updated_at: str
     toolkit_version: str
     sandbox_environments: list[SandboxEnvironment] = Field(default_factory=list)
+    #: Where the episodes ran (``--executor ray``; empty in-process and in older runs): the
+    #: opaque node id records carry in ``node`` → that node's share, lost and replayed ones.
+    nodes: dict[str, NodeCounts] = Field(default_factory=dict)
 
 
 #: Where a manifest's ``path`` of an input or parent is anchored (``None``: written before
@@ -137,6 +203,20 @@ class EnvironmentUse(BaseModel):
     parents: list[str]
 
 
+class ShotsUse(BaseModel):
+    """How many in-context demonstrations (``--shots``) some of a version's parents were
+    collected with, and which parents (``DatasetManifest.parents`` paths).
+
+    ``shots`` is ``None`` for parents that do not say (a bare JSONL file, a version built before
+    shots were recorded); a run from before ``--shots`` existed had none, and says 0.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    shots: int | None
+    parents: list[str]
+
+
 class FileDigest(BaseModel):
     """A file of the version directory (``manifest.json`` excepted: it cannot hash itself)."""
 
@@ -180,3 +260,10 @@ class DatasetManifest(BaseModel):
     # The sandbox environments the parents ran in (not part of the fingerprint: it is read
     # from the parents, whose content the fingerprint already names).
     sandbox_environments: list[EnvironmentUse] | None = None
+    # The in-context demonstrations (``--shots``) the parents were collected with, read from
+    # their run.json/manifest like the environments (not part of the fingerprint either).
+    shots: list[ShotsUse] | None = None
+    # Attempts behind the kept records, per source and per teacher (``provider:model``), read
+    # from the inputs as filtered: ``kept`` is what this version kept. Not fingerprinted.
+    yield_by_source: dict[str, YieldCounts] | None = None
+    yield_by_teacher: dict[str, YieldCounts] | None = None

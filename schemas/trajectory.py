@@ -52,8 +52,21 @@ class Message(BaseModel):
     content: str
 
 
+def _zero(count: int) -> bool:
+    return count == 0
+
+
 class Usage(BaseModel):
     """Token usage as reported by the provider (summed over calls where aggregated).
+
+    ``input_tokens`` is every input token of the call, however it was billed, so context
+    sizes and token totals mean the same with or without prompt caching. Of those, the
+    provider's prompt cache wrote ``cache_write_tokens`` (Anthropic's
+    ``cache_creation_input_tokens``, billed above the input price) and served
+    ``cache_read_tokens`` (Anthropic's ``cache_read_input_tokens``, OpenAI's
+    ``prompt_tokens_details.cached_tokens``, billed far below it); the rest,
+    ``uncached_input_tokens``, is billed at the input price. Both are left out of a record's
+    JSON while 0, so a record without prompt caching reads and writes as before.
 
     ``cached_calls`` counts calls answered from trajkit's response cache: their tokens are
     what the original call reported, but nothing was paid for them this time.
@@ -63,6 +76,14 @@ class Usage(BaseModel):
     output_tokens: Count = 0
     calls: Count = 0
     cached_calls: Count = 0
+    cache_read_tokens: Count = Field(0, exclude_if=_zero)
+    cache_write_tokens: Count = Field(0, exclude_if=_zero)
+
+    @property
+    def uncached_input_tokens(self) -> int:
+        """Input tokens billed at the plain input price: neither written to nor read from the
+        provider's prompt cache (never negative, even for a record whose counts disagree)."""
+        return max(0, self.input_tokens - self.cache_read_tokens - self.cache_write_tokens)
 
     def __add__(self, other: Usage) -> Usage:
         """The sum, saturating at ``MAX_COUNT``: totals must stay writable, never raise."""
@@ -71,6 +92,8 @@ class Usage(BaseModel):
             output_tokens=min(self.output_tokens + other.output_tokens, MAX_COUNT),
             calls=min(self.calls + other.calls, MAX_COUNT),
             cached_calls=min(self.cached_calls + other.cached_calls, MAX_COUNT),
+            cache_read_tokens=min(self.cache_read_tokens + other.cache_read_tokens, MAX_COUNT),
+            cache_write_tokens=min(self.cache_write_tokens + other.cache_write_tokens, MAX_COUNT),
         )
 
 
@@ -192,6 +215,16 @@ class Trajectory(BaseModel):
     task: Task
     teacher: TeacherInfo
     sandbox: str
+    #: Which independent attempt at this task this episode is (``--samples N``: 1..N, counted
+    #: per teacher, so with ``--escalate`` the next teacher's attempts start at 1 again). The
+    #: record id is stable per (task, teacher stage, attempt); 1 in records from before.
+    attempt: int = Field(1, ge=1)
+    #: Which teacher of the run's ladder played it: 0 the first (``--teacher``), 1 the first
+    #: ``--escalate`` teacher, and so on (``teacher`` says which model that was).
+    stage: int = Field(0, ge=0)
+    #: An opaque id of the worker node that played the episode (``--executor ray``): no host
+    #: name or path, the same for every episode of one node in one run; ``None`` in-process.
+    node: str | None = None
     messages: list[Message]
     steps: list[Step]
     success: StrictBool
@@ -202,6 +235,10 @@ class Trajectory(BaseModel):
     termination: Termination
     termination_detail: str = ""
     usage: Usage = Field(default_factory=Usage)
+    #: What the episode cost in USD at the run's prices when it was recorded: teacher calls not
+    #: answered from the response cache, plus what its judges paid. ``None``: unpriced (a model
+    #: without a known price, or a record from before costs were kept on records).
+    cost_usd: float | None = Field(None, ge=0)
     timing: Timing
     toolkit_version: str
 

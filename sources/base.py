@@ -22,6 +22,12 @@ What trajkit may ask of a source beyond the protocol is declared on its class (a
   ``df``). Its output is never shown to the teacher; if it raises, the episode ends as
   ``sandbox_error`` naming the error. Every sandbox backend and executor honours it. Build
   the code from data with ``repr()`` of the values, never by formatting text into code;
+- ``demonstration() -> Demonstration | None``: the in-context example episode the loop puts at
+  the end of the system prompt with ``--shots 1`` (``trajkit.core.demonstration``): a short
+  task of the source's kind, written for trajkit (never copied from a benchmark's data), in
+  which a code turn raises and the next recovers, then the answer, using the source's real
+  tools by their real names. ``None`` (the default): the loop shows a generic one. Built
+  once per episode from the source, so it may depend on the source's options;
 - ``verdict_summary(task, verdict) -> str`` and ``reference_view(task, verdict) ->
   ReferenceView`` (static or class methods: a report has the record, not a configured source):
   how a reader should see the judge's decision. The summary is one line in the metric's own
@@ -46,6 +52,7 @@ from typing import Any, ClassVar, Protocol
 from pydantic import BaseModel, Field, ValidationError
 
 from trajkit.core import registry
+from trajkit.core.demonstration import Demonstration
 from trajkit.core.errors import ConfigError
 from trajkit.core.lent_model import ModelLender
 from trajkit.core.sandbox import SandboxFactory
@@ -175,6 +182,10 @@ class BaseSource:
 
     def episode_setup(self, task: Task) -> str | None:
         """Code to run in ``task``'s sandbox before the teacher's first cell: none by default."""
+        return None
+
+    def demonstration(self) -> Demonstration | None:
+        """The in-context example episode for ``--shots 1``: none of its own by default."""
         return None
 
     def load(self, options: LoadOptions) -> list[Task]:

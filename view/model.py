@@ -46,15 +46,16 @@ class Target:
     manifest: DatasetManifest | None = None
 
     @property
-    def prices(self) -> dict[str, tuple[float, float]]:
-        """The run's ``--price`` overrides (a version has none: list prices apply)."""
+    def prices(self) -> dict[str, tuple[float, ...]]:
+        """The run's ``--price`` overrides (a version has none: list prices apply): (in, out),
+        with cache read and write prices where the run gave them."""
         if self.run_manifest is None:
             return {}
         raw = self.run_manifest.config.get("prices") or {}
-        out: dict[str, tuple[float, float]] = {}
-        for model, pair in raw.items():
-            if isinstance(pair, (list, tuple)) and len(pair) == 2:
-                out[str(model)] = (float(pair[0]), float(pair[1]))
+        out: dict[str, tuple[float, ...]] = {}
+        for model, entry in raw.items():
+            if isinstance(entry, (list, tuple)) and 2 <= len(entry) <= 4:
+                out[str(model)] = tuple(float(value) for value in entry)
         return out
 
 
@@ -182,13 +183,15 @@ def make_row(
     index: int,
     traj: Trajectory,
     *,
-    prices: dict[str, tuple[float, float]] | None = None,
+    prices: dict[str, tuple[float, ...]] | None = None,
     decision: str | None = None,
 ) -> Row:
     """The row for ``traj``; ``decision`` defaults to the default chain's (a version passes
     ``kept``)."""
     success_pos, correction = correction_step(traj)
-    price = None if free_teacher(traj.teacher.provider) else price_for(traj.teacher.model, prices)
+    price = None if free_teacher(traj.teacher.provider) else price_for(
+        traj.teacher.model, prices, provider=traj.teacher.provider
+    )
     title = " ".join(task_text(traj).split())
     return Row(
         index=index,
@@ -202,7 +205,9 @@ def make_row(
         turns=len(traj.steps),
         input_tokens=traj.usage.input_tokens,
         output_tokens=traj.usage.output_tokens,
-        cost=trajectory_cost(traj, price) if price is not None else None,
+        # what the run recorded it cost (at its own teacher's price, judges included) wins
+        cost=traj.cost_usd if traj.cost_usd is not None
+        else trajectory_cost(traj, price) if price is not None else None,
         duration_s=traj.timing.duration_s,
         score=traj.score,
         errors=sum(failed_action(s) for s in traj.steps),

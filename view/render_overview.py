@@ -17,6 +17,7 @@ from pathlib import PurePath, PurePosixPath, PureWindowsPath
 from urllib.parse import quote
 
 from trajkit.dataset.show import teacher_name
+from trajkit.dataset.yield_table import HEADER, yield_rows
 from trajkit.schemas import DatasetManifest, RunManifest
 from trajkit.view.charts import fmt_number, histogram_svg, rate_bars_svg
 from trajkit.view.html import Markup, esc, link, page, pct, table
@@ -101,10 +102,23 @@ def _counts(
     )
 
 
-def _group_table(groups: Mapping[str, GroupStats], ident: str, param: str) -> str:
+def _per_kept(g: GroupStats) -> tuple[str, str]:
+    """(tokens, cost) per trajectory the default chain keeps (a self-correcting success), every
+    episode of the group charged to them; "–" when none is kept (or some were unpriced)."""
+    if not g.self_corrected:
+        return "–", "–"
+    tokens = fmt_number(g.tokens / g.self_corrected)
+    cost = f"${g.cost / g.self_corrected:,.4f}" if g.priced == g.records else "–"
+    return tokens, cost
+
+
+def _group_table(groups: Mapping[str, GroupStats], ident: str, param: str, *, kept: bool) -> str:
+    """Per-group figures; ``kept``: add tokens and cost per kept trajectory (a run's page: a
+    version holds only kept records, its yield table says what they cost)."""
     rows = []
     for key, g in sorted(groups.items()):
         cost = f"${g.cost:,.4f}" if g.priced else "–"
+        per_kept = "".join(f'<td class="num">{v}</td>' for v in _per_kept(g)) if kept else ""
         rows.append(
             f'<tr data-key="{esc(key)}"><td><a href="list.html#{param}={esc(quote(key))}">'
             f"{esc(key)}</a></td>"
@@ -115,14 +129,15 @@ def _group_table(groups: Mapping[str, GroupStats], ident: str, param: str) -> st
             f"{pct(g.self_corrected, g.records)}</td>"
             f'<td class="num">{g.turns_mean:.2f}</td><td class="num">'
             f"{fmt_number(g.tokens / g.records if g.records else 0)}</td>"
-            f'<td class="num">{cost}</td></tr>'
+            f'<td class="num">{cost}</td>{per_kept}</tr>'
         )
+    kept_head = '<th class="num">tokens / kept</th><th class="num">cost / kept</th>' if kept else ""
     return (
         f'<table id="{esc(ident)}"><thead><tr><th></th><th class="num">records</th>'
         '<th class="num">successes</th><th class="num">success rate</th><th class="num">'
         "self-corrected</th>"
         '<th class="num">self-correction rate</th><th class="num">mean turns</th>'
-        '<th class="num">mean tokens</th><th class="num">cost</th></tr></thead>'
+        f'<th class="num">mean tokens</th><th class="num">cost</th>{kept_head}</tr></thead>'
         f"<tbody>{''.join(rows)}</tbody></table>"
     )
 
@@ -132,10 +147,31 @@ def _rates(o: Overview) -> str:
         [(k, g.success_rate, g.self_correction_rate) for k, g in sorted(o.by_source.items())],
         title="success and self-correction rate per source",
     )
-    out = ["<h2>Per source</h2>", _group_table(o.by_source, "per-source", "source"), bars]
+    kept = o.kind != "version"
+    out = ["<h2>Per source</h2>", _group_table(o.by_source, "per-source", "source", kept=kept), bars]
     if len(o.by_teacher) > 1 or o.by_teacher.keys() != o.by_source.keys():
-        out += ["<h2>Per teacher</h2>", _group_table(o.by_teacher, "per-teacher", "teacher")]
+        out += ["<h2>Per teacher</h2>",
+                _group_table(o.by_teacher, "per-teacher", "teacher", kept=kept)]
     return "".join(out)
+
+
+def _yield(m: DatasetManifest) -> str:
+    """A version's yield: every episode its parents hold and what it kept of them."""
+    if not m.yield_by_source:
+        return ""
+    out = ['<section id="yield"><h2>Yield</h2><p class="muted">Every episode the parents hold '
+           "(all attempts and escalation steps) and what this version kept of them; tokens and "
+           "cost per kept record charge it its share of the episodes filtered out.</p>"]
+    for title, groups in (("source", m.yield_by_source), ("teacher", m.yield_by_teacher or {})):
+        head = "".join(f'<th class="num">{esc(h)}</th>' for h in HEADER)
+        body = "".join(
+            f"<tr><td>{esc(row[0])}</td>" + "".join(f'<td class="num">{esc(c)}</td>' for c in row[1:])
+            + "</tr>"
+            for row in yield_rows(groups)
+        )
+        out.append(f'<table id="yield-{title}"><thead><tr><th>{title}</th>{head}</tr></thead>'
+                   f"<tbody>{body}</tbody></table>")
+    return "".join(out) + "</section>"
 
 
 def _histograms(o: Overview) -> str:
@@ -338,7 +374,7 @@ def render_overview(target: Target, o: Overview) -> str:
         _failures(o),
     ]
     if target.manifest is not None:
-        body += [_filters(target.manifest), _parents(target.manifest)]
+        body += [_yield(target.manifest), _filters(target.manifest), _parents(target.manifest)]
     if target.run_manifest is not None:
         body.append(_run_facts(target.run_manifest))
     return page(f"{what} {target.name} · trajkit", "".join(body), nav=NAV)

@@ -5,6 +5,10 @@ self-correction marker are decided by tested code, and the page template only in
 piece of record text goes through ``esc`` or ``highlight_python``; a ``<script>`` a teacher
 wrote is displayed as text.
 
+The system prompt is folded, and the in-context demonstration at its end (``--shots 1``) is
+folded again inside it, apart from the prompt, so the example episode is never read as this
+episode's first turns (and the first screen keeps its room for the task and turn 1).
+
 The conversation is the page. Above it stand only what a reader decides on (``verdict``: the
 verdict line, the answer, the source's reference view) and one line of facts; the judge's
 details and the rest of the record are folded. Long task statements scroll in their own box,
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 import re
 
+from trajkit.core.demonstration import split_demonstration
 from trajkit.core.self_correction import failed_action
 from trajkit.schemas import ActionKind, Step, Trajectory
 from trajkit.sources.reading import VerdictReader
@@ -216,6 +221,23 @@ def _head(traj: Trajectory, row: Row) -> tuple[str, str]:
     return title, f'<h3>Record</h3><dl class="meta">{dl}</dl>'
 
 
+def _system_html(content: str) -> str:
+    """The system prompt folded in one row; the in-context demonstration at its end folded
+    again inside it, apart from the prompt, so it never reads as this episode's turns."""
+    prompt, demonstration = split_demonstration(content)
+    label = f"system prompt ({len(prompt):,} chars)"
+    inner = f"<pre>{esc(prompt)}</pre>"
+    if demonstration:
+        label += f" + in-context demonstration ({len(demonstration):,} chars)"
+        inner += (
+            '<details class="demonstration" id="demonstration"><summary class="role">'
+            "in-context demonstration: an example episode of another task, shown to the "
+            "teacher at the end of the system prompt (not this episode)</summary>"
+            f"<pre>{esc(demonstration.strip())}</pre></details>"
+        )
+    return f'<details class="msg system"><summary class="role">{esc(label)}</summary>{inner}</details>'
+
+
 def render_trajectory(traj: Trajectory, row: Row, reader: VerdictReader | None = None) -> str:
     """The body of a trajectory page for ``traj`` (``row`` = ``make_row`` of it); ``reader``
     resolves sources' verdict readings (one per report, so each source is looked up once)."""
@@ -227,10 +249,7 @@ def render_trajectory(traj: Trajectory, row: Row, reader: VerdictReader | None =
     seen_task = False
     for msg in traj.messages:
         if msg.role == "system":
-            out.append(
-                f'<details class="msg system"><summary class="role">system prompt '
-                f"({len(msg.content):,} chars)</summary><pre>{esc(msg.content)}</pre></details>"
-            )
+            out.append(_system_html(msg.content))
         elif msg.role == "assistant":
             step = traj.steps[turn] if turn < len(traj.steps) else None
             notes, is_sc = _markers(turn, row, traj.steps)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, ClassVar, Protocol
 
 from rich.console import Console
 
+from trajkit.collect.attempts import FIRST, EpisodeKey
 from trajkit.core.sandbox import SandboxFactory
 from trajkit.schemas import Task, Trajectory
 from trajkit.sources.base import Source
@@ -32,8 +33,9 @@ class Executor(Protocol):
         """Get ready to play up to ``n_tasks`` tasks; raise ``UserError`` before any spend."""
         ...
 
-    async def play(self, task: Task) -> Trajectory:
-        """Play ``task`` to its trajectory (retrying lost infrastructure, never the teacher)."""
+    async def play(self, task: Task, key: EpisodeKey = FIRST) -> Trajectory:
+        """Play episode ``key`` of ``task`` to its trajectory, with the teacher of stage
+        ``key.stage`` of the run's ladder (retrying lost infrastructure, never the teacher)."""
         ...
 
     async def aclose(self) -> None:

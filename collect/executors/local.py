@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from rich.console import Console
 
+from trajkit.collect.attempts import FIRST, EpisodeKey
 from trajkit.collect.executors.base import Executor, ExecutorBackend
 from trajkit.collect.play import play_task
 from trajkit.collect.sandbox.backend import check_sandbox
@@ -23,31 +24,34 @@ if TYPE_CHECKING:
 
 
 class LocalExecutor:
-    """Plays episodes on this event loop with the run's teacher, built at ``start``."""
+    """Plays episodes on this event loop with the run's teachers (one per stage of the
+    ``--escalate`` ladder), built at ``start``."""
 
     def __init__(self, config: CollectConfig, source: Source, factory: SandboxFactory) -> None:
         self.config = config
         self.source = source
         self.factory = factory
-        self.teacher: Teacher | None = None
+        self.teachers: list[Teacher] = []
 
     async def start(self, n_tasks: int) -> None:
-        """Prove the sandbox isolates, then build the teacher (a bad key fails here)."""
+        """Prove the sandbox isolates, then build every stage's teacher (a bad key or an
+        unknown escalation model fails here, before anything is paid)."""
         await check_sandbox(self.factory)
-        self.teacher = build_teacher(self.config)
+        for stage in range(len(self.config.ladder)):
+            self.teachers.append(build_teacher(self.config.for_stage(stage)))
 
-    async def play(self, task: Task) -> Trajectory:
-        teacher = self.teacher
-        assert teacher is not None, "start() first"
+    async def play(self, task: Task, key: EpisodeKey = FIRST) -> Trajectory:
+        assert self.teachers, "start() first"
+        teacher = self.teachers[key.stage]
         async with live_episode(teacher):  # batch mode: a turn's batch waits for it
             return await play_task(
                 task, self.source, teacher, self.factory, self.config.loop,
-                run=self.config.run, sandbox_name=self.config.sandbox,
+                run=self.config.run, sandbox_name=self.config.sandbox, key=key,
             )
 
     async def aclose(self) -> None:
-        teacher, self.teacher = self.teacher, None
-        if teacher is not None:
+        teachers, self.teachers = self.teachers, []
+        for teacher in teachers:
             await teacher.aclose()
 
 

@@ -10,11 +10,11 @@ collector left, found by the labels below.
 from __future__ import annotations
 
 import atexit
+import hashlib
 import logging
 import os
 import queue
 import socket
-import ssl
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -22,6 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from trajkit.collect.sandbox.config import SandboxConfig
+from trajkit.collect.sandbox.docker_attach import attach
+from trajkit.collect.sandbox.docker_host import EngineAddress, connect_engine, env_key, image_hint
+from trajkit.collect.sandbox.docker_ssh import close_all as close_tunnels
 from trajkit.collect.sandbox.docker_stream import Launched
 from trajkit.collect.sandbox.environment import sandbox_env
 from trajkit.collect.sandbox.python_env import ENV_MOUNT, ENV_PYTHON
@@ -31,10 +34,11 @@ log = logging.getLogger(__name__)
 
 WORKER = Path(__file__).resolve().parent / "worker.py"
 WORKER_IN_CONTAINER = "/opt/trajkit/worker.py"
+#: On the image: which worker it carries (``worker_digest``); the engine runs no other.
+WORKER_LABEL = "trajkit.worker"
 LABEL = "trajkit.sandbox"
 LABEL_RUN = "trajkit.run"
 LABEL_OWNER = "trajkit.owner"
-BUILD_HINT = "build it with `trajkit sandbox build` (offline: `trajkit sandbox build --from-rootfs`)"
 
 
 def _start_ticks(pid: int) -> str:
@@ -63,18 +67,42 @@ def owner_alive(owner: str) -> bool | None:
 
 def connect() -> Any:
     """A docker client for the user's engine (``DOCKER_HOST`` honoured), or a one-line error."""
+    return connect_engine()[0]
+
+
+def worker_digest() -> str:
+    """The installed worker's identity, as the image's ``WORKER_LABEL`` must carry it."""
+    return hashlib.sha256(WORKER.read_bytes()).hexdigest()[:16]
+
+
+def require_image(client: Any, address: EngineAddress, tag: str) -> Any:
+    """The engine's image ``tag`` if it carries this trajkit's worker, else a one-line error
+    saying how to put the right image on that engine.
+
+    The container runs the worker baked into the image (nothing is mounted from the
+    collector, so the engine may be on another machine); another worker would speak another
+    protocol version, so an image built by another trajkit is refused, never half-used.
+    """
     import docker
 
     try:
-        client = docker.from_env()
-        client.ping()
-    except Exception as exc:
-        detail = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        image = client.images.get(tag)
+    except docker.errors.ImageNotFound:
         raise SandboxUnavailableError(
-            f"docker engine unreachable ({detail}); start dockerd or set DOCKER_HOST, then "
-            f"`trajkit sandbox build`"
+            f"docker image {tag} not found on the engine at {address.named}; "
+            f"{image_hint(address, tag)}"
         ) from None
-    return client
+    except docker.errors.DockerException as exc:
+        detail = " ".join(str(exc).split())[:200]
+        raise SandboxUnavailableError(f"docker image {tag} on {address.named}: {detail}") from None
+    have, want = (image.labels or {}).get(WORKER_LABEL), worker_digest()
+    if have != want:
+        raise SandboxUnavailableError(
+            f"docker image {tag} on the engine at {address.named} carries "
+            f"{'another' if have else 'no'} sandbox worker ({WORKER_LABEL}={have or 'none'}, "
+            f"this trajkit's is {want}); {image_hint(address, tag)}"
+        )
+    return image
 
 
 def container_env(config: SandboxConfig) -> dict[str, str]:
@@ -85,9 +113,9 @@ def container_env(config: SandboxConfig) -> dict[str, str]:
 def create_kwargs(config: SandboxConfig) -> dict[str, Any]:
     """``containers.create`` arguments: locked down by default, every limit from ``config``.
 
-    The installed ``worker.py`` is bind-mounted read-only over the image's copy, so the
-    container always speaks this collector's protocol version, never a stale one; it runs on
-    the image's sandbox environment (``/opt/trajkit/env``, the pinned stack).
+    Nothing is mounted from the collector's file system: the container runs the image's own
+    ``worker.py`` (checked by ``require_image``) on the image's sandbox environment
+    (``/opt/trajkit/env``, the pinned stack), so the engine may be anywhere.
     """
     from docker.types import Ulimit
 
@@ -126,14 +154,14 @@ def create_kwargs(config: SandboxConfig) -> dict[str, Any]:
             Ulimit(name="cpu", soft=config.cpu_seconds, hard=config.cpu_seconds),
             Ulimit(name="core", soft=0, hard=0),
         ],
-        "volumes": {str(WORKER): {"bind": WORKER_IN_CONTAINER, "mode": "ro"}},
         "labels": {LABEL: "1", LABEL_RUN: config.label, LABEL_OWNER: owner_id()},
     }
 
 
 def _engine_key(config: SandboxConfig) -> str:
-    """Containers are interchangeable iff everything but the pool size is equal."""
-    return config.model_dump_json(exclude={"pool", "kill_grace_s", "start_timeout_s"})
+    """Containers are interchangeable iff the engine and everything but the pool size are equal."""
+    settings = config.model_dump_json(exclude={"pool", "kill_grace_s", "start_timeout_s"})
+    return f"{env_key()!r} {settings}"
 
 
 class Engine:
@@ -141,7 +169,8 @@ class Engine:
 
     def __init__(self, config: SandboxConfig) -> None:
         self.config = config
-        self.client = connect()
+        self.client, self.address = connect_engine()
+        require_image(self.client, self.address, config.image)
         self._live: set[str] = set()
         self._lock = threading.Lock()
         self._ready: queue.Queue[Launched] = queue.Queue()
@@ -165,29 +194,38 @@ class Engine:
             container = self.client.containers.create(**create_kwargs(self.config))
         except docker.errors.ImageNotFound:
             raise SandboxUnavailableError(
-                f"docker image {self.config.image} not found; {BUILD_HINT}"
+                f"docker image {self.config.image} not found on the engine at "
+                f"{self.address.named}; {image_hint(self.address, self.config.image)}"
             ) from None
         except docker.errors.DockerException as exc:
             raise SandboxUnavailableError(f"docker refused the sandbox container: {exc}") from None
         with self._lock:
             self._live.add(container.id)
         try:
-            attached = container.attach_socket(
-                params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}
+            stream = attach(
+                self.address, self.client.api.api_version, container.id,
+                self.config.start_timeout_s,
             )
-            sock = _own_socket(attached)
-            container.start()
-        except docker.errors.APIError as exc:
-            self.remove(container.id)
-            detail = " ".join(str(exc).split())[:200]
-            raise SandboxUnavailableError(
-                f"docker could not start the sandbox container ({detail}); an image made before "
-                f"the sandbox environment ({ENV_PYTHON}) must be rebuilt: {BUILD_HINT}"
-            ) from None
         except BaseException:
             self.remove(container.id)
             raise
-        return Launched(container.id, sock, started=time.perf_counter() - t0)
+        try:
+            container.start()
+        except BaseException as exc:
+            stream.sock.close()
+            self.remove(container.id)
+            if not isinstance(exc, docker.errors.APIError):
+                raise
+            detail = " ".join(str(exc).split())[:200]
+            raise SandboxUnavailableError(
+                f"docker could not start the sandbox container ({detail}); an image made before "
+                f"the sandbox environment ({ENV_PYTHON}) must be rebuilt: "
+                f"{image_hint(self.address, self.config.image)}"
+            ) from None
+        return Launched(
+            container.id, stream.sock, started=time.perf_counter() - t0,
+            tls=stream.tls, preamble=stream.preamble,
+        )
 
     def remove(self, container_id: str) -> None:
         """Kill and remove one container (idempotent)."""
@@ -279,26 +317,6 @@ class Engine:
             thread.join(timeout=60)
 
 
-def _own_socket(attached: Any) -> socket.socket:
-    """Our own duplicate of the SDK's attach connection; the SDK's response is closed so the
-    connection can never go back to its pool and be shared with another request."""
-    raw = getattr(attached, "_sock", attached)
-    if not isinstance(raw, socket.socket) or isinstance(raw, ssl.SSLSocket):
-        raise SandboxUnavailableError(
-            "the docker sandbox needs a unix:// or plain tcp:// DOCKER_HOST (got a "
-            f"{type(raw).__name__} attach stream; TLS and ssh are not supported yet)"
-        )
-    ours = socket.socket(fileno=os.dup(raw.fileno()))
-    response = getattr(attached, "_response", None)
-    if response is not None:
-        response.close()
-    try:
-        attached.close()
-    except OSError:
-        pass
-    return ours
-
-
 _engines: dict[str, Engine] = {}
 _engines_lock = threading.Lock()
 
@@ -316,12 +334,14 @@ def engine_for(config: SandboxConfig) -> Engine:
 
 
 def shutdown_all() -> None:
-    """Remove every container this process still owns (registered with ``atexit``)."""
+    """Remove every container this process still owns, then close ssh tunnels (registered
+    with ``atexit``)."""
     with _engines_lock:
         engines = list(_engines.values())
         _engines.clear()
     for engine in engines:
         engine.shutdown()
+    close_tunnels()
 
 
 atexit.register(shutdown_all)

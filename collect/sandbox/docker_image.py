@@ -3,16 +3,19 @@
 The image is ``Dockerfile`` (next to this file) with a ``BASE`` build-arg: by default
 ``python:3.X-slim`` from a registry, 3.X being the collector's Python (the local sandbox's
 default environment is made from it too, so both backends run the same minor version); with
-``--from-rootfs`` a Debian bookworm root file system made by ``debootstrap`` from
-deb.debian.org (python3 only) and imported as ``trajkit-rootfs:bookworm-<hash>``, for
-machines and CI that reach no registry. Either way the sandbox's packages are the pinned
+``--from-rootfs`` a Debian bookworm root file system made by ``debootstrap`` (``docker_rootfs``)
+for machines and CI that reach no registry. Either way the sandbox's packages are the pinned
 stack of ``stack.py`` — the list the local sandbox's environment is made from — as wheels the
 host's ``pip download`` fetched for the base's Python and platform, installed into a venv at
 ``/opt/trajkit/env`` during a build that fetches nothing.
 
-The image carries a content label — a hash of the Dockerfile, the worker, the pins and the
-base image's id — so a build with nothing changed is a no-op that takes a second, and the
-stack's id (``trajkit.stack``), which the run records with the versions read inside it.
+Two images, each labelled with a hash of what it is made of, so a build with nothing changed
+is a no-op that takes a second: the environment (``trajkit-sandbox-env:HASH``: the base, the
+venv; a hash of the Dockerfile, the pins and the base image's id), and on it the sandbox image
+proper (``DEFAULT_TAG``), which only adds the worker — so a new trajkit whose worker changed
+rebuilds one small layer, not the stack. The sandbox image also carries the stack's id
+(``trajkit.stack``, recorded by the run with the versions read inside it) and the worker's
+(``trajkit.worker``, which the collector requires to be its own).
 """
 
 from __future__ import annotations
@@ -21,7 +24,6 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
@@ -31,21 +33,24 @@ from pathlib import Path
 from typing import Any
 
 from trajkit.collect.sandbox import stack
-from trajkit.collect.sandbox.docker_engine import BUILD_HINT, WORKER, connect
+from trajkit.collect.sandbox.docker_engine import (
+    WORKER,
+    WORKER_LABEL,
+    connect,
+    require_image,
+    worker_digest,
+)
+from trajkit.collect.sandbox.docker_host import connect_engine
+from trajkit.collect.sandbox.docker_rootfs import DEFAULT_MIRROR, ensure_rootfs_base
+from trajkit.collect.sandbox.docker_wheels import download_wheels
 from trajkit.collect.sandbox.python_env import ENV_PYTHON, PROBE, environment_from_probe
 from trajkit.core.errors import ConfigError, SandboxUnavailableError
 from trajkit.schemas.manifests import SandboxEnvironment
 
 DOCKERFILE = Path(__file__).resolve().parent / "Dockerfile"
 DEFAULT_TAG = "trajkit-sandbox:latest"
-ROOTFS_SUITE = "bookworm"
-ROOTFS_PACKAGES = ("python3",)
-#: Named by its package list: a root made for another list is never reused for this one.
-ROOTFS_TAG = (
-    f"trajkit-rootfs:{ROOTFS_SUITE}-"
-    f"{hashlib.sha256(' '.join(ROOTFS_PACKAGES).encode()).hexdigest()[:8]}"
-)
-DEFAULT_MIRROR = "http://deb.debian.org/debian"
+ENV_REPOSITORY = "trajkit-sandbox-env"
+ENV_LABEL = "trajkit.env"
 CONTENT_LABEL = "trajkit.content"
 STACK_LABEL = "trajkit.stack"
 #: What the base's python3 is: version, C library, machine (picks the wheels to download).
@@ -76,16 +81,25 @@ class BuildResult:
     environment: SandboxEnvironment | None = None
 
 
-def content_hash(base: str, base_id: str) -> str:
-    """What the image is made of; equal hashes mean an equal image."""
+def _hash(*parts: bytes) -> str:
     digest = hashlib.sha256()
-    parts = (
-        DOCKERFILE.read_bytes(), WORKER.read_bytes(), stack.requirements_text().encode(),
-        stack.INSTALLER.encode(), base.encode(), base_id.encode(),
-    )
     for part in parts:
         digest.update(hashlib.sha256(part).digest())
     return digest.hexdigest()[:32]
+
+
+def env_hash(base: str, base_id: str) -> str:
+    """What the environment image is made of (everything but the worker)."""
+    return _hash(
+        DOCKERFILE.read_bytes(), stack.requirements_text().encode(), stack.INSTALLER.encode(),
+        base.encode(), base_id.encode(),
+    )
+
+
+def content_hash(base: str, base_id: str) -> str:
+    """What the sandbox image is made of: its environment and the worker; equal hashes mean
+    an equal image."""
+    return _hash(env_hash(base, base_id).encode(), WORKER.read_bytes())
 
 
 def build_image(
@@ -96,9 +110,7 @@ def build_image(
     force: bool = False,
     log: Log = print,
 ) -> BuildResult:
-    """Build (or find) the sandbox image and tag it ``tag``."""
-    import docker
-
+    """Build (or find) the sandbox image and tag it ``tag``, on the engine DOCKER_HOST names."""
     if from_rootfs and base:
         raise ConfigError("--base and --from-rootfs: choose one (--from-rootfs makes the base)")
     client = connect()
@@ -106,33 +118,26 @@ def build_image(
         base = ensure_rootfs_base(client, mirror, force, log)
     base = base or DEFAULT_BASE
     base_id = _ensure_base(client, base, log)
-    label = content_hash(base, base_id)
+    env_label, label = env_hash(base, base_id), content_hash(base, base_id)
+    previous = _image_id(client, tag)
     if not force:
         for image in client.images.list(filters={"label": f"{CONTENT_LABEL}={label}"}):
             image.tag(tag)
+            _discard(client, previous, keep=image.id)
             return BuildResult(tag, image.id, cached=True, base=base,
                                environment=describe_image(tag))
-    target = _base_python(client, base)
+    env_id = None if force else _find_env(client, env_label)
+    if env_id is None:
+        env_id = _build_env(client, base, env_label, log)
+    log(f"building {tag}: this trajkit's worker on {ENV_REPOSITORY}:{env_label[:12]} ...")
     with tempfile.TemporaryDirectory(prefix="trajkit-image-") as ctx:
-        shutil.copy(DOCKERFILE, Path(ctx) / "Dockerfile")
+        (Path(ctx) / "Dockerfile").write_text(worker_stage(env_id))
         shutil.copy(WORKER, Path(ctx) / "worker.py")
-        log(f"downloading the sandbox stack's wheels for Python "
-            f"{target['version'][0]}.{target['version'][1]} ({stack.stack_text()}) ...")
-        download_wheels(Path(ctx), target)
-        log(f"building {tag} from {base} ...")
-        try:
-            image, build_log = client.images.build(
-                path=ctx, tag=tag, buildargs={"BASE": base},
-                labels={CONTENT_LABEL: label, STACK_LABEL: stack.STACK_ID},
-                network_mode="none", rm=True, forcerm=True, pull=False,
-            )
-        except docker.errors.BuildError as exc:
-            tail = [str(c.get("stream", c.get("error", ""))).strip() for c in exc.build_log]
-            detail = next((t for t in reversed(tail) if t), str(exc))
-            raise SandboxUnavailableError(f"image build failed: {detail[:300]}") from None
-        except docker.errors.APIError as exc:
-            raise SandboxUnavailableError(f"image build failed: {exc}") from None
-    _remove_stage(client, list(build_log))
+        os.chmod(Path(ctx) / "worker.py", 0o644)
+        image, _ = _build(client, ctx, tag=tag, labels={
+            CONTENT_LABEL: label, STACK_LABEL: stack.STACK_ID, WORKER_LABEL: worker_digest(),
+        })
+    _discard(client, previous, keep=image.id)
     environment = describe_image(tag)
     wrong = {n: v for n, v in environment.packages.items() if v != stack.STACK[n]}
     if wrong:
@@ -140,9 +145,85 @@ def build_image(
     return BuildResult(tag, image.id, cached=False, base=base, environment=environment)
 
 
+def worker_stage(env_ref: str) -> str:
+    """The Dockerfile's last stage (the worker), built on ``env_ref`` instead of ``env``."""
+    lines = DOCKERFILE.read_text().splitlines()
+    start = max(i for i, line in enumerate(lines) if line.split()[:1] == ["FROM"])
+    if lines[start].split() != ["FROM", "env"]:
+        raise RuntimeError(f"{DOCKERFILE}: the last stage must be `FROM env` (the worker)")
+    return "\n".join([f"FROM {env_ref}", *lines[start + 1 :]]) + "\n"
+
+
+def _build_env(client: Any, base: str, env_label: str, log: Log) -> str:
+    """Build the environment stage (base + pinned venv); its image id."""
+    target = _base_python(client, base)
+    env_tag = f"{ENV_REPOSITORY}:{env_label[:12]}"
+    with tempfile.TemporaryDirectory(prefix="trajkit-image-") as ctx:
+        shutil.copy(DOCKERFILE, Path(ctx) / "Dockerfile")
+        shutil.copy(WORKER, Path(ctx) / "worker.py")  # a plain `docker build` of the file needs it
+        log(f"downloading the sandbox stack's wheels for Python "
+            f"{target['version'][0]}.{target['version'][1]} ({stack.stack_text()}) ...")
+        download_wheels(Path(ctx), target)
+        log(f"building {env_tag} from {base} ...")
+        image, build_log = _build(
+            client, ctx, tag=env_tag, target="env", buildargs={"BASE": base},
+            labels={ENV_LABEL: env_label, STACK_LABEL: stack.STACK_ID},
+        )
+    _remove_stage(client, build_log)
+    return str(image.id)
+
+
+def _build(client: Any, ctx: str, **kwargs: Any) -> tuple[Any, list[Any]]:
+    """One offline build (no pulls, no network); one-line error on failure."""
+    import docker
+
+    try:
+        image, build_log = client.images.build(
+            path=ctx, network_mode="none", rm=True, forcerm=True, pull=False, **kwargs
+        )
+    except docker.errors.BuildError as exc:
+        tail = [str(c.get("stream", c.get("error", ""))).strip() for c in exc.build_log]
+        detail = next((t for t in reversed(tail) if t), str(exc))
+        raise SandboxUnavailableError(f"image build failed: {detail[:300]}") from None
+    except docker.errors.APIError as exc:
+        raise SandboxUnavailableError(f"image build failed: {exc}") from None
+    return image, list(build_log)
+
+
+def _find_env(client: Any, env_label: str) -> str | None:
+    """An environment image already built for ``env_label`` (not a sandbox image on it,
+    which inherits its labels)."""
+    for image in client.images.list(filters={"label": f"{ENV_LABEL}={env_label}"}):
+        if CONTENT_LABEL not in (image.labels or {}):
+            return str(image.id)
+    return None
+
+
+def _image_id(client: Any, tag: str) -> str | None:
+    import docker
+
+    try:
+        return str(client.images.get(tag).id)
+    except docker.errors.ImageNotFound:
+        return None
+
+
+def _discard(client: Any, image_id: str | None, keep: str) -> None:
+    """Remove the image ``tag`` named before this build, now untagged, unless still used."""
+    import docker
+
+    if image_id is None or image_id == keep:
+        return
+    try:
+        if not client.images.get(image_id).tags:
+            client.images.remove(image_id)
+    except docker.errors.APIError:
+        pass  # in use by a container or a child image, or already gone: keep it
+
+
 def _remove_stage(client: Any, build_log: list[Any]) -> None:
     """Remove the first stage's image (the venv built with the wheels in a layer, ~0.8 GB):
-    the classic builder keeps it, untagged, once the final image copied the venv out of it.
+    the classic builder keeps it, untagged, once the ``env`` stage copied the venv out of it.
     It is the last layer id the log shows before the second ``FROM``."""
     import docker
 
@@ -201,116 +282,14 @@ def _base_python(client: Any, base: str) -> dict[str, Any]:
     return info
 
 
-def platform_tags(libc_version: str, machine: str) -> list[str]:
-    """The manylinux tags a system with glibc ``libc_version`` on ``machine`` accepts."""
-    major, minor = (int(p) for p in libc_version.split(".")[:2])
-    if major != 2:
-        raise SandboxUnavailableError(f"unexpected glibc {libc_version}")
-    tags = [f"manylinux_2_{m}_{machine}" for m in range(minor, 4, -1)]
-    legacy = {17: "manylinux2014", 12: "manylinux2010", 5: "manylinux1"}
-    tags += [f"{name}_{machine}" for m, name in legacy.items() if minor >= m]
-    return tags
-
-
-def download_wheels(ctx: Path, target: dict[str, Any]) -> None:
-    """``ctx/wheels`` (the stack's wheels and ``requirements.txt``) and ``ctx/installer/pip.whl``,
-    fetched by this machine's ``pip download`` (its index, proxy and certificates) for the
-    base's Python and platform: the image build itself needs no network."""
-    wheels, installer = ctx / "wheels", ctx / "installer"
-    wheels.mkdir()
-    installer.mkdir()
-    requirements = wheels / "requirements.txt"
-    requirements.write_text(stack.requirements_text())
-    version = f"{target['version'][0]}.{target['version'][1]}"
-    platforms = [
-        arg for tag in platform_tags(target["libc"][1], target["machine"]) for arg in ("--platform", tag)
-    ]
-    common = [sys.executable, "-m", "pip", "download", "--disable-pip-version-check", "--no-input",
-              "-q", "--only-binary=:all:"]
-    _pip([*common, "--python-version", version, "--implementation", "cp", *platforms,
-          "-d", str(wheels), "-r", str(requirements)])
-    _pip([*common, "--no-deps", "-d", str(installer), stack.INSTALLER])
-    found = sorted(installer.glob("pip-*.whl"))
-    if not found:
-        raise SandboxUnavailableError(f"pip download left no {stack.INSTALLER} wheel")
-    found[0].rename(installer / "pip.whl")
-
-
-def _pip(cmd: list[str]) -> None:
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, stdin=subprocess.DEVNULL)
-    except OSError as exc:
-        raise SandboxUnavailableError(f"cannot run pip ({exc})") from None
-    if proc.returncode != 0:
-        lines = [ln for ln in (proc.stderr or proc.stdout).strip().splitlines() if ln.strip()]
-        detail = next((ln for ln in reversed(lines) if "error" in ln.lower()), lines[-1] if lines else "")
-        raise SandboxUnavailableError(
-            f"cannot download the sandbox stack's wheels ({' '.join(detail.split())[:300]}); "
-            "the image build needs PyPI (or your pip index) reachable from this machine"
-        )
-
-
-def ensure_rootfs_base(client: object, mirror: str, force: bool, log: Log) -> str:
-    """``trajkit-rootfs:bookworm``, debootstrapped and imported unless it already exists."""
-    import docker
-
-    if not force:
-        try:
-            client.images.get(ROOTFS_TAG)  # type: ignore[attr-defined]
-            return ROOTFS_TAG
-        except docker.errors.ImageNotFound:
-            pass
-    if shutil.which("debootstrap") is None:
-        raise SandboxUnavailableError(
-            "--from-rootfs needs debootstrap (apt-get install -y debootstrap)"
-        )
-    if os.geteuid() != 0:
-        raise SandboxUnavailableError("--from-rootfs runs debootstrap, which needs root")
-    with tempfile.TemporaryDirectory(prefix="trajkit-rootfs-", dir="/var/tmp") as tmp:
-        root = Path(tmp) / "rootfs"
-        log(f"debootstrap {ROOTFS_SUITE} from {mirror} (a few minutes) ...")
-        cmd = [
-            "debootstrap", "--variant=minbase", f"--include={','.join(ROOTFS_PACKAGES)}",
-            ROOTFS_SUITE, str(root), mirror,
-        ]
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        if proc.returncode != 0:
-            lines = (proc.stderr or proc.stdout).strip().splitlines()
-            raise SandboxUnavailableError(
-                f"debootstrap failed ({lines[-1] if lines else proc.returncode}); check that "
-                f"{mirror} is reachable (--mirror URL)"
-            )
-        for junk in ("var/cache/apt/archives", "var/lib/apt/lists", "usr/share/doc",
-                     "usr/share/man", "usr/share/locale"):
-            shutil.rmtree(root / junk, ignore_errors=True)
-        log(f"importing the root file system as {ROOTFS_TAG} ...")
-        tar = subprocess.Popen(
-            ["tar", "--numeric-owner", "-C", str(root), "-c", "."], stdout=subprocess.PIPE
-        )
-        try:
-            repo, tag = ROOTFS_TAG.split(":")
-            client.api.import_image(  # type: ignore[attr-defined]
-                src=tar.stdout, repository=repo, tag=tag, stream_src=True
-            )
-        finally:
-            if tar.stdout is not None:
-                tar.stdout.close()
-            tar.wait()
-    return ROOTFS_TAG
-
-
 def image_status(tag: str = DEFAULT_TAG) -> str | None:
-    """None if the engine has ``tag`` with a sandbox environment, else the one-line reason
-    the docker sandbox cannot run."""
-    import docker
-
+    """None if the engine has ``tag`` with a sandbox environment and this trajkit's worker,
+    else the one-line reason the docker sandbox cannot run."""
     try:
-        client = connect()
-        image = client.images.get(tag)
+        client, address = connect_engine()
+        image = require_image(client, address, tag)
     except SandboxUnavailableError as exc:
         return str(exc)
-    except docker.errors.ImageNotFound:
-        return f"docker image {tag} not found; build it with `trajkit sandbox build --from-rootfs`"
     if STACK_LABEL not in (image.labels or {}):
         return (
             f"docker image {tag} predates the pinned sandbox environment (no {STACK_LABEL} "
@@ -325,14 +304,10 @@ _DESCRIBE_LOCK = threading.Lock()
 
 def describe_image(tag: str) -> SandboxEnvironment:
     """The sandbox environment of image ``tag``: ``probe.py`` run by its ``/opt/trajkit/env``
-    Python in a throwaway, locked-down container (once per image id and process)."""
-    import docker
-
-    client = connect()
-    try:
-        image = client.images.get(tag)
-    except docker.errors.ImageNotFound:
-        raise SandboxUnavailableError(f"docker image {tag} not found; {BUILD_HINT}") from None
+    Python in a throwaway, locked-down container (once per image id and process). Refuses an
+    image the engine lacks or that carries another worker (``require_image``)."""
+    client, address = connect_engine()
+    image = require_image(client, address, tag)
     with _DESCRIBE_LOCK:
         info = _DESCRIBED.get(image.id)
         if info is None:

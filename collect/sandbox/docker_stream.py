@@ -8,17 +8,21 @@ Without a tty, docker multiplexes the container's stdout and stderr on the attac
 frames (``[stream, 0, 0, 0, size:uint32 big-endian]`` + payload). :class:`DemuxProtocol`
 splits them as bytes arrive: stdout feeds the protocol reader the shared session reads lines
 from, stderr is kept (a bounded tail) for start-failure messages. Everything the host writes
-goes to the worker's stdin unframed.
+goes to the worker's stdin unframed. On a TLS engine the same bytes travel inside the TLS
+session ``docker_attach`` began (``docker_tls``): decrypted before the demux, encrypted after
+the writer.
 """
 
 from __future__ import annotations
 
 import asyncio
 import socket
+import ssl
 import struct
 from dataclasses import dataclass, field
 from typing import Any
 
+from trajkit.collect.sandbox.docker_tls import TlsSession
 from trajkit.collect.sandbox.forkserver_client import STREAM_LIMIT
 
 HEADER = struct.Struct(">BxxxL")
@@ -30,25 +34,32 @@ STDERR_TAIL = 16384
 class Launched:
     """A created, attached and started container that no episode has used yet.
 
-    ``sock`` is our own duplicate of the attach connection (blocking until a loop adopts
-    it), so it outlives the SDK's response object and belongs to no event loop yet: a warm
-    pool filled on a background thread can hand it to any loop.
+    ``sock`` is our own attach connection (``docker_attach``; blocking until a loop adopts
+    it) and belongs to no event loop yet: a warm pool filled on a background thread can hand
+    it to any loop. Over TLS, ``tls`` carries the session begun on that thread; ``preamble``
+    is stream data that arrived with the attach response.
     """
 
     id: str
     sock: socket.socket
     started: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
+    tls: TlsSession | None = None
+    preamble: bytes = b""
 
 
 class DemuxProtocol(asyncio.Protocol):
     """Splits docker's attach frames into the stdout reader and a stderr tail."""
 
-    def __init__(self, stdout: asyncio.StreamReader) -> None:
+    def __init__(
+        self, stdout: asyncio.StreamReader, tls: TlsSession | None = None, preamble: bytes = b""
+    ) -> None:
         self.stdout = stdout
         self.stderr = bytearray()
+        self.tls = tls
         self.transport: asyncio.Transport | None = None
         self._buf = bytearray()
+        self._preamble = preamble
         self._paused = False
         self._drained: asyncio.Future[None] | None = None
         self.closed = asyncio.get_running_loop().create_future()
@@ -56,8 +67,27 @@ class DemuxProtocol(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
+        if self._preamble:
+            self._frames(self._preamble)
+            self._preamble = b""
 
     def data_received(self, data: bytes) -> None:
+        if self.tls is None:
+            self._frames(data)
+            return
+        assert self.transport is not None
+        try:
+            plain, reply, closed = self.tls.decrypt(data)
+        except ssl.SSLError:
+            self.transport.abort()  # a corrupt stream: connection_lost ends the worker's stdout
+            return
+        if reply:
+            self.transport.write(reply)
+        self._frames(plain)
+        if closed:
+            self.stdout.feed_eof()
+
+    def _frames(self, data: bytes) -> None:
         buf = self._buf
         buf += data
         pos = 0
@@ -122,7 +152,8 @@ class StdinWriter:
         transport = self._protocol.transport
         if transport is None or transport.is_closing():
             raise ConnectionResetError("the container's attach stream is closed")
-        transport.write(data)
+        tls = self._protocol.tls
+        transport.write(data if tls is None else tls.encrypt(data))
 
     async def drain(self) -> None:
         await self._protocol.drain()
@@ -148,7 +179,7 @@ class AttachedContainer:
         loop = asyncio.get_running_loop()
         stdout = asyncio.StreamReader(limit=STREAM_LIMIT, loop=loop)
         _, protocol = await loop.create_connection(
-            lambda: DemuxProtocol(stdout), sock=launched.sock
+            lambda: DemuxProtocol(stdout, launched.tls, launched.preamble), sock=launched.sock
         )
         return cls(launched, protocol)
 

@@ -2,134 +2,372 @@
 
 Why: two interpreter start-ups (launcher + worker) cost ~30 ms of CPU per episode, which at
 thousands of episodes is most of the collector's CPU. This process (stdlib only, run as a
-script by the host) imports the worker once; each request forks a child that builds fresh
-namespaces (``jail.launch``) and runs the worker in them. The child drops everything it
-inherited: it gets only the pipes sent with the request, a scrubbed environment and the
-sandbox's own file system.
+script by the host) imports the worker once; each sandbox is a clone of it straight into
+fresh namespaces (``jail.py``: init as PID 1, then the worker), on a root assembled once per
+set of binds in the server's own mount namespace. Every sandbox is a new process that no
+other episode's code ever ran in: it inherits only its own three pipes, a scrubbed
+environment and its own file systems.
+
+It also keeps a few sandboxes started ahead per configuration (``warm_pool.py``, depth asked
+by the host), refilled once requests pause, so that ``start()`` is one message.
 
 Protocol on a SOCK_SEQPACKET socket (fd given as argv[1]):
-* host → server: JSON ``{"id", "config"}`` with three fds (worker stdin, stdout, stderr);
-* server → host: ``{"op": "started", "id", "pid"}`` or ``{"op": "failed", "id", "error"}``,
-  then ``{"op": "exited", "pid", "status"}`` when that sandbox's launcher exits.
-The server exits when the host's end of the socket closes (the host exited or died), and its
-sandboxes die with it (each launcher has PDEATHSIG set).
+* host → server: JSON ``{"id", "config", "pool"[, "fresh"]}`` (``pool``: how many
+  sandboxes of this configuration to keep started ahead; ``fresh``: start a new one even
+  if one is kept);
+* server → host: ``{"op": "started", "id", "pid", "pooled"}`` with three fds (the host ends
+  of the worker's stdin, stdout and stderr) or ``{"op": "failed", "id", "error"}``, then
+  ``{"op": "exited", "pid", "status"}`` when that sandbox's init exits.
+The server exits when the host's end of the socket closes (the host exited or died), killing
+and reaping every sandbox it started (each init also has PDEATHSIG set, for a server killed
+outright).
 """
 
+import gc
 import json
 import os
 import select
 import signal
 import socket
 import sys
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import jail  # noqa: E402 - stdlib-only sibling, loaded by path on purpose
+import warm_pool  # noqa: E402
 import worker  # noqa: E402
 
 sys.path.remove(HERE)
 STDLIB_PATH = list(sys.path)
 MAX_MESSAGE = 1 << 20
+RECHECK_S = 1.0
+#: Refill the pool only once no request came for this long: the sandbox just handed out (its
+#: handshake) and the rest of a burst of starts get the CPU first.
+REFILL_AFTER_S = 0.005
 
 
-def _send(sock: socket.socket, msg: dict) -> None:
-    try:
-        sock.send(json.dumps(msg).encode())
-    except OSError:
-        pass  # the host is gone; the next recv ends the loop
+class Unavailable(Exception):
+    """No sandbox can be made: the exit code and the line its start failure reports."""
+
+    def __init__(self, code: int, line: str) -> None:
+        super().__init__(line)
+        self.code = code
+        self.line = line
 
 
-def _child(sock: socket.socket, wake: tuple[int, int], cfg: dict, fds: list[int]) -> None:
-    """In the forked child: own session, only the request's fds, then build the sandbox."""
-    signal.set_wakeup_fd(-1)
-    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    sock.close()
-    for fd in wake:
-        os.close(fd)
-    os.setsid()
-    for target, fd in enumerate(fds):
-        os.dup2(fd, target)
-    os.closerange(3, os.sysconf("SC_OPEN_MAX"))
-    sys.path[:] = STDLIB_PATH + [p for p in cfg.get("sys_path", []) if p not in STDLIB_PATH]
-    # The interpreter as the jail shows it (a venv is bound at a fixed place), so code that
-    # runs ``sys.executable`` or reads ``sys.prefix`` finds it inside.
-    for name, value in cfg.get("python", {}).items():
-        if name in ("executable", "prefix", "exec_prefix"):
-            setattr(sys, name, value)
-    jail.launch(cfg, worker.main)
+class Templates:
+    """One read-only root per (jail directory, binds), rebuilt when a bind source changed
+    (a directory replaced on the host; looked at once per ``RECHECK_S`` at most)."""
 
+    def __init__(self) -> None:
+        self._entered: str | None = None  # None: not yet; "" done; else why it failed
+        self._bases: set[str] = set()
+        self._roots: dict[tuple[str, str], tuple[str, tuple, float]] = {}  # root, sources, until
+        self._count = 0
 
-def _reap(sock: socket.socket) -> None:
-    while True:
+    def root_for(self, cfg: dict) -> str:
+        if self._entered is None:
+            try:
+                jail.enter_private_mounts()
+                self._entered = ""
+            except (jail.JailError, OSError) as exc:
+                self._entered = f"cannot create the sandbox namespaces: {exc}"
+        if self._entered:
+            raise Unavailable(jail.JAIL_UNAVAILABLE, self._entered)
+        base = cfg["root_dir"]
+        binds = cfg["binds"]
+        key = (base, json.dumps(binds))
+        known = self._roots.get(key)
+        now = time.monotonic()
+        if known is not None and now < known[2]:
+            return known[0]
+        identity = jail.source_identity(binds)
+        if known is not None and known[1] == identity:
+            self._roots[key] = (known[0], identity, now + RECHECK_S)
+            return known[0]
         try:
-            pid, status = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
+            if base not in self._bases:
+                jail.private_base(base)
+                self._bases.add(base)
+            self._count += 1
+            root = f"{base}/{self._count}"
+            try:
+                jail.build_template(root, binds)
+            except BaseException:
+                jail.drop_template(root)
+                raise
+        except (jail.JailError, OSError) as exc:
+            raise Unavailable(
+                jail.JAIL_BROKEN, f"cannot build the sandbox file system: {exc}"
+            ) from None
+        if known is not None:
+            jail.drop_template(known[0])
+        self._roots[key] = (root, identity, now + RECHECK_S)
+        return root
+
+
+class Server:
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.wake = os.pipe()
+        self.templates = Templates()
+        self.pool = warm_pool.WarmPool()
+        self.handed: set[int] = set()  # sandboxes the host knows: their exits are reported
+        self.children: set[int] = set()  # every live child, pooled or handed out
+
+    # -- starting ---------------------------------------------------------------------
+
+    def launch(self, cfg: dict) -> warm_pool.Ready:
+        """A fresh sandbox for ``cfg``; raises ``Unavailable``."""
+        template = self.templates.root_for(cfg)
+        in_r, in_w = os.pipe()
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        go_r, go_w = os.pipe()
+        ours, theirs = [in_w, out_r, err_r], [in_r, out_w, err_w]
+        try:
+            pid = jail.clone()
+        except (jail.JailError, OSError) as exc:
+            for fd in [*ours, *theirs, go_r, go_w]:
+                os.close(fd)
+            raise Unavailable(
+                jail.JAIL_UNAVAILABLE, f"cannot create the sandbox namespaces: {exc}"
+            ) from None
         if pid == 0:
+            try:
+                self._child(theirs, go_r, template, cfg)
+            finally:
+                os._exit(jail.JAIL_BROKEN)
+        self.children.add(pid)
+        for fd in [*theirs, go_r]:
+            os.close(fd)
+        try:
+            jail.write_id_maps(pid)
+            os.write(go_w, b"g")
+        except OSError:
+            pass  # the child reads end-of-file and says so on its stderr
+        os.close(go_w)
+        return warm_pool.Ready(pid, ours, template)
+
+    def _child(self, fds: list[int], go_r: int, template: str, cfg: dict) -> None:
+        """In the clone: own session, only the request's pipes, wait for the id maps."""
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        jail.die_with_parent()
+        os.setsid()
+        for target, fd in enumerate(fds):
+            os.dup2(fd, target)
+        go = os.read(go_r, 1)
+        os.closerange(3, os.sysconf("SC_OPEN_MAX"))
+        if go != b"g":
+            os.write(2, b"cannot create the sandbox namespaces: the uid map was not written\n")
+            os._exit(jail.JAIL_UNAVAILABLE)
+        sys.path[:] = STDLIB_PATH + [p for p in cfg.get("sys_path", []) if p not in STDLIB_PATH]
+        # The interpreter as the jail shows it (a venv is bound at a fixed place), so code that
+        # runs ``sys.executable`` or reads ``sys.prefix`` finds it inside.
+        for name, value in cfg.get("python", {}).items():
+            if name in ("executable", "prefix", "exec_prefix"):
+                setattr(sys, name, value)
+        jail.run_sandbox(template, cfg, worker.main)
+
+    def failing(self, error: Unavailable) -> warm_pool.Ready:
+        """A process that reports ``error`` as a sandbox start failure would (its stderr
+        line and exit code), so the host handles it in one place."""
+        pipes = [os.pipe() for _ in range(3)]
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.write(pipes[2][1], (error.line + "\n").encode())
+            finally:
+                os._exit(error.code)
+        self.children.add(pid)
+        for fd in (pipes[0][0], pipes[1][1], pipes[2][1]):
+            os.close(fd)
+        return warm_pool.Ready(pid, [pipes[0][1], pipes[1][0], pipes[2][0]])
+
+    # -- serving ----------------------------------------------------------------------
+
+    def handle(self, request: dict) -> None:
+        cfg = request["config"]
+        key = json.dumps(cfg, sort_keys=True)
+        for entry in self.pool.request(key, cfg, request.get("pool", 0)):
+            self.discard(entry)
+        kept = None if request.get("fresh") else self.take(key, cfg)
+        pooled = kept is not None
+        if kept is not None:
+            entry = kept
+        else:
+            try:
+                entry = self.launch(cfg)
+            except Unavailable as exc:
+                entry = self.failing(exc)
+        self.handed.add(entry.pid)
+        reply = {"op": "started", "id": request.get("id"), "pid": entry.pid, "pooled": pooled}
+        try:
+            socket.send_fds(self.sock, [json.dumps(reply).encode()], entry.fds)
+        except OSError:
+            pass  # the host is gone; the next recv ends the loop
+        finally:
+            for fd in entry.fds:
+                os.close(fd)
+
+    def take(self, key: str, cfg: dict) -> warm_pool.Ready | None:
+        """A kept sandbox that is still alive and made from the current template."""
+        while (entry := self.pool.take(key)) is not None:
+            try:
+                current = self.templates.root_for(cfg)
+            except Unavailable:
+                current = None
+            if not self._alive(entry.pid):  # died while kept (and reaped just now)
+                for fd in entry.fds:
+                    os.close(fd)
+            elif entry.template != current:
+                self.discard(entry)
+            else:
+                self.pool.handed_out_alive(key)
+                return entry
+        return None
+
+    def _alive(self, pid: int) -> bool:
+        try:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            done = pid
+        if done:
+            self.children.discard(pid)
+            return False
+        return True
+
+    def refill(self) -> None:
+        wanted = self.pool.wanted()
+        if wanted is None:
             return
-        _send(sock, {"op": "exited", "pid": pid, "status": os.waitstatus_to_exitcode(status)})
+        key, cfg = wanted
+        try:
+            entry = self.launch(cfg)
+        except Unavailable:
+            self.pool.request(key, cfg, 0)  # nothing to keep ahead until the host asks again
+            return
+        if not self.pool.add(key, entry):
+            self.discard(entry)
+
+    def discard(self, entry: warm_pool.Ready) -> None:
+        """Kill a kept sandbox nobody will use (reaped with the others)."""
+        for fd in entry.fds:
+            os.close(fd)
+        if entry.pid in self.children:  # never a pid already reaped: it may be reused
+            _kill(entry.pid)
+
+    def reap(self) -> None:
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            self.children.discard(pid)
+            forgotten = self.pool.forget(pid)
+            if forgotten is not None:
+                for fd in forgotten.fds:
+                    os.close(fd)
+            if pid in self.handed:
+                self.handed.discard(pid)
+                self.send({"op": "exited", "pid": pid, "status": os.waitstatus_to_exitcode(status)})
+
+    def send(self, msg: dict) -> None:
+        try:
+            self.sock.send(json.dumps(msg).encode())
+        except OSError:
+            pass  # the host is gone; the next recv ends the loop
+
+    def stop(self) -> None:
+        """The host is gone: kill every sandbox started here and reap them all."""
+        for entry in self.pool.drain():
+            for fd in entry.fds:
+                os.close(fd)
+        for pid in self.children:
+            _kill(pid)
+        while True:
+            try:
+                os.waitpid(-1, 0)
+            except ChildProcessError:
+                return
+            except InterruptedError:
+                continue
+
+    def serve(self) -> None:
+        wake_r, wake_w = self.wake
+        os.set_blocking(wake_w, False)
+        os.set_blocking(wake_r, False)
+        signal.set_wakeup_fd(wake_w)
+        signal.signal(signal.SIGCHLD, lambda *_: None)
+        quiet_from = 0.0  # when the last request was handled
+        while True:
+            timeout = None
+            if self.pool.wanted() is not None:
+                timeout = max(0.0, quiet_from + REFILL_AFTER_S - time.monotonic())
+            # A socket and a raw fd: both are valid select() entries (fileno() or int).
+            ready, _, _ = select.select([self.sock, wake_r], [], [], timeout)  # type: ignore[type-var]
+            if wake_r in ready:
+                try:
+                    while os.read(wake_r, 512):
+                        pass
+                except BlockingIOError:
+                    pass
+                self.reap()
+            if self.sock not in ready:
+                if not ready and time.monotonic() >= quiet_from + REFILL_AFTER_S:
+                    self.refill()  # nothing waiting for a while: one more sandbox ahead
+                continue
+            try:
+                data, fds, _, _ = socket.recv_fds(self.sock, MAX_MESSAGE, 3)
+            except InterruptedError:
+                continue
+            for fd in fds:
+                os.close(fd)  # this protocol sends none to the server
+            if not data:
+                return
+            request = json.loads(data)
+            if not isinstance(request.get("config"), dict):
+                self.send({"op": "failed", "id": request.get("id"), "error": "no config"})
+                continue
+            self.handle(request)
+            self.reap()
+            quiet_from = time.monotonic()
+
+
+def _kill(pid: int) -> None:
+    """SIGKILL a sandbox's process group (init did setsid), or the process if it has none."""
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    except PermissionError:
+        pass
 
 
 def serve(sock_fd: int) -> None:
-    """Fork workers on request until the host closes its end. A host that went away with
+    """Start sandboxes on request until the host closes its end. A host that went away with
     replies unread (a collector stopping at once) resets the connection: that is the same
     end of service, not an error to print into the collector's output."""
-    try:
-        _serve(sock_fd)
-    except ConnectionError:  # reset or broken pipe on the host's socket: the host is gone
-        return
-
-
-def _serve(sock_fd: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the host's to handle
-    sock = socket.socket(fileno=sock_fd)
-    wake_r, wake_w = os.pipe()
-    os.set_blocking(wake_w, False)
-    os.set_blocking(wake_r, False)
-    signal.set_wakeup_fd(wake_w)
-    signal.signal(signal.SIGCHLD, lambda *_: None)
-    while True:
-        # A socket and a raw fd: both are valid select() entries (fileno() or int).
-        ready, _, _ = select.select([sock, wake_r], [], [])  # type: ignore[type-var]
-        if wake_r in ready:
-            try:
-                while os.read(wake_r, 512):
-                    pass
-            except BlockingIOError:
-                pass
-            _reap(sock)
-        if sock not in ready:
-            continue
-        try:
-            data, fds, _, _ = socket.recv_fds(sock, MAX_MESSAGE, 3)
-        except InterruptedError:
-            continue
-        if not data:
-            return
-        request = json.loads(data)
-        if len(fds) != 3:
-            for fd in fds:
-                os.close(fd)
-            _send(sock, {"op": "failed", "id": request.get("id"), "error": "expected 3 fds"})
-            continue
-        try:
-            pid = os.fork()
-        except OSError as exc:
-            for fd in fds:
-                os.close(fd)
-            _send(sock, {"op": "failed", "id": request.get("id"), "error": str(exc)})
-            continue
-        if pid == 0:
-            try:
-                _child(sock, (wake_r, wake_w), request["config"], fds)
-            finally:
-                os._exit(jail.JAIL_BROKEN)
-        for fd in fds:
-            os.close(fd)
-        _send(sock, {"op": "started", "id": request.get("id"), "pid": pid})
-        _reap(sock)
+    # Everything imported so far is shared, read-only, by every sandbox forked from here:
+    # keep the collector from ever walking it (a walk writes to every page it visits).
+    gc.freeze()
+    server = Server(socket.socket(fileno=sock_fd))
+    try:
+        server.serve()
+    except ConnectionError:  # reset or broken pipe on the host's socket: the host is gone
+        pass
+    finally:
+        server.stop()
 
 
 if __name__ == "__main__":

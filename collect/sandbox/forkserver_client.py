@@ -4,11 +4,15 @@ One fork server per collector process, started on first use with a scrubbed envi
 memory is what every sandbox is forked from, so it must never hold a key). A reader thread
 turns its replies into futures, so any event loop, in any thread, can start sandboxes.
 
-Requests go out through a writer thread, never from the event loop: the server forks once per
-request (a few milliseconds), so when hundreds of episodes start together the socket fills
-and a send blocks until the server catches up. Sent from the loop, those waits added up to
-~0.7 s of a frozen collector at 256 episodes, every teacher reply of the first wave waiting
-behind them.
+A request never blocks the event loop: it is sent at once only if the socket has room (it
+almost always has), else through a writer thread. The server takes a few milliseconds per
+fresh sandbox, so when hundreds of episodes start together the socket fills and a send
+blocks until the server catches up; sent from the loop, those waits added up to ~0.7 s of a
+frozen collector at 256 episodes, every teacher reply of the first wave waiting behind them.
+
+The server sends the host ends of each sandbox's pipes with its reply (it may hand out a
+sandbox it started ahead). Their stdout and stdin become asyncio pipes; stderr, only read
+when a start fails, stays a plain fd (``Diagnostics``).
 """
 
 from __future__ import annotations
@@ -38,15 +42,16 @@ class ForkServerError(SandboxError):
 
 
 class JailedProcess:
-    """A sandbox launcher started by the fork server, shaped like ``asyncio.subprocess.Process``
-    (``pid``, ``stdin``, ``stdout``, ``stderr``, ``returncode``, ``wait()``)."""
+    """A sandbox's init (its pid as the host sees it; killing its process group ends the
+    sandbox), shaped like ``asyncio.subprocess.Process`` (``pid``, ``stdin``, ``stdout``,
+    ``stderr``, ``returncode``, ``wait()``)."""
 
     def __init__(
         self,
         pid: int,
         stdin: asyncio.StreamWriter,
         stdout: asyncio.StreamReader,
-        stderr: asyncio.StreamReader,
+        stderr: Diagnostics,
         exited: asyncio.Future[int],
         transports: list[asyncio.BaseTransport],
     ) -> None:
@@ -56,6 +61,7 @@ class JailedProcess:
         self.stderr = stderr
         self._exited = exited
         self._transports = transports
+        self.pooled = False  # started ahead by the server, not for this request
 
     @property
     def returncode(self) -> int | None:
@@ -65,6 +71,7 @@ class JailedProcess:
         status = await asyncio.shield(self._exited)
         for transport in self._transports:
             transport.close()
+        self.stderr.close()
         return status
 
 
@@ -83,7 +90,7 @@ class ForkServer:
         self._next_id = 0
         self._starts: dict[int, tuple[asyncio.AbstractEventLoop, asyncio.Future[Any]]] = {}
         self._exits: dict[int, concurrent.futures.Future[int]] = {}
-        self._outbox: queue.SimpleQueue[tuple[int, bytes, list[int]] | None] = queue.SimpleQueue()
+        self._outbox: queue.SimpleQueue[tuple[int, bytes] | None] = queue.SimpleQueue()
 
     def _ensure(self) -> socket.socket:
         if self._proc is not None and self._proc.poll() is None and self._sock is not None:
@@ -106,57 +113,68 @@ class ForkServer:
         ).start()
         return ours
 
-    async def spawn(self, config: dict[str, Any]) -> JailedProcess:
-        """Start one sandbox; its stdin/stdout/stderr are fresh pipes owned by this loop."""
+    async def spawn(
+        self, config: dict[str, Any], pool: int = 0, fresh: bool = False
+    ) -> JailedProcess:
+        """Start one sandbox, or take one started ahead unless ``fresh``; ``pool``: how many
+        sandboxes of this configuration the server should keep started ahead from now on.
+        The server sends the host ends of the worker's pipes with its reply."""
         loop = asyncio.get_running_loop()
-        in_r, in_w = os.pipe()
-        out_r, out_w = os.pipe()
-        err_r, err_w = os.pipe()
         started: asyncio.Future[Any] = loop.create_future()
+        with self._lock:
+            self._ensure()
+            self._next_id += 1
+            request_id = self._next_id
+            self._starts[request_id] = (loop, started)
+            request = {"id": request_id, "config": config, "pool": pool, "fresh": fresh}
+            payload = json.dumps(request).encode()
+            if not self._send_now(request_id, payload):
+                self._outbox.put((request_id, payload))
+        pid, (in_w, out_r, err_r), pooled, exit_cf = await started
+        exited = asyncio.wrap_future(exit_cf, loop=loop)
         try:
-            with self._lock:
-                self._ensure()
-                self._next_id += 1
-                request_id = self._next_id
-                self._starts[request_id] = (loop, started)
-                payload = json.dumps({"id": request_id, "config": config}).encode()
-                self._outbox.put((request_id, payload, [in_r, out_w, err_w]))  # it closes them
-        except BaseException:
-            for fd in (in_r, out_w, err_w):
-                os.close(fd)
-            raise
-        try:
-            pid, exit_cf = await started
+            proc = await _attach(loop, pid, in_w, out_r, err_r, exited)
         except BaseException:
             for fd in (in_w, out_r, err_r):
-                os.close(fd)
+                _close_quietly(fd)
             raise
-        exited = asyncio.wrap_future(exit_cf, loop=loop)
-        return await _attach(loop, pid, in_w, out_r, err_r, exited)
+        proc.pooled = pooled
+        return proc
 
-    def _write(
-        self, sock: socket.socket, outbox: queue.SimpleQueue[tuple[int, bytes, list[int]] | None]
-    ) -> None:
-        """Send queued requests in order (blocking is fine here), closing our copies of the fds."""
+    def _send_now(self, request_id: int, payload: bytes) -> bool:
+        """Send from the caller's thread when the socket has room (almost always): a hand-off
+        to the writer thread costs a thread wake-up per sandbox. False: queue it instead."""
+        sock = self._sock
+        if sock is None:
+            return False
+        try:
+            sock.send(payload, socket.MSG_DONTWAIT)
+        except BlockingIOError:
+            return False
+        except OSError as exc:
+            loop, fut = self._starts.pop(request_id, (None, None))
+            if loop is not None and fut is not None:
+                _resolve(loop, fut, ForkServerError(f"fork server unreachable: {exc}"))
+        return True
+
+    def _write(self, sock: socket.socket, outbox: queue.SimpleQueue[tuple[int, bytes] | None]) -> None:
+        """Send queued requests in order (blocking is fine here)."""
         while (item := outbox.get()) is not None:
-            request_id, payload, fds = item
+            request_id, payload = item
             try:
-                socket.send_fds(sock, [payload], fds)
+                sock.send(payload)
             except OSError as exc:
                 with self._lock:
                     loop, fut = self._starts.pop(request_id, (None, None))
                 if loop is not None and fut is not None:
                     _resolve(loop, fut, ForkServerError(f"fork server unreachable: {exc}"))
-            finally:
-                for fd in fds:
-                    os.close(fd)
 
     def _read(self, sock: socket.socket) -> None:
         while True:
             try:
-                data = sock.recv(1 << 16)
+                data, fds, _, _ = socket.recv_fds(sock, 1 << 16, 3)
             except OSError:
-                data = b""
+                data, fds = b"", []
             if not data:
                 break
             msg = json.loads(data)
@@ -167,14 +185,18 @@ class ForkServer:
                         cf.set_result(int(msg["status"]))
                     continue
                 loop, fut = self._starts.pop(msg["id"], (None, None))
-                if msg["op"] == "started":
+                if msg["op"] == "started" and len(fds) == 3:
                     cf = concurrent.futures.Future()
                     self._exits[msg["pid"]] = cf
-                    result: Any = (msg["pid"], cf)
+                    result: Any = (msg["pid"], fds, bool(msg.get("pooled")), cf)
                 else:
-                    result = ForkServerError(f"fork server: {msg.get('error')}")
-            if loop is not None and fut is not None:
-                _resolve(loop, fut, result)
+                    for fd in fds:
+                        os.close(fd)
+                    fds = []
+                    result = ForkServerError(f"fork server: {msg.get('error', 'no pipes sent')}")
+            if loop is None or fut is None or not _resolve(loop, fut, result):
+                for fd in fds:  # nobody is waiting: the worker sees end-of-file and exits
+                    os.close(fd)
         with self._lock:  # the server died: fail everything still waiting on it
             starts, self._starts = self._starts, {}
             exits, self._exits = self._exits, {}
@@ -185,21 +207,38 @@ class ForkServer:
         for cf in exits.values():
             cf.set_result(-signal.SIGKILL)
 
-    def shutdown(self) -> None:
+    def shutdown(self, timeout: float = 5.0) -> None:
+        """Close the server's socket: it kills and reaps every sandbox it started (kept
+        ahead or handed out) and exits; killed outright only if it has not within
+        ``timeout`` (its sandboxes then die of PDEATHSIG, reaped by whoever adopts them)."""
         with self._lock:
             self._outbox.put(None)
             if self._sock is not None:
+                # shutdown, not just close: the reader thread's recv holds the socket open.
+                try:
+                    self._sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
                 self._sock.close()
                 self._sock = None
-            if self._proc is not None:
-                self._proc.kill()
-                self._proc.wait()
-                self._proc = None
+            proc, self._proc = self._proc, None
+        if proc is not None:
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
 
 
-def _resolve(loop: asyncio.AbstractEventLoop, fut: asyncio.Future[Any], result: Any) -> None:
+def _resolve(loop: asyncio.AbstractEventLoop, fut: asyncio.Future[Any], result: Any) -> bool:
+    """Settle ``fut`` on its loop; False if that loop is closed (nobody waits any more). A
+    started sandbox whose requester stopped waiting meanwhile has its pipes closed there."""
+
     def settle() -> None:
         if fut.done():
+            if isinstance(result, tuple):
+                for fd in result[1]:
+                    _close_quietly(fd)
             return
         if isinstance(result, BaseException):
             fut.set_exception(result)
@@ -209,7 +248,15 @@ def _resolve(loop: asyncio.AbstractEventLoop, fut: asyncio.Future[Any], result: 
     try:
         loop.call_soon_threadsafe(settle)
     except RuntimeError:
-        pass  # that event loop is closed; nobody is waiting any more
+        return False
+    return True
+
+
+def _close_quietly(fd: int) -> None:
+    try:
+        os.close(fd)
+    except OSError:
+        pass
 
 
 async def _attach(
@@ -217,19 +264,53 @@ async def _attach(
     exited: asyncio.Future[int],
 ) -> JailedProcess:
     stdout = asyncio.StreamReader(limit=STREAM_LIMIT, loop=loop)
-    stderr = asyncio.StreamReader(loop=loop)
     out_t, _ = await loop.connect_read_pipe(
         lambda: asyncio.StreamReaderProtocol(stdout), os.fdopen(out_r, "rb", buffering=0)
-    )
-    err_t, _ = await loop.connect_read_pipe(
-        lambda: asyncio.StreamReaderProtocol(stderr), os.fdopen(err_r, "rb", buffering=0)
     )
     in_t, in_p = await loop.connect_write_pipe(
         lambda: asyncio.StreamReaderProtocol(asyncio.StreamReader(loop=loop)),
         os.fdopen(in_w, "wb", buffering=0),
     )
     stdin = asyncio.StreamWriter(in_t, in_p, None, loop)
-    return JailedProcess(pid, stdin, stdout, stderr, exited, [out_t, err_t, in_t])
+    return JailedProcess(pid, stdin, stdout, Diagnostics(err_r), exited, [out_t, in_t])
+
+
+class Diagnostics:
+    """A sandbox's stderr: what init or the jail says when a start fails. Read only once the
+    sandbox has exited, so it is a plain fd rather than one more pipe the event loop watches
+    for every sandbox. Nothing else writes there: the worker points its fd 2 at its own
+    capture pipe before running any code."""
+
+    LIMIT = 1 << 16
+
+    def __init__(self, fd: int) -> None:
+        os.set_blocking(fd, False)
+        self._fd: int | None = fd
+        self._kept = b""
+
+    def close(self) -> None:
+        """Keep what is in the pipe now (at most ``LIMIT`` bytes) and close it."""
+        if self._fd is None:
+            return
+        chunks: list[bytes] = []
+        size = 0
+        while size < self.LIMIT:
+            try:
+                chunk = os.read(self._fd, self.LIMIT - size)
+            except (BlockingIOError, OSError):
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        os.close(self._fd)
+        self._fd = None
+        self._kept = b"".join(chunks)
+
+    async def read(self) -> bytes:
+        """What the sandbox wrote there (read when it exited, or now)."""
+        self.close()
+        return self._kept
 
 
 _servers: dict[str, ForkServer] = {}

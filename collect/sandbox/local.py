@@ -35,6 +35,7 @@ HERE = Path(__file__).resolve().parent
 WORKER = HERE / "worker.py"
 JAIL = HERE / "jail.py"
 JAIL_UNAVAILABLE = 97
+POOL_DEPTH = 2
 
 UNAVAILABLE_HINT = (
     "the local sandbox cannot be isolated here ({detail}); enable unprivileged user namespaces "
@@ -64,6 +65,9 @@ class LocalSandbox(WorkerSession):
     """
 
     name = "local"
+    #: Sandboxes of this configuration the fork server keeps started ahead (``start()`` is
+    #: then one message); each is used by one episode only.
+    pool_depth = POOL_DEPTH
 
     def __init__(self, config: SandboxConfig | None = None, tools: Sequence[Tool] = ()) -> None:
         super().__init__(config, tools)
@@ -82,27 +86,42 @@ class LocalSandbox(WorkerSession):
         env = sandbox_env(cfg.output_limit, python.bin_dir(cfg.isolation))
         try:
             if cfg.isolation:
-                self._proc = await fork_server(python.executable).spawn(
-                    self._jail_config(env, python)
-                )
-            else:
-                self._root = tempfile.mkdtemp(prefix="trajkit-sbx-")
-                env["HOME"] = env["TMPDIR"] = self._root
-                self._proc = await asyncio.create_subprocess_exec(
-                    python.executable, "-I", str(WORKER),
-                    stdin=asyncio.subprocess.PIPE,
-                    stdout=asyncio.subprocess.PIPE,
-                    stderr=asyncio.subprocess.PIPE,
-                    env=env,
-                    cwd=self._root,
-                    start_new_session=True,
-                    limit=STREAM_LIMIT,
-                    preexec_fn=self._apply_rlimits,
-                )
+                await self._start_jailed(env, python)
+                return
+            self._root = tempfile.mkdtemp(prefix="trajkit-sbx-")
+            env["HOME"] = env["TMPDIR"] = self._root
+            self._proc = await asyncio.create_subprocess_exec(
+                python.executable, "-I", str(WORKER),
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                env=env,
+                cwd=self._root,
+                start_new_session=True,
+                limit=STREAM_LIMIT,
+                preexec_fn=self._apply_rlimits,
+            )
             await self._handshake()
         except BaseException:
             await self._kill()  # cancelled or failed half-way: never leave a worker behind
             raise
+
+    async def _start_jailed(self, env: dict[str, str], python: SandboxPython) -> None:
+        """From the fork server, usually a sandbox it started ahead. One that died while it
+        waited (killed from outside) fails its handshake: it is replaced by a fresh start
+        once, so a user never sees the pool's loss as a start failure."""
+        server = fork_server(python.executable)
+        config = self._jail_config(env, python)
+        self._proc = await server.spawn(config, pool=self.pool_depth)
+        if not self._proc.pooled:
+            await self._handshake()
+            return
+        try:
+            await self._handshake()
+        except ProtocolError:
+            await self._kill()
+            self._proc = await server.spawn(config, pool=self.pool_depth, fresh=True)
+            await self._handshake()
 
     def _jail_config(self, env: dict[str, str], python: SandboxPython) -> dict[str, Any]:
         cfg = self.config

@@ -19,6 +19,7 @@ everything the host sends (see :class:`Channel`), so threads a cell leaves behin
 calling tools without ever taking the host's next command.
 """
 
+import _thread
 import ast
 import builtins
 import codecs
@@ -49,6 +50,13 @@ ERROR_MESSAGE_CHARS = 500
 #: Output that threads or processes of earlier cells printed between two cells is shown at
 #: the start of the next cell's output, labelled, at most this long (head and tail kept).
 LEFTOVER_CHARS = 2000
+
+
+def _background(target) -> None:
+    """Run ``target`` in a daemon thread of the bare ``_thread`` kind: a ``threading.Thread``
+    costs four times the CPU to start (its objects, and a wait until it has started), paid by
+    every sandbox. The worker leaves by ``os._exit``, so nothing ever joins these threads."""
+    _thread.start_new_thread(target, ())
 
 
 class BoundedOutput:
@@ -182,7 +190,7 @@ class Channel:
         self.closed = False
 
     def start(self) -> None:
-        threading.Thread(target=self._read, name="trajkit-channel", daemon=True).start()
+        _background(self._read)
 
     def send(self, msg: dict) -> None:
         self.send_line(json.dumps(msg, default=repr))
@@ -263,7 +271,7 @@ class FdCapture:
         os.dup2(write_fd, 2)
         os.close(write_fd)
         os.close(devnull)
-        threading.Thread(target=self._drain, name="trajkit-fd-drain", daemon=True).start()
+        _background(self._drain)
 
     def _drain(self) -> None:
         # Incremental: a character split between two reads is decoded whole, not as U+FFFD.

@@ -3,6 +3,14 @@
 The Messages API differs from chat completions in ways the loop must not see: the system
 prompt is a separate field, roles must alternate, ``max_tokens`` is required, and the matched
 stop sequence is reported (``stop_sequence``) but cut from the text. Retries are the SDK's.
+
+Prompt caching is opt-in per request on this API: unless ``prompt_cache=False``
+(``--no-prompt-cache``), each request marks two cache breakpoints (``cache_control``), on the
+system prompt and on the last message. The provider then writes the conversation so far to
+its cache, and the next turn, which repeats it and adds two messages, reads it back at a tenth
+of the input price instead of paying for it again; the system prompt's own breakpoint lets
+every episode of a run (and every attempt) read the shared system prompt. Prefixes shorter
+than the model's minimum (1024 tokens for most models) are not cached, at no cost.
 """
 
 from __future__ import annotations
@@ -37,6 +45,8 @@ from trajkit.core.errors import TeacherFatalError, TeacherUnavailableError
 from trajkit.schemas import Message
 
 DEFAULT_MAX_TOKENS = 1024
+#: What a cache breakpoint asks for: the default five-minute cache, refreshed on each read.
+EPHEMERAL = {"type": "ephemeral"}
 # The API rejects empty or whitespace-only text blocks (e.g. an empty assistant turn).
 _EMPTY_PLACEHOLDER = "(empty)"
 
@@ -57,14 +67,19 @@ class AnthropicTeacher(ProviderTeacher):
         timeout: float = DEFAULT_TIMEOUT_S,
         on_status: StatusHook | None = None,
         client_shards: int = 1,
+        prompt_cache: bool = True,
     ) -> None:
         """Build the client; a missing key is a user error now, not a failure per episode.
 
         ``params``: ``max_tokens`` (default 1024), sampling fields (temperature, top_p,
         top_k, ...) sent as body fields, and client options ``timeout``/``max_retries``.
-        ``ANTHROPIC_BASE_URL`` is honoured by the SDK.
+        ``ANTHROPIC_BASE_URL`` is honoured by the SDK. ``prompt_cache``: mark cache
+        breakpoints (see the module doc); not part of ``params``, so it changes neither the
+        record's teacher nor the response cache's key: the same conversation is the same
+        answer either way.
         """
         self.model = model
+        self.prompt_cache = prompt_cache
         self._params = dict(params or {})
         sampling, options = split_params(self._params)
         self._max_tokens = int(sampling.pop("max_tokens", DEFAULT_MAX_TOKENS))
@@ -107,10 +122,10 @@ class AnthropicTeacher(ProviderTeacher):
         kwargs: dict[str, Any] = {
             "model": self.model,
             "max_tokens": self._max_tokens,
-            "messages": turns,
+            "messages": with_breakpoint(turns) if self.prompt_cache else turns,
         }
         if system:
-            kwargs["system"] = system
+            kwargs["system"] = cached_block(system) if self.prompt_cache else system
         if stop:
             kwargs["stop_sequences"] = list(stop)
         return {**self._extra, **kwargs}
@@ -181,12 +196,7 @@ class AnthropicTeacher(ProviderTeacher):
             text += matched
         return Completion(
             text=text,
-            usage=shape.usage(
-                resp.get("usage"),
-                ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"),
-                ("output_tokens",),
-                required=True,
-            ),
+            usage=shape.anthropic_usage(resp.get("usage")),
             stop_reason=reason,
             latency_s=latency,
             raw={
@@ -251,3 +261,21 @@ def to_anthropic_messages(messages: list[Message]) -> tuple[str, list[dict[str, 
             turn["content"] = _EMPTY_PLACEHOLDER
     return "\n\n".join(system_parts), turns
 
+
+def cached_block(text: str) -> list[dict[str, Any]]:
+    """``text`` as one text block carrying a cache breakpoint: the prefix up to and including
+    it is cached (the API takes breakpoints on content blocks only, not on plain strings)."""
+    return [{"type": "text", "text": text, "cache_control": dict(EPHEMERAL)}]
+
+
+def with_breakpoint(turns: list[dict[str, str]]) -> list[dict[str, Any]]:
+    """``turns`` with a cache breakpoint on the last one.
+
+    The next turn's request repeats this whole conversation: the provider finds the prefix
+    written here (it looks back up to 20 blocks from the new breakpoint) and bills it as a
+    cache read. One breakpoint here and one on the system prompt: two of the four allowed.
+    """
+    if not turns:
+        return list(turns)
+    last = turns[-1]
+    return [*turns[:-1], {"role": last["role"], "content": cached_block(last["content"])}]

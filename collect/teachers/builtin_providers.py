@@ -50,6 +50,7 @@ class AnthropicProvider(TeacherProvider):
 
     name = "anthropic"
     batchable = True
+    prompt_caching = True
     usage = "anthropic:MODEL"
 
     def make(
@@ -59,10 +60,14 @@ class AnthropicProvider(TeacherProvider):
         *,
         on_status: StatusHook | None = None,
         client_shards: int = 1,
+        prompt_cache: bool = True,
     ) -> Teacher:
         from trajkit.collect.teachers.anthropic_teacher import AnthropicTeacher
 
-        return AnthropicTeacher(model, params, on_status=on_status, client_shards=client_shards)
+        return AnthropicTeacher(
+            model, params, on_status=on_status, client_shards=client_shards,
+            prompt_cache=prompt_cache,
+        )
 
     def batch_backend(self, teacher: Teacher) -> BatchBackend:
         from trajkit.collect.teachers.anthropic_batch import AnthropicBatchBackend

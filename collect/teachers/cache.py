@@ -21,6 +21,7 @@ import threading
 from pathlib import Path
 
 from trajkit.collect.teachers.base import Completion, Teacher
+from trajkit.collect.teachers.sample import current_sample
 from trajkit.schemas import Message, TeacherInfo, Usage
 from trajkit.schemas.text import valid_text
 
@@ -40,16 +41,26 @@ CREATE TABLE IF NOT EXISTS responses (
 """
 
 
-def request_key(info: TeacherInfo, messages: list[Message], stop: list[str]) -> tuple[str, str]:
-    """(hash, canonical request JSON) for one call; any change to what is sent changes it."""
+def request_key(
+    info: TeacherInfo, messages: list[Message], stop: list[str], sample: int | None = None
+) -> tuple[str, str]:
+    """(hash, canonical request JSON) for one call; any change to what is sent changes it.
+
+    ``sample`` (default: the calling episode's attempt, ``teachers.sample``) tells apart
+    independent attempts at the same conversation; attempt 1 adds nothing to the key.
+    """
+    sample = current_sample() if sample is None else sample
+    fields: dict[str, object] = {
+        "provider": info.provider,
+        "model": info.model,
+        "params": info.params,
+        "stop": stop,
+        "messages": [[m.role, m.content] for m in messages],
+    }
+    if sample != 1:
+        fields["sample"] = sample
     request = json.dumps(
-        {
-            "provider": info.provider,
-            "model": info.model,
-            "params": info.params,
-            "stop": stop,
-            "messages": [[m.role, m.content] for m in messages],
-        },
+        fields,
         sort_keys=True,
         ensure_ascii=False,
         separators=(",", ":"),

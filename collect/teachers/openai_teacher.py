@@ -188,9 +188,7 @@ class OpenAITeacher(ProviderTeacher):
             text = _restore_stop(text, stop, choice)
         return Completion(
             text=text,
-            usage=shape.usage(
-                resp.get("usage"), ("prompt_tokens",), ("completion_tokens",), required=False
-            ),
+            usage=shape.openai_usage(resp.get("usage")),
             stop_reason=finish,
             latency_s=latency,
             raw={

@@ -8,7 +8,10 @@ what trajkit may do with them, so no other module ever tests a provider's name:
 - ``free``: its tokens cost nothing, so ``--max-cost`` needs no price and cost is 0;
 - ``model_is_path``: the model part is a file (a replay), resolved relative to a job file;
 - ``batchable`` and :meth:`TeacherProvider.batch_backend`: it has a provider batch API
-  (``--mode batch``).
+  (``--mode batch``);
+- ``prompt_caching``: its requests ask for prompt caching themselves (Anthropic's cache
+  breakpoints), so its ``make`` takes ``prompt_cache`` (``--no-prompt-cache`` passes False);
+  a provider that caches automatically (OpenAI) or not at all leaves it False.
 
 A plugin provider subclasses :class:`TeacherProvider`, sets ``name`` and implements
 :meth:`TeacherProvider.make`; its teachers implement ``trajkit.collect.teachers.base.Teacher``.
@@ -35,6 +38,7 @@ class TeacherProvider:
     free: ClassVar[bool] = False
     model_is_path: ClassVar[bool] = False
     batchable: ClassVar[bool] = False
+    prompt_caching: ClassVar[bool] = False
     #: Shown in ``--teacher`` help and errors: how a user names one of its models.
     usage: ClassVar[str] = "PROVIDER:MODEL"
 
@@ -54,6 +58,12 @@ class TeacherProvider:
         ``client_shards`` is how many HTTP clients to spread episodes over.
         """
         raise NotImplementedError
+
+    def cache_options(self, prompt_cache: bool) -> dict[str, Any]:
+        """The keyword arguments of :meth:`make` that carry ``--no-prompt-cache``: none for a
+        provider that does not declare ``prompt_caching`` (a plugin's ``make`` may not take
+        them)."""
+        return {"prompt_cache": prompt_cache} if self.prompt_caching else {}
 
     def record_model(self, model: str) -> str:
         """How a record names ``model`` when no teacher was built to say it (a record written

@@ -15,7 +15,6 @@ malformed body.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from trajkit.core.errors import TeacherError
@@ -86,25 +85,54 @@ def tokens(value: object, where: str) -> int:
     return value
 
 
-def usage(
-    value: object, inputs: Sequence[str], outputs: Sequence[str], *, required: bool
-) -> Usage:
-    """One call's ``Usage`` from a ``usage`` object whose counters are named as given.
+def anthropic_usage(value: object) -> Usage:
+    """One Messages API call's ``Usage``.
 
-    Where the API always sends one (``required``), an absent usage is out of shape: the call
-    was paid for and nothing could say how much, so ``--max-cost`` would not see it. Where
-    compatible servers may omit it, it counts as zero tokens (the call is still counted).
-    A usage that is present must be well formed.
+    The API always sends usage: an absent one is out of shape (the call was paid for and
+    nothing could say how much, so ``--max-cost`` would not see it). Its ``input_tokens``
+    leaves out what the prompt cache wrote (``cache_creation_input_tokens``) and read
+    (``cache_read_input_tokens``); the three add up to the call's whole input.
     """
-    if value is None and required:
+    if value is None:
         raise ShapeError("usage is null or missing, expected token counts")
+    counters = mapping(value, "usage")
+    uncached = tokens(counters.get("input_tokens"), "usage.input_tokens")
+    written = tokens(counters.get("cache_creation_input_tokens"), "usage.cache_creation_input_tokens")
+    read = tokens(counters.get("cache_read_input_tokens"), "usage.cache_read_input_tokens")
+    return Usage(
+        input_tokens=uncached + written + read,
+        output_tokens=tokens(counters.get("output_tokens"), "usage.output_tokens"),
+        calls=1,
+        cache_read_tokens=read,
+        cache_write_tokens=written,
+    )
+
+
+def openai_usage(value: object) -> Usage:
+    """One chat completion's ``Usage``.
+
+    Compatible servers may omit usage: then the call counts with zero tokens. A usage that
+    is present must be well formed. ``prompt_tokens_details.cached_tokens`` (automatic
+    prompt caching) is a part of ``prompt_tokens``, so it can never exceed it.
+    """
     if value is None:
         return Usage(calls=1)
     counters = mapping(value, "usage")
+    prompt = tokens(counters.get("prompt_tokens"), "usage.prompt_tokens")
+    read = 0
+    details = counters.get("prompt_tokens_details")
+    if details is not None:
+        where = "usage.prompt_tokens_details"
+        read = tokens(mapping(details, where).get("cached_tokens"), f"{where}.cached_tokens")
+        if read > prompt:
+            raise ShapeError(
+                f"{where}.cached_tokens is {read:,}, more than usage.prompt_tokens ({prompt:,})"
+            )
     return Usage(
-        input_tokens=sum(tokens(counters.get(k), f"usage.{k}") for k in inputs),
-        output_tokens=sum(tokens(counters.get(k), f"usage.{k}") for k in outputs),
+        input_tokens=prompt,
+        output_tokens=tokens(counters.get("completion_tokens"), "usage.completion_tokens"),
         calls=1,
+        cache_read_tokens=read,
     )
 
 

@@ -14,8 +14,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from trajkit.core.demonstration import Demonstration
 from trajkit.core.tools import Tool
 from trajkit.schemas import Task, Verdict
+from trajkit.sources.alfworld.demonstration import DEMONSTRATION
 from trajkit.sources.alfworld.engine import INSTALL_HINT, engine_available, require_engine
 from trajkit.sources.alfworld.env import AlfWorldEnv
 from trajkit.sources.alfworld.load import (
@@ -55,6 +57,10 @@ class AlfWorldSource(AlfWorldReport):
     options_model = AlfWorldOptions
     demo_replay = DEMO_REPLAY
     typical_episode = (8.0, 200.0, 120.0)  # turns, output and observation tokens per turn
+
+    def demonstration(self) -> Demonstration:
+        """The in-context example episode (``--shots 1``): ``demonstration.py``."""
+        return DEMONSTRATION
 
     def __init__(self, options: AlfWorldOptions | None = None) -> None:
         self.options = options or AlfWorldOptions()

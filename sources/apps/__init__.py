@@ -20,9 +20,11 @@ from collections.abc import Mapping, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from trajkit.core.demonstration import Demonstration
 from trajkit.core.tools import Tool
 from trajkit.schemas import Task, Verdict
 from trajkit.sources.apps.compare import compare_stdout, compare_value
+from trajkit.sources.apps.demonstration import DEMONSTRATION
 from trajkit.sources.apps.judge import AppsJudge, JudgeError, JudgeLimits
 from trajkit.sources.apps.load import DEMO_REPLAY, SAMPLE_PATH, LoadReport, load_tasks
 from trajkit.sources.apps.prompt import build_prompt, extract_program
@@ -64,6 +66,10 @@ class AppsSource(AppsReport):
     options_model = AppsOptions
     demo_replay = DEMO_REPLAY
     typical_episode = (4.0, 450.0, 200.0)  # turns, output and observation tokens per turn
+
+    def demonstration(self) -> Demonstration:
+        """The in-context example episode (``--shots 1``): ``demonstration.py``."""
+        return DEMONSTRATION
 
     def __init__(self, options: AppsOptions | None = None) -> None:
         self.options = options or AppsOptions()

@@ -14,9 +14,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from trajkit.core.demonstration import Demonstration
 from trajkit.core.tools import Tool
 from trajkit.schemas import Task, Verdict
 from trajkit.sources.base import LoadOptions, SourceRuntime
+from trajkit.sources.hotpotqa.demonstration import DEMONSTRATION
 from trajkit.sources.hotpotqa.judge import exact_match, f1_score, judge_answer, normalize_answer
 from trajkit.sources.hotpotqa.load import DEMO_REPLAY, SAMPLE_PATH, LoadReport, load_tasks
 from trajkit.sources.hotpotqa.options import HotpotQAOptions, SuccessRule
@@ -47,6 +49,10 @@ class HotpotQASource(HotpotQAReport):
     options_model = HotpotQAOptions
     demo_replay = DEMO_REPLAY
     typical_episode = (3.5, 180.0, 300.0)  # turns, output and observation tokens per turn
+
+    def demonstration(self) -> Demonstration:
+        """The in-context example episode (``--shots 1``): ``demonstration.py``."""
+        return DEMONSTRATION
 
     def __init__(self, options: HotpotQAOptions | None = None) -> None:
         self.options = options or HotpotQAOptions()

@@ -9,10 +9,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 
+from trajkit.core.demonstration import Demonstration
 from trajkit.core.tools import Tool
 from trajkit.schemas import Task, Verdict
 from trajkit.sources.base import LoadOptions
 from trajkit.sources.math.boxed import last_boxed
+from trajkit.sources.math.demonstration import DEMONSTRATION
 from trajkit.sources.math.judge import DEFAULT_TIMEOUT_S, JudgeUnavailableError, MathJudge
 from trajkit.sources.math.load import DEMO_REPLAY, SAMPLE_PATH, LoadReport, load_tasks
 from trajkit.sources.math.prompt import build_prompt
@@ -37,6 +39,10 @@ class MathSource(MathReport):
     name = "math"
     demo_replay = DEMO_REPLAY
     typical_episode = (3.0, 250.0, 80.0)  # turns, output and observation tokens per turn
+
+    def demonstration(self) -> Demonstration:
+        """The in-context example episode (``--shots 1``): ``demonstration.py``."""
+        return DEMONSTRATION
 
     def __init__(
         self, judge_timeout_s: float = DEFAULT_TIMEOUT_S, judge_workers: int | None = None

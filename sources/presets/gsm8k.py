@@ -20,8 +20,10 @@ from typing import Any, ClassVar
 
 from pydantic import Field
 
+from trajkit.core.demonstration import Demonstration
 from trajkit.core.errors import DataError
 from trajkit.sources.base import LoadOptions
+from trajkit.sources.presets import demonstrations
 from trajkit.sources.tasks import TasksOptions, TasksSource
 from trajkit.sources.tasks.read import RawRow, read_hf
 from trajkit.sources.tasks.rows import Mapped
@@ -52,6 +54,10 @@ def final_answer(solution: str) -> str | None:
     return number if re.fullmatch(r"-?\d+(\.\d+)?", number) else None
 
 
+#: The in-context demonstration, phrased with GSM8K's prompt.
+DEMONSTRATION = demonstrations.gsm8k(lambda question: PROMPT.format(question=question))
+
+
 class GSM8KOptions(TasksOptions):
     """``tasks``' keys with GSM8K's judge, ``numeric``, as the default."""
 
@@ -65,6 +71,10 @@ class GSM8KSource(TasksSource):
     options_model: ClassVar[type[TasksOptions]] = GSM8KOptions
     demo_replay: ClassVar[Path | None] = DEMO_REPLAY
     typical_episode = (2.2, 170.0, 40.0)  # turns, output and observation tokens per turn
+
+    def demonstration(self) -> Demonstration:
+        """The in-context example episode (``--shots 1``): ``demonstrations.py``."""
+        return DEMONSTRATION
     id_prefix: ClassVar[str] = "gsm8k"
     sample_path: ClassVar[Path] = SAMPLE_PATH
 

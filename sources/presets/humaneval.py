@@ -24,11 +24,13 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from trajkit.core.demonstration import Demonstration
 from trajkit.core.errors import DataError
 from trajkit.schemas import Task
 from trajkit.sources.base import LoadOptions
 from trajkit.sources.judges.tests import TestsJudge, TestsOptions
 from trajkit.sources.judges.tests_suite import parse_suite
+from trajkit.sources.presets import demonstrations
 from trajkit.sources.presets.code_rows import field, load_rows
 from trajkit.sources.presets.code_source import TestsJudgedSource
 from trajkit.sources.sampling import sample_tasks
@@ -66,6 +68,10 @@ def build_prompt(stub: str, entry_point: str, timeout: float) -> str:
     return _PROMPT.format(stub=stub.strip("\n"), entry_point=entry_point, timeout=timeout)
 
 
+#: The in-context demonstration, phrased with this prompt.
+DEMONSTRATION = demonstrations.humaneval(build_prompt)
+
+
 def row_to_task(origin: str, row: Any, options: HumanEvalOptions) -> Task:
     """One HumanEval row as a Task; one-line ``DataError`` for a missing field, a ``test``
     without ``check`` or an unparsable one."""
@@ -93,6 +99,10 @@ class HumanEvalSource(TestsJudgedSource):
     options_model = HumanEvalOptions
     demo_replay = DEMO_REPLAY
     typical_episode = (3.0, 300.0, 120.0)
+
+    def demonstration(self) -> Demonstration:
+        """The in-context example episode (``--shots 1``): ``demonstrations.py``."""
+        return DEMONSTRATION
 
     def __init__(self, options: HumanEvalOptions | None = None) -> None:
         super().__init__(options)

@@ -31,11 +31,13 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from trajkit.core.demonstration import Demonstration
 from trajkit.core.errors import ConfigError, DataError
 from trajkit.schemas import Task
 from trajkit.sources.base import LoadOptions
 from trajkit.sources.judges.tests import TestsJudge, TestsOptions
 from trajkit.sources.judges.tests_suite import parse_suite
+from trajkit.sources.presets import demonstrations
 from trajkit.sources.presets.code_rows import field, load_rows
 from trajkit.sources.presets.code_source import TestsJudgedSource
 from trajkit.sources.sampling import sample_tasks
@@ -104,6 +106,10 @@ def build_prompt(text: str, tests: list[str], timeout: float) -> str:
     )
 
 
+#: The in-context demonstration, phrased with this prompt.
+DEMONSTRATION = demonstrations.mbpp(build_prompt)
+
+
 def row_to_task(origin: str, row: Any, options: MBPPOptions) -> Task:
     """One MBPP row (full or sanitized layout) as a Task; one-line ``DataError`` naming the
     row and field when something is missing or the tests do not parse."""
@@ -146,6 +152,10 @@ class MBPPSource(TestsJudgedSource):
     options_model = MBPPOptions
     demo_replay = DEMO_REPLAY
     typical_episode = (3.0, 300.0, 120.0)
+
+    def demonstration(self) -> Demonstration:
+        """The in-context example episode (``--shots 1``): ``demonstrations.py``."""
+        return DEMONSTRATION
 
     def __init__(self, options: MBPPOptions | None = None) -> None:
         super().__init__(options)

@@ -18,10 +18,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
+from trajkit.core.demonstration import Demonstration
 from trajkit.core.tools import Tool
 from trajkit.schemas import Task, Verdict
 from trajkit.sources.base import BaseSource, LoadOptions, SourceRuntime, parse_options
 from trajkit.sources.reading import ReferenceView
+from trajkit.sources.tasks.demonstration import DEMONSTRATION
 from trajkit.sources.tasks.judging import (
     answer_format,
     build_judge,
@@ -46,6 +48,10 @@ class TasksSource(BaseSource):
     options_model: ClassVar[type[TasksOptions]] = TasksOptions
     demo_replay: ClassVar[Path | None] = DEMO_REPLAY
     typical_episode = (2.5, 160.0, 80.0)  # turns, output and observation tokens per turn
+
+    def demonstration(self) -> Demonstration:
+        """The in-context example episode (``--shots 1``): ``demonstration.py``."""
+        return DEMONSTRATION
     #: What content-hash ids start with (``tasks-1a2b3c4d5e6f``).
     id_prefix: ClassVar[str] = "tasks"
     #: The rows used when neither ``--data`` nor ``--hf`` is given.

@@ -16,12 +16,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from trajkit.core.demonstration import Demonstration
 from trajkit.core.errors import ConfigError
 from trajkit.core.tools import Tool
 from trajkit.schemas import Task, Verdict
 from trajkit.sources.base import LoadOptions, SourceRuntime
 from trajkit.sources.sampling import sample_tasks
 from trajkit.sources.webshop.catalog import SAMPLE_DIR, Catalogue, load_catalogue
+from trajkit.sources.webshop.demonstration import DEMONSTRATION
 from trajkit.sources.webshop.engine import LocalSession, LocalShop
 from trajkit.sources.webshop.episode import NO_PURCHASE, WebShopEnv
 from trajkit.sources.webshop.options import WebShopOptions
@@ -67,6 +69,10 @@ class WebShopSource(WebShopReport):
     options_model = WebShopOptions
     demo_replay = DEMO_REPLAY
     typical_episode = (6.0, 180.0, 350.0)  # turns, output and observation tokens per turn
+
+    def demonstration(self) -> Demonstration:
+        """The in-context example episode (``--shots 1``): ``demonstration.py``."""
+        return DEMONSTRATION
 
     def __init__(self, options: WebShopOptions | None = None) -> None:
         self.options = options or WebShopOptions()

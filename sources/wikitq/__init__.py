@@ -11,8 +11,10 @@ via ``episode_setup``); ``<solution>`` is judged by the official evaluator's den
 
 from __future__ import annotations
 
+from trajkit.core.demonstration import Demonstration
 from trajkit.schemas import Task, Verdict
 from trajkit.sources.base import BaseSource, LoadOptions
+from trajkit.sources.wikitq.demonstration import DEMONSTRATION
 from trajkit.sources.wikitq.judge import judge_denotation, normalize, split_answer, to_value
 from trajkit.sources.wikitq.load import DEMO_REPLAY, SAMPLE_ROOT, load_tasks
 from trajkit.sources.wikitq.options import WikiTQOptions
@@ -41,6 +43,10 @@ class WikiTQSource(WikiTQReport, BaseSource):
     options_model = WikiTQOptions
     demo_replay = DEMO_REPLAY
     typical_episode = (3.0, 150.0, 400.0)  # turns, output and observation tokens per turn
+
+    def demonstration(self) -> Demonstration:
+        """The in-context example episode (``--shots 1``): ``demonstration.py``."""
+        return DEMONSTRATION
 
     def __init__(self, options: WikiTQOptions | None = None) -> None:
         super().__init__(options)

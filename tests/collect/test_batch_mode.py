@@ -186,8 +186,10 @@ def test_batch_price_is_half_the_list_price_and_replay_is_refused(tmp_path):
         mode="batch",
         prices={"gpt-4o-mini": (1.0, 4.0)},
     )
-    assert sync.teacher_price() == (0.15, 0.60)
-    assert batch.teacher_price() == (0.5, 2.0)
+    # (input, output, cache read, cache write): every rate halves, cached ones included; the
+    # override's cache prices keep the table's ratios for gpt-4o-mini (read at half).
+    assert sync.teacher_price() == (0.15, 0.60, 0.075, 0.15)
+    assert batch.teacher_price() == (0.5, 2.0, 0.25, 0.5)
     proc = subprocess.run(
         [
             *TRAJKIT,

@@ -224,8 +224,11 @@ def test_max_cost_stops_new_episodes_and_resumes_with_a_higher_budget(loopback, 
     data = write_problems(tmp_path / "p.jsonl", 10)
     loopback.set_policy(solve_after_one_error)
     env = {**os.environ, **loopback.env()}
+    # Without the in-context demonstration: at this price one episode then costs well under
+    # the $2 budget (with it, one episode alone passes $2 and nothing is left to stop).
     base = ["collect", "math", "--teacher", "openai:m", "--data", str(data), "--out",
-            str(tmp_path / "out"), "--run", "budget", "--concurrency", "1", "--price", "m=1000,1000"]
+            str(tmp_path / "out"), "--run", "budget", "--concurrency", "1", "--price", "m=1000,1000",
+            "--shots", "0"]
     capped = run(*base, "--max-cost", "2.0", env=env)
     assert capped.returncode == 3, capped.stderr
     manifest = json.loads((tmp_path / "out" / "runs" / "budget" / "run.json").read_text())

@@ -225,9 +225,12 @@ def test_config_defaults_and_dump() -> None:
         "exec_timeout": 10.0,
         "observation_chars": 2000,
         "wrong_answer_message": "Your answer is wrong.",
+        "shots": 1,  # run.json says whether the teacher saw the in-context demonstration
     }
     with pytest.raises(ValueError):
         LoopConfig(max_turns=0)
+    with pytest.raises(ValueError):
+        LoopConfig(shots=2)
 
 
 async def test_self_correction_rule_ignores_errors_after_success() -> None:

@@ -11,11 +11,12 @@ from trajkit.schemas import Usage
 
 
 def test_longest_prefix_wins_and_overrides_first():
-    assert price_for("gpt-4o-mini-2024-07-18") == (0.15, 0.60)
-    assert price_for("gpt-4o-2024-08-06") == (2.50, 10.00)
+    # (input, output, cache read, cache write) USD per million tokens
+    assert price_for("gpt-4o-mini-2024-07-18") == (0.15, 0.60, 0.075, 0.15)
+    assert price_for("gpt-4o-2024-08-06") == (2.50, 10.00, 1.25, 2.50)
     assert price_for("my-local-model") is None
-    assert price_for("my-local-model", {"my-local": (0.0, 0.0)}) == (0.0, 0.0)
-    assert price_for("gpt-4o", {"gpt-4o": (1.0, 2.0)}) == (1.0, 2.0)
+    assert price_for("my-local-model", {"my-local": (0.0, 0.0)}) == (0.0, 0.0, 0.0, 0.0)
+    assert price_for("gpt-4o", {"gpt-4o": (1.0, 2.0)}) == (1.0, 2.0, 0.5, 1.0)
 
 
 def test_usage_cost_per_million():

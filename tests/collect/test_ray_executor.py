@@ -33,7 +33,7 @@ from trajkit.sources.base import LoadOptions
 
 TRAJKIT = [sys.executable, "-m", "trajkit.cli"]
 HAS_RAY = importlib.util.find_spec("ray") is not None
-VOLATILE = ("id", "run", "timing")  # plus every *_s duration and *_at timestamp
+VOLATILE = ("id", "run", "timing", "node")  # plus every *_s duration and *_at timestamp
 
 
 @pytest.fixture(scope="module")
@@ -233,10 +233,10 @@ async def test_the_worker_builds_once_and_plays_in_process(tmp_path):
     try:
         info = await worker.ready()
         assert info["pid"] == os.getpid() and info["cache"].startswith("off")
-        teacher = worker._teacher
+        teachers = worker._teachers
         tasks = make_source("math").load(config.load)[:2]
         got = [await worker.play(task) for task in tasks]
-        assert worker._teacher is teacher and (await worker.ready())["pid"] == os.getpid()
+        assert worker._teachers is teachers and (await worker.ready())["pid"] == os.getpid()
         assert [t.task_id for t in got] == [t.task_id for t in tasks]
         assert all(t.run == "w" and t.teacher.provider == "replay" for t in got)
     finally:
@@ -269,12 +269,38 @@ def test_max_cost_on_ray_stops_new_episodes_like_the_local_executor(ray_address,
             str(write_problems(tmp_path / "p.jsonl", 10)), "--out", str(out), "--run", "budget",
             "--concurrency", "1", "--price", "m=1000,1000", "--executor", "ray",
             "--ray-address", ray_address]
-    capped = trajkit(*base, "--max-cost", "1.0", env=env)
+    capped = trajkit(*base, "--max-cost", "4.0", env=env)  # an episode costs ~$1.5 here
     assert capped.returncode == 3, capped.stderr
     manifest = json.loads((out / "runs" / "budget" / "run.json").read_text())
     assert manifest["status"] == "budget_reached" and 1 <= manifest["counts"]["done"] < 10
-    assert 0 < manifest["cost_usd"] <= 1.0
+    assert 0 < manifest["cost_usd"] <= 4.0
     finished = trajkit(*base, "--max-cost", "100", env=env)
     assert finished.returncode == 0, finished.stderr
     got = records(out / "runs" / "budget" / "trajectories.jsonl")
     assert sorted(r["task_id"] for r in got) == sorted(f"t/{i}" for i in range(10))
+
+
+@pytest.mark.timeout(300)
+def test_attempts_and_escalation_on_ray_are_each_played_once(ray_address, loopback, tmp_path):
+    """``--samples`` and ``--escalate`` through Ray workers: every (task, stage, attempt) once,
+    each stage on its own teacher, each attempt its own sample (the cache salt travels)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "fixtures"))
+    from yield_policy import YieldPolicy, arithmetic_tasks
+
+    import trajkit as api
+
+    loopback.set_policy(YieldPolicy({"weak": (0.5, 0.0), "strong": (1.0, 1.0)}))
+    data = tmp_path / "sums.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in arithmetic_tasks(4)))
+    run = api.collect(
+        "tasks", "openai:weak", data=str(data), out=tmp_path / "out", run="ray-attempts",
+        source_opt={"id": "id", "judge": "numeric"}, temperature=0.7, samples=2,
+        escalate=["openai:strong"], executor="ray", ray_address=ray_address, max_turns=4,
+    )
+    got = list(run.records())
+    keys = [(r.task_id, r.stage, r.attempt) for r in got]
+    assert len(keys) == len(set(keys)) == 16  # 4 tasks x (2 weak, all wrong, + 2 strong)
+    assert {r.teacher.model for r in got if r.stage == 1} == {"strong"}
+    assert all(r.success for r in got if r.stage == 1) and not any(r.success for r in got if r.stage == 0)
+    assert len({(r.task_id, r.steps[0].assistant) for r in got}) == 16
+    assert all(r.node for r in got)

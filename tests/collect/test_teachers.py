@@ -106,10 +106,14 @@ async def test_anthropic_system_prompt_and_merged_turns(loopback, make):
     c = await make("anthropic", top_k=5, timeout=30, max_retries=1).complete(msgs, [], task_id="t")
     assert c.text == "ok" and c.stop_reason == "end_turn"
     body = loopback.last_request.body
-    assert body["system"] == "You are a CodeAct agent."
-    assert body["messages"] == [
-        {"role": "user", "content": "Please add two numbers.\n\nOne more thing."}
+    ephemeral = {"type": "ephemeral"}  # prompt caching's breakpoints (on by default)
+    assert body["system"] == [
+        {"type": "text", "text": "You are a CodeAct agent.", "cache_control": ephemeral}
     ]
+    assert body["messages"] == [{"role": "user", "content": [
+        {"type": "text", "text": "Please add two numbers.\n\nOne more thing.",
+         "cache_control": ephemeral},
+    ]}]
     assert body["max_tokens"] == 1024 and body["top_k"] == 5
     assert "timeout" not in body and "max_retries" not in body and "stop_sequences" not in body
 

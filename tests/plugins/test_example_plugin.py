@@ -54,6 +54,9 @@ def test_the_plugin_is_listed_with_its_package_and_options(plugin_path: Path, tm
     units = found["source", "units"]
     assert units["package"] == "trajkit-units" and units["status"] == "ok"
     assert units["options"] == {"tolerance": "1e-06"} and "demo_replay" in units["capabilities"]
+    # Its own in-context demonstration is declared the way the built-ins declare theirs.
+    assert "demonstration" in units["capabilities"]
+    assert "demonstration" in found["source", "math"]["capabilities"]
     assert found["filter", "short-answer"]["options"] == {"max_chars": "40"}
     assert found["source", "math"]["package"] == "trajkit"  # the built-ins are listed the same way
 
@@ -71,6 +74,9 @@ def test_collect_filter_and_rebuild_from_the_command_line(plugin_path: Path, tmp
     first = next(r for r in records if r["task_id"] == "u1")
     assert "unknown unit 'hours'" in first["steps"][0]["observation"]["text"]
     assert "150.0" in first["steps"][1]["observation"]["text"]
+    # The teacher was shown the plugin's own demonstration, not trajkit's generic one.
+    system = first["messages"][0]["content"]
+    assert "A bag of flour weighs 2.5 pounds." in system and "2 to the power 100" not in system
 
     chain = tmp_path / "chain.toml"
     chain.write_text('[[filter]]\npreset = "default"\n\n[[filter]]\nname = "short-answer"\nmax_chars = 6\n')
@@ -184,3 +190,22 @@ def test_a_judge_from_the_plugin_package_scores_tasks(plugin_path: Path, tmp_pat
                    "--source-opt", "tolerance=0.9", cwd=tmp_path)
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
     assert proc.stderr.startswith("error: --source-opt tolerance=0.9: Input should be less than or equal to 0.5")
+
+
+async def test_the_plugins_own_demonstration_replays_with_its_real_tool(
+    plugin_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The example's demonstration shows exactly what a real sandbox prints for its cells when
+    they call the package's real ``conversion_factor``: an error, then the recovery."""
+    require_isolation()
+    monkeypatch.syspath_prepend(str(plugin_path))
+    from demonstration_replay import replay
+    from trajkit_units.demonstration import DEMONSTRATION
+    from trajkit_units.source import UnitsSource, conversion_factor
+
+    from trajkit.core.tools import Tool
+
+    assert UnitsSource().demonstration() is DEMONSTRATION
+    observations = await replay(DEMONSTRATION, make_tools=lambda _: [Tool.from_function(conversion_factor)])
+    assert [o.text for o in observations] == [t.observation for t in DEMONSTRATION.turns[:2]]
+    assert observations[0].error is not None and observations[1].error is None

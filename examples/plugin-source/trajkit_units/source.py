@@ -15,11 +15,13 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from trajkit.core.demonstration import Demonstration
 from trajkit.core.errors import DataError
 from trajkit.core.tools import Tool
 from trajkit.schemas import Task, Verdict
 from trajkit.sources.base import BaseSource, LoadOptions
 from trajkit.sources.sampling import sample_tasks
+from trajkit_units.demonstration import DEMONSTRATION
 
 DATA = Path(__file__).parent / "data"
 
@@ -57,6 +59,11 @@ class UnitsSource(BaseSource):
     options_model = UnitsOptions
     demo_replay = DATA / "replay.jsonl"
     typical_episode = (2.5, 120.0, 40.0)  # turns, output and observation tokens per turn
+
+    def demonstration(self) -> Demonstration:
+        """The in-context example episode shown with ``--shots 1`` (``demonstration.py``);
+        without this method the teacher would be shown trajkit's generic one."""
+        return DEMONSTRATION
 
     def load(self, options: LoadOptions) -> list[Task]:
         """Tasks from ``--data FILE`` (JSONL of {id, question, answer}) or the bundled sample."""

@@ -256,12 +256,13 @@ async def test_a_ray_worker_lends_the_grader_too(loopback, tmp_path: Path, data:
 
 def test_max_cost_counts_the_graders_spend(loopback, tmp_path: Path, data: Path) -> None:
     """Teacher tokens alone (~$0.0001 an episode here) would never reach $0.01; the grader's
-    (~$0.03 a judgement at its price) does after the first episode, so the run stops there."""
+    (~$0.03 a judgement at its price) does after the first episode, so the run stops there.
+    (Without the in-context demonstration, which would make the teacher's share ~2 %.)"""
     require_isolation()
     loopback.set_policy(TeacherAndGrader())
     env = {**os.environ, **loopback.env()}
     out = tmp_path / "out"
-    proc = collect(out, "budget", data, "--max-cost", "0.01", env=env)
+    proc = collect(out, "budget", data, "--max-cost", "0.01", "--shots", "0", env=env)
     assert proc.returncode == 3, proc.stderr
     manifest = json.loads((out / "runs" / "budget" / "run.json").read_text())
     assert manifest["status"] == "budget_reached" and manifest["counts"]["done"] == 1
