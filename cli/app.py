@@ -13,6 +13,7 @@ import typer
 
 from trajkit.cli import (
     collect_command,
+    compare_command,
     demo_command,
     export_command,
     filter_command,
@@ -37,7 +38,7 @@ app = typer.Typer(
 for command in (
     collect_command, filter_command, stats_command, schema_command, demo_command,
     verify_command, export_command, publish_command, show_command, view_command,
-    run_command, sandbox_commands, plugins_command,
+    run_command, sandbox_commands, plugins_command, compare_command,
 ):
     app.add_typer(command.app)
 

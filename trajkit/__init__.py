@@ -42,6 +42,7 @@ _PUBLIC: dict[str, str] = {
     **dict.fromkeys(
         ("VersionCheck", "export", "filter", "publish", "stats", "verify"), "trajkit.api.datasets"
     ),
+    "compare": "trajkit.api.comparing",
     "run_job": "trajkit.api.job_runner",
     **dict.fromkeys(("PluginInfo", "plugins"), "trajkit.api.plugins"),
     "Summary": "trajkit.api.summary",
@@ -85,6 +86,7 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:
     from trajkit.api.collecting import acollect, estimate
     from trajkit.api.collecting import collect as collect
+    from trajkit.api.comparing import compare
     from trajkit.api.datasets import VersionCheck, export, filter, publish, stats, verify
     from trajkit.api.job_runner import run_job
     from trajkit.api.plugins import PluginInfo, plugins
@@ -169,6 +171,7 @@ __all__ = [
     "__version__",
     "acollect",
     "collect",
+    "compare",
     "estimate",
     "export",
     "filter",
