@@ -37,6 +37,7 @@ from trajkit.core.numbers import percent
 from trajkit.dataset.inputs import RUN_FILE, TRAJECTORIES_FILE, VERSION_DATA_FILE, is_version_dir
 from trajkit.dataset.naming import teacher_name
 from trajkit.dataset.version import read_manifest
+from trajkit.dataset.yield_table import money
 from trajkit.schemas import RunManifest, Trajectory
 
 #: z for a two-sided 95 % interval (the 0.975 quantile of the standard normal).
@@ -298,7 +299,7 @@ def _metric_cells(cell: Cell) -> list[str]:
         f"{ci[0]:.1%}–{ci[1]:.1%}" if ci else "-",
         f"{cell.turns_mean:.2f}" if cell.turns_mean is not None else "-",
         f"{cell.tokens_per_success:,.0f}" if cell.tokens_per_success is not None else "-",
-        f"${cell.cost_per_success:,.4f}" if cell.cost_per_success is not None else "-",
+        money(cell.cost_per_success),  # the same dollar form as the yield tables
     ]
 
 
