@@ -40,7 +40,7 @@ class PluginInfo:
 
 def plugins(kind: str | None = None) -> list[PluginInfo]:
     """Every registered entry (of one ``kind``: source, teacher, filter, sandbox, executor,
-    judge)."""
+    judge, action_format)."""
     kinds = [kind] if kind is not None else list(registry.KINDS)
     found = []
     for k in kinds:

@@ -24,7 +24,7 @@ def _value(value: Any) -> str:
     'trajkit plugins source --json',
 ))
 def plugins_cmd(
-    kind: Annotated[str | None, typer.Argument(help="source, teacher, filter, sandbox or executor (default: all).")] = None,
+    kind: Annotated[str | None, typer.Argument(help="source, teacher, filter, sandbox, executor, judge or action_format (default: all).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """List what is registered (built-ins and other packages' entry points) and each one's options."""

@@ -21,7 +21,7 @@ from typing import Any
 
 from trajkit.collect.config import CollectConfig
 from trajkit.collect.pricing import Price, price_for, usage_cost
-from trajkit.collect.teachers.base import Teacher
+from trajkit.collect.teachers.base import Teacher, tools_kwarg
 from trajkit.collect.teachers.cache import with_cache
 from trajkit.collect.teachers.common import CLIENT_OPTION_KEYS, client_shards
 from trajkit.collect.teachers.provider import get_provider
@@ -49,9 +49,18 @@ class LentTeacher:
         return self._name
 
     async def complete(
-        self, messages: list[Message], stop: list[str], *, task_id: str
+        self,
+        messages: list[Message],
+        stop: list[str],
+        *,
+        task_id: str,
+        tools: list[dict[str, Any]] | None = None,
     ) -> ModelReply:
-        completion = await self.teacher.complete(messages, stop, task_id=task_id)
+        """The teacher's reply, priced; ``tools`` reaches the teacher only when given (a
+        ``ModelReply`` carries text only: a grader that offers functions reads none back)."""
+        completion = await self.teacher.complete(
+            messages, stop, task_id=task_id, **tools_kwarg(tools)
+        )
         usage = completion.usage
         if usage.cached_calls:
             cost: float | None = 0.0

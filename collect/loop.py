@@ -1,8 +1,10 @@
 """The CodeAct loop: one task, one teacher, one sandbox, one ``Trajectory``.
 
-Each turn the teacher either runs code (the sandbox's output comes back as an observation) or
-proposes an answer (the source's judge scores it), within a budget of turns and proposals.
-Every way an episode can end is a ``Termination`` recorded in the trajectory, so one bad
+Each turn the teacher runs code (the sandbox's output comes back as an observation), calls
+one of the source's tools, or proposes an answer (the source's judge scores it), within a
+budget of turns and proposals. How a turn says which is its action format
+(``collect/formats/``: CodeAct's tags by default, native function calls, or calls written as
+JSON or text); a turn may make several calls, run in order, each answered. Every way an episode can end is a ``Termination`` recorded in the trajectory, so one bad
 episode never stops a run of thousands; only ``UserError``s (``TeacherFatalError``: no call can
 ever succeed; ``SandboxUnavailableError``: no sandbox can ever start) and cancellation
 propagate. Anything else an episode raises, however unexpected, ends it as ``internal_error``
@@ -27,25 +29,41 @@ filters and reports cut it out again exactly (``trajkit.core.demonstration``).
 from __future__ import annotations
 
 import asyncio
-import functools
-import hashlib
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from trajkit.collect.attempts import FIRST, EpisodeKey
 from trajkit.collect.demonstrations import demonstration_for
-from trajkit.collect.observation import DEFAULT_OBSERVATION_CHARS, cell_observation
-from trajkit.collect.prompts import (
-    CORRECT_ANSWER_TEXT,
-    corrective_text,
-    feedback_message,
-    system_prompt,
+from trajkit.collect.episode_record import (
+    DETAIL_CHARS,
+    describe_error,
+    toolkit_version_once,
+    trajectory_id,
+    utc_now,
 )
+from trajkit.collect.episode_sandbox import (
+    RUN_GRACE_S,
+    episode_setup_code,
+    nothing,
+    run_setup,
+    shutdown,
+    start_sandbox,
+)
+from trajkit.collect.formats.base import (
+    ActionFormat,
+    Call,
+    Offer,
+    Result,
+    action_format,
+    make_offer,
+)
+from trajkit.collect.formats.code import CodeFormat
+from trajkit.collect.observation import DEFAULT_OBSERVATION_CHARS, cell_observation
+from trajkit.collect.prompts import CORRECT_ANSWER_TEXT
 from trajkit.collect.teachers.base import ContextLimitError, Teacher, TeacherError
 from trajkit.collect.teachers.shape import kind_of
 from trajkit.collect.teachers.turn_text import (
@@ -54,7 +72,7 @@ from trajkit.collect.teachers.turn_text import (
     MIN_TEXT_CHARS,
     accept,
 )
-from trajkit.core.actions import STOP_SEQUENCES, parse_action
+from trajkit.collect.tool_calls import bad_call, call_tool
 from trajkit.core.errors import (
     SandboxError,
     SandboxUnavailableError,
@@ -64,12 +82,12 @@ from trajkit.core.errors import (
 from trajkit.core.sandbox import CellResult, Sandbox
 from trajkit.core.self_correction import is_self_correcting_steps
 from trajkit.schemas import (
+    Action,
     ActionKind,
     Message,
     Observation,
     Step,
     Task,
-    TeacherInfo,
     Termination,
     Timing,
     Trajectory,
@@ -77,22 +95,10 @@ from trajkit.schemas import (
     Verdict,
 )
 from trajkit.schemas.text import valid_text
-from trajkit.schemas.version import toolkit_version
+from trajkit.schemas.trajectory import MAX_COUNT
 from trajkit.sources.base import EpisodeEnv, Source
 
 log = logging.getLogger(__name__)
-
-#: Extra time, beyond ``exec_timeout``, before a silent sandbox counts as broken. The sandbox
-#: enforces the cell timeout itself; this only guards the episode against a hung transport.
-RUN_GRACE_S = 30.0
-
-#: Least time a source's episode setup gets (it may import pandas and build a table), however
-#: short ``exec_timeout`` is.
-SETUP_TIMEOUT_S = 60.0
-
-# Close tasks outliving a cancelled episode; kept referenced so they are not garbage collected.
-_closing: set[asyncio.Task[None]] = set()
-
 
 class LoopConfig(BaseModel):
     """Budget and wording of one episode; recorded in ``run.json`` via ``model_dump()``."""
@@ -122,67 +128,14 @@ class LoopConfig(BaseModel):
         default=1, ge=0, le=1,
         description="In-context demonstration episodes in the prompt (the source's own).",
     )
-
-
-def trajectory_id(run: str, source: str, task_id: str, episode: EpisodeKey = FIRST) -> str:
-    """Deterministic id per (task, teacher stage, attempt), so a resumed run recognises episodes
-    it already wrote (also for a task id holding a lone surrogate: ``surrogatepass`` is UTF-8
-    for every valid one). A task's first episode keeps the id it had before attempts existed."""
-    text = f"{run}\0{source}\0{task_id}"
-    if episode != FIRST:
-        text += f"\0{episode.stage}\0{episode.attempt}"
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:24]
-
-
-def utc_now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    action_format: str = Field(
+        default="code", min_length=1, exclude_if=lambda v: v == "code",
+        description="How the teacher acts: code, tools, json, text or a plugin's format.",
+    )
 
 
 class _SandboxFailure(SandboxError):
     """The sandbox could not run a cell; the message is the termination detail."""
-
-
-class EpisodeSetupError(SandboxError):
-    """The source's episode setup raised in the sandbox (or did not finish)."""
-
-
-def episode_setup_code(source: Source, task: Task) -> str | None:
-    """The source's setup code for ``task`` (``episode_setup``, optional), or None."""
-    setup = getattr(source, "episode_setup", None)
-    code = setup(task) if setup is not None else None
-    if code is not None and not isinstance(code, str):
-        raise TypeError(f"episode_setup returned {kind_of(code)}, not str or None")
-    return code or None
-
-
-async def run_setup(sandbox: Sandbox, code: str, exec_timeout: float) -> None:
-    """Run a source's setup ``code`` in ``sandbox``; its output is dropped, its failure raised
-    as ``EpisodeSetupError`` naming the error."""
-    timeout = max(exec_timeout, SETUP_TIMEOUT_S)
-    try:
-        result = await asyncio.wait_for(sandbox.run(code, timeout=timeout), timeout + RUN_GRACE_S)
-    except asyncio.TimeoutError:
-        raise EpisodeSetupError(f"episode setup: no result within {timeout:g}s") from None
-    if result.error is not None or result.restarted:
-        what = result.error.type if result.error is not None else "worker restarted"
-        message = result.error.message if result.error is not None else ""
-        raise EpisodeSetupError(f"episode setup failed: {what}: {message}".rstrip(": "))
-
-
-async def _start_sandbox(sandbox: Sandbox, setup: str | None, exec_timeout: float) -> None:
-    """Start ``sandbox`` and run the episode's setup in it, if the source has one."""
-    await sandbox.start()
-    if setup is not None:
-        await run_setup(sandbox, setup, exec_timeout)
-
-
-@functools.cache
-def _toolkit_version() -> str:
-    return toolkit_version()  # reads package metadata: once per process, not per episode
-
-
-#: Longest exception message a termination detail keeps (a detail is one line of a report).
-DETAIL_CHARS = 1_000
 
 
 def _detail(exc: BaseException) -> str:
@@ -191,12 +144,24 @@ def _detail(exc: BaseException) -> str:
     return valid_text(text if len(text) <= DETAIL_CHARS else text[: DETAIL_CHARS - 1] + "…")
 
 
-def describe_error(exc: BaseException) -> str:
-    """``Type: message`` as a bounded, valid single line (messages can quote hostile text)."""
-    text = " ".join(str(exc).split())
-    if len(text) > DETAIL_CHARS:
-        text = text[: DETAIL_CHARS - 1] + "…"
-    return valid_text(f"{type(exc).__name__}: {text}" if text else type(exc).__name__)
+def _turn_action(calls: list[Call]) -> Action:
+    """The action a turn is recorded as: its answer if it gave one (what the turn committed
+    to), else its first call."""
+    chosen = next((c for c in calls if c.kind is ActionKind.SOLUTION and c.error is None), calls[0])
+    return Action(kind=chosen.kind, content=chosen.content)
+
+
+def _joined(observations: list[Observation]) -> Observation | None:
+    """One observation for a turn's calls: their texts in order, the first failure's error
+    (so one failed call makes the turn a failed action), their durations and cuts summed."""
+    if len(observations) <= 1:
+        return observations[0] if observations else None
+    return Observation(
+        text="\n\n".join(o.text for o in observations),
+        error=next((o.error for o in observations if o.error is not None), None),
+        duration_s=sum(o.duration_s for o in observations),
+        truncated_chars=min(sum(o.truncated_chars for o in observations), MAX_COUNT),
+    )
 
 
 @dataclass
@@ -220,19 +185,27 @@ class _Episode:
     started: bool = False
     teacher_chars: int = 0  # teacher text kept so far, against ``teacher_record_chars``
     setup: str | None = None  # the source's episode setup, run again after a restart
+    format: ActionFormat = field(default_factory=CodeFormat)
+    offer: Offer = field(default_factory=lambda: Offer(tools=(), python=True, schemas=()))
+    turns_left: int = 0
+    solutions_left: int = 0
+
+    def __post_init__(self) -> None:
+        self.turns_left, self.solutions_left = self.config.max_turns, self.config.max_solutions
 
     async def play(self) -> tuple[Termination, str]:
         """Run turns until the episode ends; return why, with a detail for errors."""
-        cfg = self.config
-        turns_left, solutions_left = cfg.max_turns, cfg.max_solutions
+        cfg, fmt = self.config, self.format
+        extra: dict[str, Any] = {"tools": list(self.offer.schemas)} if fmt.native else {}
         while True:
             t0 = time.perf_counter()
             try:
                 completion, after_action = accept(
                     await self.teacher.complete(
-                        list(self.messages), list(STOP_SEQUENCES), task_id=self.task.task_id
+                        list(self.messages), list(fmt.stop), task_id=self.task.task_id, **extra
                     ),
                     min(cfg.teacher_turn_chars, cfg.teacher_record_chars - self.teacher_chars),
+                    fmt.cut,
                 )
             except TeacherFatalError:
                 raise
@@ -245,67 +218,102 @@ class _Episode:
                 self.teacher_s += elapsed
 
             text = completion.text
-            self.teacher_chars += len(text)
-            self.messages.append(Message(role="assistant", content=text))
+            self.teacher_chars += len(text) + sum(len(c.arguments) for c in completion.tool_calls)
+            # at least one call: a plugin format that finds nothing still answers the turn
+            calls = fmt.parse(text, completion.tool_calls, self.offer, len(self.steps)) or [
+                Call(kind=ActionKind.INVALID, content="no action")
+            ]
+            self.messages.append(fmt.assistant_message(text, calls))
             self.usage = self.usage + completion.usage
-            turns_left -= 1
-            action = parse_action(text)
+            self.turns_left -= 1
             step = Step(
                 index=len(self.steps),
                 assistant=text,
-                action=action,
+                action=_turn_action(calls),
                 usage=completion.usage,
                 teacher_latency_s=completion.latency_s or elapsed,
                 cut_after_action=after_action,
+                calls=[c.made for c in calls if c.made is not None],
             )
             self.steps.append(step)
-
-            if action.kind is ActionKind.SOLUTION:
-                try:
-                    if self.env is not None:
-                        verdict = await self.env.judge(action.content)
-                    else:
-                        verdict = await self.source.judge(self.task, action.content)
-                except TeacherFatalError:
-                    raise  # a judge's model that can never answer (an LLM grader's bad key)
-                except Exception as exc:
-                    log.warning("judge failed on %s: %s", self.task.task_id, describe_error(exc))
-                    return Termination.JUDGE_ERROR, describe_error(exc)
-                if not isinstance(verdict, Verdict):
-                    return Termination.JUDGE_ERROR, f"the judge returned {kind_of(verdict)}"
-                step.verdict, self.verdict, self.answer = verdict, verdict, action.content
-                if verdict.success:
-                    step.observation = Observation(text=CORRECT_ANSWER_TEXT)
-                    return Termination.SOLVED, ""
-                solutions_left -= 1
-                step.observation = Observation(text=cfg.wrong_answer_message)
-                if solutions_left <= 0:
-                    return Termination.MAX_SOLUTIONS, ""
-            elif action.kind is ActionKind.EXECUTE:
-                try:
-                    result = await self._execute(action.content)
-                except _SandboxFailure as exc:
-                    return Termination.SANDBOX_ERROR, str(exc)
-                step.observation = cell_observation(result, cfg.observation_chars)
-                outcome = self.env.outcome if self.env is not None else None
-                if outcome is not None and not isinstance(outcome, Verdict):
-                    detail = f"the environment's outcome is {kind_of(outcome)}, not a Verdict"
-                    return Termination.INTERNAL_ERROR, detail
-                if outcome is not None:
-                    step.verdict = self.verdict = outcome
-                    return (Termination.SOLVED if outcome.success else Termination.ENV_ENDED), ""
-            else:
-                step.observation = Observation(text=corrective_text(action.content))
-
-            if turns_left <= 0:
+            results: list[Result] = []
+            end: tuple[Termination, str] | None = None
+            for call in calls:
+                observation, end = await self._run(call, step)
+                if observation is not None:
+                    results.append(Result(call, observation))
+                if end is not None:
+                    break
+            step.observation = _joined([r.observation for r in results])
+            if end is not None:
+                return end
+            if self.turns_left <= 0:
                 return Termination.MAX_TURNS, ""
-            assert step.observation is not None
-            self.messages.append(
-                Message(
-                    role="user",
-                    content=feedback_message(step.observation.text, turns_left, solutions_left),
-                )
+            self.messages.extend(
+                fmt.result_messages(results, self.turns_left, self.solutions_left)
             )
+
+    async def _run(
+        self, call: Call, step: Step
+    ) -> tuple[Observation | None, tuple[Termination, str] | None]:
+        """Run one call of a turn: ``(its observation, why the episode ends now or None)``."""
+        cfg = self.config
+        if call.error is not None:
+            return bad_call(call.error, cfg.observation_chars), None
+        if call.kind is ActionKind.INVALID:
+            return Observation(text=self.format.corrective(call.content)), None
+        if call.kind is ActionKind.SOLUTION:
+            return await self._judge(call.content, step)
+        if call.kind is ActionKind.EXECUTE:
+            try:
+                result = await self._execute(call.content)
+            except _SandboxFailure as exc:
+                return None, (Termination.SANDBOX_ERROR, str(exc))
+            observation = cell_observation(result, cfg.observation_chars)
+        else:
+            tool = self.offer.tool(call.made.name) if call.made is not None else None
+            if tool is None:  # a format that let a call through that names no tool
+                return bad_call(f"there is no tool for {call.content[:60]!r}", cfg.observation_chars), None
+            t0 = time.perf_counter()
+            try:
+                observation, _ = await call_tool(
+                    tool, call.arguments, cfg.exec_timeout, cfg.observation_chars
+                )
+            finally:
+                self.sandbox_s += time.perf_counter() - t0
+        outcome = self.env.outcome if self.env is not None else None
+        if outcome is not None and not isinstance(outcome, Verdict):
+            detail = f"the environment's outcome is {kind_of(outcome)}, not a Verdict"
+            return observation, (Termination.INTERNAL_ERROR, detail)
+        if outcome is not None:
+            step.verdict = self.verdict = outcome
+            return observation, ((Termination.SOLVED if outcome.success else Termination.ENV_ENDED), "")
+        return observation, None
+
+    async def _judge(
+        self, answer: str, step: Step
+    ) -> tuple[Observation | None, tuple[Termination, str] | None]:
+        """Score a proposed answer: correct ends the episode, a wrong one uses a proposal."""
+        try:
+            if self.env is not None:
+                verdict = await self.env.judge(answer)
+            else:
+                verdict = await self.source.judge(self.task, answer)
+        except TeacherFatalError:
+            raise  # a judge's model that can never answer (an LLM grader's bad key)
+        except Exception as exc:
+            log.warning("judge failed on %s: %s", self.task.task_id, describe_error(exc))
+            return None, (Termination.JUDGE_ERROR, describe_error(exc))
+        if not isinstance(verdict, Verdict):
+            return None, (Termination.JUDGE_ERROR, f"the judge returned {kind_of(verdict)}")
+        step.verdict, self.verdict, self.answer = verdict, verdict, answer
+        if verdict.success:
+            return Observation(text=CORRECT_ANSWER_TEXT), (Termination.SOLVED, "")
+        self.solutions_left -= 1
+        observation = Observation(text=self.config.wrong_answer_message)
+        if self.solutions_left <= 0:
+            return observation, (Termination.MAX_SOLUTIONS, "")
+        return observation, None
 
     async def _execute(self, code: str) -> CellResult:
         """Run one cell, first waiting for the start begun before the first teacher call.
@@ -343,40 +351,6 @@ class _Episode:
             self.sandbox_s += time.perf_counter() - t0
 
 
-async def _close_sandbox(sandbox: Sandbox, start: asyncio.Task[None], cancel_start: bool) -> None:
-    """Settle the start task, then close: a sandbox is never left half-started or open."""
-    if cancel_start and not start.done():
-        start.cancel()
-    try:
-        await start
-    except SandboxUnavailableError:
-        pass  # raised to the caller already if it mattered (an execute awaited it)
-    except (Exception, asyncio.CancelledError) as exc:
-        log.debug("sandbox start ended with %s", describe_error(exc))
-    try:
-        await sandbox.close()
-    except Exception as exc:
-        log.warning("sandbox close failed: %s", describe_error(exc))
-
-
-async def _shutdown(sandbox: Sandbox, start: asyncio.Task[None], cancel_start: bool) -> None:
-    """Close the sandbox in its own task, shielded: a further cancellation arriving while we
-    wait still propagates at once, but cannot abort the close half-way and leak a worker."""
-    closing = asyncio.ensure_future(_close_sandbox(sandbox, start, cancel_start))
-    _closing.add(closing)
-    closing.add_done_callback(_closing.discard)
-    await asyncio.shield(closing)
-
-
-async def wait_for_closing() -> None:
-    """Wait for every sandbox close that a cancelled episode left running in the background.
-
-    A runner calls this before its event loop ends, so no worker process outlives the run.
-    """
-    while _closing:
-        await asyncio.gather(*list(_closing), return_exceptions=True)
-
-
 async def run_episode(
     task: Task,
     source: Source,
@@ -404,21 +378,24 @@ async def run_episode(
     after closing the sandbox.
     """
     started_at, t0 = utc_now(), time.perf_counter()
+    fmt = action_format(config.action_format)
     tools = env.tools() if env is not None else source.tools(task)
-    demonstration = demonstration_for(source) if config.shots else None
+    setup = episode_setup_code(source, task)
+    offer = make_offer(fmt, task.source, tools, setup is not None)
+    use_demonstration = config.shots and fmt.demonstrations
+    demonstration = demonstration_for(source) if use_demonstration else None
+    prompt = fmt.system_prompt(offer, config.max_turns, config.max_solutions, demonstration)
     messages = [
-        Message(
-            role="system",
-            content=valid_text(
-                system_prompt(tools, config.max_turns, config.max_solutions, demonstration)
-            ),
-        ),
+        Message(role="system", content=valid_text(prompt)),
         Message(role="user", content=valid_text(task.prompt)),
     ]
-    setup = episode_setup_code(source, task)
-    start = asyncio.create_task(_start_sandbox(sandbox, setup, config.exec_timeout))
+    # Only an episode that can run Python needs its sandbox (a tool-calling format may not).
+    start = asyncio.create_task(
+        start_sandbox(sandbox, setup, config.exec_timeout) if offer.python else nothing()
+    )
     episode = _Episode(
-        task, source, teacher, sandbox, config, start, messages, env=env, setup=setup
+        task, source, teacher, sandbox, config, start, messages, env=env, setup=setup,
+        format=fmt, offer=offer,
     )
     completed = False
     try:
@@ -432,45 +409,8 @@ async def run_episode(
     finally:
         # On a normal end let a pending start finish so close sees a whole sandbox; when
         # unwinding (fatal error, Ctrl-C) stop waiting for it.
-        await _shutdown(sandbox, start, cancel_start=not completed)
+        await shutdown(sandbox, start, cancel_start=not completed)
     return _record(episode, termination, detail, run, sandbox_name, started_at, t0, key)
-
-
-def error_record(
-    task: Task,
-    teacher: TeacherInfo,
-    error: BaseException,
-    *,
-    run: str,
-    sandbox_name: str,
-    started_at: str,
-    duration_s: float,
-    key: EpisodeKey = FIRST,
-) -> Trajectory:
-    """The record of an episode that raised outside the loop's own turns (its environment
-    would not open, its tools could not be listed, its record could not be built): ended as
-    ``internal_error`` with the exception's type and message, so the run records the task
-    once and a resume does not play the same poisoned task again."""
-    return Trajectory(
-        id=trajectory_id(run, task.source, task.task_id, key),
-        run=run,
-        source=task.source,
-        task_id=task.task_id,
-        task=task,
-        teacher=teacher,
-        sandbox=sandbox_name,
-        attempt=key.attempt,
-        stage=key.stage,
-        messages=[],
-        steps=[],
-        success=False,
-        score=0.0,
-        self_corrected=False,
-        termination=Termination.INTERNAL_ERROR,
-        termination_detail=describe_error(error),
-        timing=Timing(started_at=started_at, finished_at=utc_now(), duration_s=duration_s),
-        toolkit_version=_toolkit_version(),
-    )
 
 
 def _record(
@@ -497,6 +437,8 @@ def _record(
         sandbox=sandbox_name,
         attempt=key.attempt,
         stage=key.stage,
+        action_format=ep.format.name,
+        tools=[dict(schema) for schema in ep.offer.schemas],
         messages=ep.messages,
         steps=ep.steps,
         success=success,
@@ -514,5 +456,5 @@ def _record(
             teacher_s=ep.teacher_s,
             sandbox_s=ep.sandbox_s,
         ),
-        toolkit_version=_toolkit_version(),
+        toolkit_version=toolkit_version_once(),
     )

@@ -18,6 +18,7 @@ from pydantic import Field, ValidationError, field_validator
 
 from trajkit.collect.config import CollectConfig, default_run_name
 from trajkit.collect.executors import check_batch_mode
+from trajkit.collect.formats.base import action_format
 from trajkit.collect.loop import LoopConfig
 from trajkit.collect.pricing import PriceEntry, parse_price
 from trajkit.collect.sandbox.config import SandboxConfig
@@ -130,9 +131,13 @@ class CollectOptions(CommandOptions):
         default_factory=list,
         description="PROVIDER:MODEL (repeatable, in order): play tasks no earlier teacher solved again with this one.",
     )
-    shots: int = Field(
-        1, ge=0, le=1,
-        description="In-context demonstration episodes in the system prompt (1, the source's own, or 0).",
+    shots: int | None = Field(
+        None, ge=0, le=1,
+        description="In-context demonstration episodes in the system prompt (1, the source's own, or 0; default 1 with --action-format code, else 0).",
+    )
+    action_format: str = Field(
+        "code",
+        description="How the teacher acts: code (Python in <execute>), tools (native function calling), json or text (one tool call per turn, the CodeAct paper's baselines).",
     )
     no_prompt_cache: bool = Field(
         False, description="Do not ask the provider to cache the conversation prefix each turn."
@@ -188,6 +193,8 @@ class CollectOptions(CommandOptions):
         _known("source", self.source, "SOURCE")
         _known("sandbox", self.sandbox, "--sandbox")
         _known("executor", self.executor, "--executor")
+        _known("action_format", self.action_format, "--action-format")
+        shots = self._shots_for_format()
         sandbox_config = SandboxConfig.from_options(
             self.sandbox_opt, isolation=not self.no_isolation, memory_mb=self.memory_mb,
             pool=self.pool,
@@ -229,7 +236,7 @@ class CollectOptions(CommandOptions):
                     exec_timeout=self.exec_timeout, observation_chars=self.observation_chars,
                     teacher_turn_chars=self.teacher_turn_chars,
                     teacher_record_chars=self.teacher_record_chars,
-                    shots=self.shots,
+                    shots=shots, action_format=self.action_format,
                 ),
             )
         except ValidationError as exc:
@@ -238,7 +245,20 @@ class CollectOptions(CommandOptions):
             if stage:
                 _escalation_teacher(config.ladder[stage])
             check_batch_mode(config.for_stage(stage))
+            check_tool_calling(config.ladder[stage], self.action_format, stage)
         return config
+
+    def _shots_for_format(self) -> int:
+        """``--shots`` for the chosen format: the sources' demonstrations are code-format
+        episodes, so another format plays with none (asking for one is a one-line error)."""
+        if action_format(self.action_format).demonstrations:
+            return 1 if self.shots is None else self.shots
+        if self.shots:
+            raise ConfigError(
+                f"--shots {self.shots}: the sources' demonstrations are code-format episodes; "
+                f"--action-format {self.action_format} plays with --shots 0"
+            )
+        return 0
 
 
 #: ``CollectConfig`` field → the flag that sets it, for errors raised while resolving.
@@ -247,6 +267,20 @@ _CONFIG_FLAGS = {
     "batch_window_s": "--batch-window", "concurrency": "--concurrency",
     "teacher": "--teacher", "source": "SOURCE",
 }
+
+
+def check_tool_calling(spec: str, format_name: str, stage: int) -> None:
+    """A one-line error when a native tool-calling format meets a teacher that cannot call
+    functions natively (a provider declares ``supports_tools``)."""
+    if not action_format(format_name).native:
+        return
+    provider, _ = provider_for(spec)
+    if not getattr(provider, "supports_tools", False):
+        flag = "--escalate" if stage else "--teacher"
+        raise ConfigError(
+            f"{flag} {spec}: this teacher cannot call functions natively, which "
+            f"--action-format {format_name} needs"
+        )
 
 
 def _escalation_teacher(spec: str) -> None:

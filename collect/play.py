@@ -13,7 +13,8 @@ from __future__ import annotations
 import logging
 
 from trajkit.collect.attempts import FIRST, EpisodeKey
-from trajkit.collect.loop import LoopConfig, describe_error, run_episode
+from trajkit.collect.episode_record import describe_error
+from trajkit.collect.loop import LoopConfig, run_episode
 from trajkit.collect.teachers.base import Teacher
 from trajkit.collect.teachers.sample import sampling
 from trajkit.core.sandbox import SandboxFactory

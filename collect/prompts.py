@@ -31,10 +31,21 @@ expression, comes back to you in the next message, which starts with "Observatio
 
 Use only one of the two tags per turn and stop writing right after its closing tag.
 
-Your budget: {max_turns} turns in total, and at most {max_solutions} proposed {solutions_word}. \
-Each message from the environment tells you how much of both is left.
+{budget}
 
 {tools}"""
+
+_BUDGET = (
+    "Your budget: {max_turns} turns in total, and at most {max_solutions} proposed "
+    "{solutions_word}. Each message from the environment tells you how much of both is left."
+)
+
+#: What the formats that answer by ``submit`` say about a task written for CodeAct: the built-in
+#: sources' task texts (and many users') ask for the answer "inside <solution></solution>".
+SOLUTION_AS_SUBMIT = (
+    "Where the task asks for the answer inside <solution></solution>, give that answer to "
+    "submit instead: the same text, without the tags."
+)
 
 _NO_TOOLS = "No extra tools are provided for this task: use plain Python."
 
@@ -79,14 +90,21 @@ def system_prompt(
     """The first message of every episode: the protocol, the budget and the tools, then the
     in-context demonstration if there is one (``--shots 1``)."""
     prompt = _SYSTEM.format(
-        max_turns=max_turns,
-        max_solutions=max_solutions,
-        solutions_word="solution" if max_solutions == 1 else "solutions",
-        tools=format_tools(tools),
+        budget=budget_text(max_turns, max_solutions), tools=format_tools(tools)
     )
     if demonstration is None:
         return prompt
     return prompt + demonstration_section(demonstration, max_turns, max_solutions)
+
+
+def budget_text(max_turns: int, max_solutions: int) -> str:
+    """The system prompt's budget sentence, shared by the formats whose turns are answered by
+    one user message (code, json, text): the whole budget up front, counted down after."""
+    return _BUDGET.format(
+        max_turns=max_turns,
+        max_solutions=max_solutions,
+        solutions_word="solution" if max_solutions == 1 else "solutions",
+    )
 
 
 def demonstration_section(demo: Demonstration, max_turns: int, max_solutions: int) -> str:

@@ -155,6 +155,12 @@ class RunStore:
                 f"--shots {new_shots}: run {self.run} was collected with --shots {old_shots}; "
                 "resume with the same, or use another --run name"
             )
+        old_format, new_format = _format(previous.config), _format(self.config)
+        if old_format != new_format:  # one run, one way of acting: a comparison needs it
+            raise ConfigError(
+                f"--action-format {new_format}: run {self.run} was collected with "
+                f"--action-format {old_format}; resume with the same, or use another --run name"
+            )
 
     def _add_environment(self) -> None:
         """This process's sandbox environment joins the run's list unless already there; a
@@ -291,6 +297,13 @@ def _shots(config: dict) -> object:
     """A recorded config's ``loop.shots`` (``None`` in runs from before it existed)."""
     loop = config.get("loop")
     return loop.get("shots") if isinstance(loop, dict) else None
+
+
+def _format(config: dict) -> object:
+    """A recorded config's ``loop.action_format`` (``code`` when absent: the default is left
+    out of ``run.json``, and runs from before formats existed were all code)."""
+    loop = config.get("loop")
+    return loop.get("action_format", "code") if isinstance(loop, dict) else "code"
 
 
 def _ladder(config: dict) -> list[object]:

@@ -26,9 +26,10 @@ from rich.console import Console
 from trajkit.collect.attempts import AttemptPlan, EpisodeKey
 from trajkit.collect.budget import Budget
 from trajkit.collect.config import CollectConfig
+from trajkit.collect.episode_record import describe_error, error_record, utc_now
+from trajkit.collect.episode_sandbox import wait_for_closing
 from trajkit.collect.executors import make_executor
 from trajkit.collect.lent_teachers import teacher_lender
-from trajkit.collect.loop import describe_error, error_record, utc_now, wait_for_closing
 from trajkit.collect.outcome import run_exit_code
 from trajkit.collect.pricing import trajectory_cost
 from trajkit.collect.progress import RunProgress
@@ -217,6 +218,7 @@ async def _play_safely(
             task, _teacher_info(config.for_stage(key.stage)), exc, run=config.run,
             sandbox_name=config.sandbox, started_at=started_at,
             duration_s=time.perf_counter() - t0, key=key,
+            action_format=config.loop.action_format,
         )
 
 

@@ -1,15 +1,16 @@
 """One registry for every kind of extension: a name → a lazily imported object.
 
-========  ======================  ==========================================================
-kind      entry-point group       what the name resolves to
-========  ======================  ==========================================================
-source    ``trajkit.sources``     a source class (``load``, ``judge``; see ``sources.base``)
-teacher   ``trajkit.teachers``    a teacher provider (``make``; see ``collect.teachers.provider``)
-filter    ``trajkit.filters``     a filter unit class (``decide``; see ``filters.base``)
-sandbox   ``trajkit.sandboxes``   a sandbox backend (``make_factory``; see ``collect.sandbox.backend``)
-executor  ``trajkit.executors``   an executor backend (``make``; see ``collect.executors``)
-judge     ``trajkit.judges``      a judge class (``judge``; see ``sources.judges.base``)
-========  ======================  ==========================================================
+=============  ==========================  =============================================================================
+kind           entry-point group           what the name resolves to
+=============  ==========================  =============================================================================
+source         ``trajkit.sources``         a source class (``load``, ``judge``; see ``sources.base``)
+teacher        ``trajkit.teachers``        a teacher provider (``make``; see ``collect.teachers.provider``)
+filter         ``trajkit.filters``         a filter unit class (``decide``; see ``filters.base``)
+sandbox        ``trajkit.sandboxes``       a sandbox backend (``make_factory``; see ``collect.sandbox.backend``)
+executor       ``trajkit.executors``       an executor backend (``make``; see ``collect.executors``)
+judge          ``trajkit.judges``          a judge class (``judge``; see ``sources.judges.base``)
+action_format  ``trajkit.action_formats``  an action format (``parse``, ``system_prompt``; see ``collect.formats.base``)
+=============  ==========================  =============================================================================
 
 trajkit's own built-ins are entry points of its own distribution (``pyproject.toml``), so a
 user's package adds to trajkit exactly the way trajkit does::
@@ -62,6 +63,7 @@ KINDS: dict[str, Kind] = {
         Kind("sandbox", "trajkit.sandboxes", "sandbox backend", ("make_factory",)),
         Kind("executor", "trajkit.executors", "executor", ("make",)),
         Kind("judge", "trajkit.judges", "judge", ("judge",)),
+        Kind("action_format", "trajkit.action_formats", "action format", ("parse", "system_prompt")),
     )
 }
 

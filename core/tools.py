@@ -6,6 +6,7 @@ request over the worker protocol and blocks until the host answers with ``fn``'s
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -53,3 +54,31 @@ class Tool:
         if inspect.isawaitable(result):
             result = await result
         return result
+
+    async def call_within(
+        self, args: list[Any], kwargs: dict[str, Any], timeout: float
+    ) -> asyncio.Future[Any] | None:
+        """The finished call (its result or its exception, ``EndEpisode`` included), or
+        ``None`` when it was still running after ``timeout`` seconds and was cancelled.
+
+        Run as a task, so the caller can stop waiting: a tool that runs inline, blocking the
+        event loop, cannot be stopped and returns late. The tool's own exceptions (its own
+        ``TimeoutError`` too) stay in the returned future, never raised here.
+        """
+        task = asyncio.ensure_future(self.call(args, kwargs))
+        try:
+            done, _ = await asyncio.wait({task}, timeout=timeout)
+        except asyncio.CancelledError:
+            task.cancel()
+            raise
+        if not done:
+            task.cancel()
+            task.add_done_callback(_retrieve)
+            return None
+        return task
+
+
+def _retrieve(task: asyncio.Future[Any]) -> None:
+    """Retrieve a stopped call's outcome, so asyncio does not log it as never retrieved."""
+    if not task.cancelled():
+        task.exception()

@@ -27,7 +27,7 @@ import yaml
 from trajkit.core.demonstration import DEMONSTRATION_CLOSE, DEMONSTRATION_OPEN
 from trajkit.core.numbers import percent
 from trajkit.dataset.changelog import chain_text, params_text
-from trajkit.dataset.export_hf import COLUMN_DOCS, DATA_DIR
+from trajkit.dataset.export_hf import DATA_DIR, column_docs
 from trajkit.dataset.lineage import parent_label
 from trajkit.dataset.summary import (
     DataSummary,
@@ -54,6 +54,8 @@ class CardInputs:
     shards: Sequence[str]  # paths relative to the export root
     keep_demonstration: bool = False  # the system prompts keep the in-context demonstration
     demonstrations: int = 0  # rows whose teacher was shown one (kept or cut out)
+    tool_columns: bool = False  # the shards carry the tool fields (``export_hf.HF_TOOLS_SCHEMA``)
+    function_rows: int = 0  # rows whose teacher was offered functions (``--action-format``)
 
 
 def size_category(n: int) -> str:
@@ -124,6 +126,19 @@ def _demonstration(m: DatasetManifest, export: CardInputs) -> list[str]:
         f"In {export.demonstrations} of the {rows} rows the teacher was shown one example "
         f"episode of the task's kind, written for trajkit, at the end of the system "
         f"prompt{which}. {where}",
+        "",
+    ]
+
+
+def _functions(export: CardInputs, rows: int) -> list[str]:
+    """One line for rows whose teacher called functions instead of writing code only."""
+    if not export.function_rows:
+        return []
+    return [
+        f"{export.function_rows} of the {rows} rows were collected with function calling "
+        "(`--action-format tools|json|text`): `tools` lists the functions the teacher was "
+        "offered, and native calls and their results are in `messages` (`tool_calls`, `tool` "
+        "messages).",
         "",
     ]
 
@@ -207,6 +222,7 @@ def render_card(
         f'ds = load_dataset("{target}", split="train")',
         "```",
         "",
+        *_functions(export, rows),
         "## Version",
         "",
         *_table(["field", "value"], [
@@ -264,7 +280,8 @@ def render_card(
             "",
         ]
     out += ["## Columns", ""]
-    out += _table(["column", "description"], [(f"`{k}`", v) for k, v in COLUMN_DOCS.items()])
+    docs = column_docs(export.tool_columns)
+    out += _table(["column", "description"], [(f"`{k}`", v) for k, v in docs.items()])
     out += ["## Files", ""]
     out += [f"- `{path}`" for path in export.shards]
     out += ["- `CHANGELOG.md`: what changed since the previous version", ""]

@@ -2,8 +2,8 @@
 
 The paper's headline is a table: the same tasks, the same model, actions written one way or
 another, and how often each succeeded, in how many turns. Here each input (a run directory or
-a dataset version) is one column, labelled by its name, teacher and action format (a run's
-``run.json`` config key ``action_format``; runs from before it existed wrote code, so ``code``).
+a dataset version) is one column, labelled by its name, teacher and action format (each
+record's ``action_format``; records from before formats existed were all ``code``).
 
 Tasks are matched by ``(source, task_id)``. A run may hold several episodes of one task
 (``--samples``, ``--escalate``), and the first teacher's first try is the only episode every
@@ -202,10 +202,10 @@ def read_input(path: Path) -> CompareInput:
         raise DataError(f"{path}: no such run directory or dataset version")
     if is_version_dir(path):
         manifest = read_manifest(path)
-        kind, data, name, fmt = "dataset", path / VERSION_DATA_FILE, f"{manifest.name} v{manifest.version}", None
+        kind, data, name = "dataset", path / VERSION_DATA_FILE, f"{manifest.name} v{manifest.version}"
     elif path.is_dir() and (path / TRAJECTORIES_FILE).is_file():
         kind, data = "run", path / TRAJECTORIES_FILE
-        name, fmt = _run_label(path)
+        name = _run_name(path)
     else:
         raise DataError(f"{path}: not a run directory or dataset version (e.g. out/runs/NAME, out/datasets/NAME/vN)")
     if not data.is_file():
@@ -227,8 +227,7 @@ def read_input(path: Path) -> CompareInput:
         first[key] = (traj.attempt, traj)
     records = [t for _, t in first.values()]
     teachers = sorted({teacher_name(t.teacher.provider, t.teacher.model) for t in records})
-    formats = sorted({str(f) for t in records if (f := getattr(t, "action_format", None))})
-    fmt = fmt or (formats[0] if len(formats) == 1 else "+".join(formats) or DEFAULT_FORMAT)
+    fmt = "+".join(sorted({t.action_format for t in records})) or DEFAULT_FORMAT
     outcomes = {
         key: Outcome(t.success, len(t.steps), t.usage.input_tokens + t.usage.output_tokens, t.cost_usd)
         for key, (_attempt, t) in first.items()
@@ -236,16 +235,16 @@ def read_input(path: Path) -> CompareInput:
     return CompareInput(path, kind, name, "+".join(teachers) or "-", fmt, outcomes, ignored, bool(torn))
 
 
-def _run_label(run_dir: Path) -> tuple[str, str | None]:
-    """(run name, action format) from ``run.json``; a run without one is named by its folder."""
+def _run_name(run_dir: Path) -> str:
+    """The run's name from ``run.json``; a run without one is named by its folder."""
     run_json = run_dir / RUN_FILE
     if not run_json.is_file():
-        return run_dir.name, None
+        return run_dir.name
     try:
         manifest = RunManifest.model_validate_json(run_json.read_bytes())
     except ValidationError as exc:
         raise DataError(f"{run_json}: invalid run.json: {exc.errors()[0]['msg']}") from None
-    return manifest.run, str(manifest.config.get("action_format") or DEFAULT_FORMAT)
+    return manifest.run
 
 
 def compare_inputs(inputs: list[CompareInput]) -> Comparison:

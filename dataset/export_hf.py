@@ -14,10 +14,18 @@ not pass through it (an older version's file, an object built in code) could hol
 like ``10**30``: pyarrow would then raise ``OverflowError`` for a whole row group, far from
 the record, and the export would write nothing. :func:`hf_row` checks each count as it builds
 the row and names the record and the field instead.
+
+A version holding records that were offered functions (``--action-format tools|json|text``)
+is written with :data:`HF_TOOLS_SCHEMA`: each message also carries ``tool_calls`` (id, name,
+arguments exactly as made), ``tool_call_id`` and ``is_error``, and a ``tools`` column holds
+the offered function schemas as JSON text (null for a code record, as ``answer`` is null
+without an answer). A version of code records only keeps :data:`HF_SCHEMA` unchanged, so its
+shards are the same bytes as before function calling existed.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +38,7 @@ from trajkit.core.errors import DataError
 from trajkit.core.self_correction import failed_action, is_self_correcting_steps
 from trajkit.dataset.export_chat import Turn
 from trajkit.dataset.naming import teacher_name
+from trajkit.dataset.version import DATA_FILE
 from trajkit.schemas import Trajectory
 
 DATA_DIR = "data"
@@ -57,6 +66,26 @@ HF_SCHEMA = pa.schema(
     ]
 )
 
+TOOL_CALL_TYPE = pa.struct([("id", pa.string()), ("name", pa.string()), ("arguments", pa.string())])
+TOOLS_MESSAGE_TYPE = pa.struct(
+    [
+        ("role", pa.string()),
+        ("content", pa.string()),
+        ("tool_calls", pa.list_(TOOL_CALL_TYPE)),
+        ("tool_call_id", pa.string()),
+        ("is_error", pa.bool_()),
+    ]
+)
+#: :data:`HF_SCHEMA` for a version with records that were offered functions: the same
+#: columns in the same order, messages with the tool fields, and ``tools`` last.
+HF_TOOLS_SCHEMA = pa.schema(
+    [
+        *(pa.field("messages", pa.list_(TOOLS_MESSAGE_TYPE)) if f.name == "messages" else f
+          for f in HF_SCHEMA),
+        ("tools", pa.string()),
+    ]
+)
+
 COLUMN_DOCS = {
     "id": "trajectory id, stable across dataset versions",
     "source": "benchmark the task came from",
@@ -78,6 +107,45 @@ COLUMN_DOCS = {
     "ending with the assistant",
 }
 
+#: What :data:`HF_TOOLS_SCHEMA` says differently or adds.
+TOOLS_COLUMN_DOCS = {
+    "messages": "the conversation: system, user (task), then per turn the assistant (its "
+    "`tool_calls`: id, name, arguments as JSON text exactly as the teacher wrote them) and "
+    "one `tool` message per call (`tool_call_id`, `is_error`), or a user message "
+    "(observation), ending with the assistant",
+    "tools": "the functions the teacher was offered, as a JSON list of {name, description, "
+    "parameters}; null for code-format records",
+}
+
+
+def column_docs(tools: bool) -> dict[str, str]:
+    """The column descriptions of a version written with (``tools``) or without the tool fields."""
+    return {**COLUMN_DOCS, **TOOLS_COLUMN_DOCS} if tools else dict(COLUMN_DOCS)
+
+
+def offers_functions(traj: Trajectory) -> bool:
+    """The record was offered functions or holds native calls: it needs the tool fields."""
+    return bool(traj.tools) or any(m.tool_calls or m.role == "tool" for m in traj.messages)
+
+
+def version_offers_functions(version_dir: Path) -> bool:
+    """Whether any record of the version needs :data:`HF_TOOLS_SCHEMA`, decided before the
+    first shard is opened. A line without ``"tool`` in its bytes holds no tool field (every
+    one of them is a key or the ``tool`` role, written unescaped), so only candidates are
+    parsed and a code-only version costs one extra read. A line that does not parse is left
+    for the export's own pass, which names it."""
+    with open(Path(version_dir) / DATA_FILE, "rb") as fh:
+        for raw in fh:
+            if b'"tool' not in raw:
+                continue
+            try:
+                traj = Trajectory.model_validate_json(raw)
+            except ValueError:
+                continue
+            if offers_functions(traj):
+                return True
+    return False
+
 
 INT64_MAX = 2**63 - 1
 
@@ -92,10 +160,21 @@ def _count(traj: Trajectory, field_name: str, value: int) -> int:
     return value
 
 
-def hf_row(traj: Trajectory, turns: list[Turn]) -> dict[str, Any]:
-    """The Parquet row for one trajectory (``turns`` from ``export_chat.conversation``);
-    ``DataError`` for a count no int64 column can hold."""
+def _tools_message(t: Turn) -> dict[str, Any]:
     return {
+        "role": t.role,
+        "content": t.content,
+        "tool_calls": [{"id": c.id, "name": c.name, "arguments": c.arguments} for c in t.tool_calls],
+        "tool_call_id": t.tool_call_id,
+        "is_error": t.is_error,
+    }
+
+
+def hf_row(traj: Trajectory, turns: list[Turn], *, tools: bool = False) -> dict[str, Any]:
+    """The Parquet row for one trajectory (``turns`` from ``export_chat.conversation``);
+    ``DataError`` for a count no int64 column can hold. ``tools``: the row of a version
+    written with :data:`HF_TOOLS_SCHEMA`."""
+    row: dict[str, Any] = {
         "id": traj.id,
         "source": traj.source,
         "task_id": traj.task_id,
@@ -112,6 +191,10 @@ def hf_row(traj: Trajectory, turns: list[Turn]) -> dict[str, Any]:
         "answer": traj.answer,
         "messages": [{"role": t.role, "content": t.content} for t in turns],
     }
+    if tools:
+        row["messages"] = [_tools_message(t) for t in turns]
+        row["tools"] = json.dumps(traj.tools, ensure_ascii=False) if traj.tools else None
+    return row
 
 
 @dataclass
@@ -124,6 +207,7 @@ class ShardWriter:
 
     data_dir: Path
     split: str = "train"
+    schema: pa.Schema = HF_SCHEMA
     max_bytes: int = DEFAULT_MAX_SHARD_BYTES
     row_group_rows: int = ROW_GROUP_ROWS
     rows: int = 0
@@ -147,12 +231,12 @@ class ShardWriter:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         path = self.data_dir / f"{self.split}-{len(self._partials):05d}.partial"
         self._partials.append(path)
-        self._writer = pq.ParquetWriter(path, HF_SCHEMA, compression="snappy")
+        self._writer = pq.ParquetWriter(path, self.schema, compression="snappy")
         self._shard_bytes = 0
 
     def _flush(self) -> None:
         if self._buffer and self._writer is not None:
-            self._writer.write_table(pa.Table.from_pylist(self._buffer, schema=HF_SCHEMA))
+            self._writer.write_table(pa.Table.from_pylist(self._buffer, schema=self.schema))
             self._buffer = []
 
     def _close_current(self) -> None:

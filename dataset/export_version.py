@@ -8,6 +8,11 @@ trajectory becomes a conversation and which records are skipped.
 Whether the teacher's in-context demonstration stays in each system prompt is the
 ``keep_demonstration`` flag (default: cut out; ``export_chat`` says why and how exactly).
 
+Records collected with native function calling (``--action-format tools``) keep their calls:
+``openai`` lines get ``tools`` and ``tool_calls``/``tool`` messages, ``sharegpt`` rows
+LLaMA-Factory's ``function_call``/``observation`` turns and ``tools``, ``hf`` the tool fields
+(``export_hf``); ``codeact`` skips them (``export_chat`` has the rules).
+
 Guarantees: the version is verified first (exporting drifted data would publish numbers the
 card contradicts); output is deterministic (rows in data order, no timestamps beyond the
 manifest's own ``created_at``); it is written into a temporary sibling and renamed into place,
@@ -33,6 +38,8 @@ from trajkit.dataset.export_chat import (
     Unexportable,
     codeact_row,
     conversation,
+    is_native,
+    offered_functions,
     openai_row,
     sharegpt_row,
 )
@@ -98,7 +105,8 @@ def _write_jsonl(version_dir: Path, fmt: str, dest: Path, *, weights: bool, mask
             try:
                 turns = conversation(traj, keep_demonstration=keep_demonstration)
                 if fmt == "openai":
-                    row = openai_row(turns, weights=weights, mask_failed=mask_failed)
+                    tools = offered_functions(traj) if is_native(traj) else []
+                    row = openai_row(turns, weights=weights, mask_failed=mask_failed, tools=tools)
                 elif fmt == "sharegpt":
                     row = sharegpt_row(traj, turns)
                 else:
@@ -122,12 +130,22 @@ def write_hf_folder(
     """Parquet shards under ``dest/data``, ``README.md`` card and ``CHANGELOG.md`` (if any;
     its teacher rows named as the card names teachers: ``changelog.public_changelog``)."""
     from trajkit.dataset.card import CardInputs, render_card
-    from trajkit.dataset.export_hf import ShardWriter, hf_row
+    from trajkit.dataset.export_hf import (
+        HF_SCHEMA,
+        HF_TOOLS_SCHEMA,
+        ShardWriter,
+        hf_row,
+        offers_functions,
+        version_offers_functions,
+    )
 
     dest.mkdir(parents=True, exist_ok=True)
-    writer = ShardWriter(dest / "data", "train", max_bytes=max_shard_bytes)
+    tools = version_offers_functions(version_dir)
+    writer = ShardWriter(dest / "data", "train", max_bytes=max_shard_bytes,
+                         schema=HF_TOOLS_SCHEMA if tools else HF_SCHEMA)
     summary = DataSummary()
     skipped: Counter[str] = Counter()
+    function_rows = 0
     for traj, size in iter_data(version_dir):
         summary.add(traj.model_dump(mode="json", include={"source", "teacher", "termination", "usage"}))
         try:
@@ -135,15 +153,16 @@ def write_hf_folder(
         except Unexportable as exc:
             skipped[exc.reason] += 1
             continue
-        writer.add(hf_row(traj, turns), size)
+        writer.add(hf_row(traj, turns, tools=tools), size)
         result.demonstrations += bool(demonstration_text(traj.messages))
+        function_rows += offers_functions(traj)
     shards = [p.relative_to(dest).as_posix() for p in writer.close()]
     result.rows = writer.rows
     result.skipped = dict(sorted(skipped.items()))
     card = render_card(
         manifest, summary,
         CardInputs({"train": writer.rows}, result.skipped, shards, keep_demonstration,
-                   result.demonstrations),
+                   result.demonstrations, tool_columns=tools, function_rows=function_rows),
         license=license, repo_id=repo_id,
     )
     (dest / README_FILE).write_text(card, encoding="utf-8")

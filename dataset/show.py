@@ -39,7 +39,7 @@ from trajkit.core.errors import DataError
 from trajkit.core.self_correction import failed_action, success_step_position
 from trajkit.dataset.inputs import TRAJECTORIES_FILE, VERSION_DATA_FILE, is_version_dir
 from trajkit.dataset.naming import teacher_name
-from trajkit.schemas import ActionKind, Step, Trajectory, Verdict
+from trajkit.schemas import ActionKind, Step, ToolCall, Trajectory, Verdict
 from trajkit.schemas.text import valid_tree
 from trajkit.sources.reading import ReferenceView, VerdictReader
 
@@ -211,7 +211,21 @@ def _assistant(step: Step) -> RenderableType:
     rest = text[pos:].strip()
     if rest:
         parts.append(Text(rest))
+    parts += [_call(call) for call in step.calls]
     return Group(*parts) if parts else Text("(empty)", style="dim")
+
+
+def _call(call: ToolCall) -> RenderableType:
+    """A function call of the turn: ``execute_python``'s code as Python, others as sent."""
+    try:
+        arguments = json.loads(call.arguments)
+    except ValueError:
+        arguments = None
+    head = Text.assemble(("call ", "bold"), (call.name, "bold cyan"))
+    if isinstance(arguments, dict) and set(arguments) == {"code"} and isinstance(arguments["code"], str):
+        return Group(head, Syntax(arguments["code"], "python", theme="monokai", line_numbers=True,
+                                  word_wrap=True))
+    return Group(head, Text(call.arguments))
 
 
 def _step(
@@ -262,7 +276,7 @@ def _step(
         line.append(f" · score {v.score:g}")
         out.append(line)
     if kind == ActionKind.INVALID:
-        out.append(Text("no <execute> or <solution>: an invalid action", style="yellow"))
+        out.append(Text(f"{step.action.content}: an invalid action", style="yellow"))
     return out
 
 

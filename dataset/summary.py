@@ -60,6 +60,7 @@ class DataSummary:
     by_source: Counter[str] = field(default_factory=Counter)
     by_teacher: Counter[str] = field(default_factory=Counter)
     by_termination: Counter[str] = field(default_factory=Counter)
+    by_action_format: Counter[str] = field(default_factory=Counter)
     #: records whose tokens a tokenizer counted (no provider billed them), by its name
     counted_with: Counter[str] = field(default_factory=Counter)
     input_tokens: int = 0
@@ -94,6 +95,7 @@ class DataSummary:
         self.by_source[str(obj.get("source", "?"))] += 1
         self.by_teacher[teacher_key(obj)] += 1
         self.by_termination[str(obj.get("termination", "?"))] += 1
+        self.by_action_format[str(obj.get("action_format", "code"))] += 1  # absent: before formats
         teacher = obj.get("teacher")
         params = teacher.get("params") if isinstance(teacher, dict) else None
         if isinstance(params, dict) and isinstance(params.get(TOKENS_COUNTED_WITH), str):
@@ -115,11 +117,12 @@ class DataSummary:
             self.ids.append(rid)
 
     def counts(self) -> dict[str, dict[str, int]]:
-        """The three count tables, sorted by key (how the manifest stores them)."""
+        """The count tables, sorted by key (how the manifest stores them)."""
         return {
             "source": dict(sorted(self.by_source.items())),
             "teacher": dict(sorted(self.by_teacher.items())),
             "termination": dict(sorted(self.by_termination.items())),
+            "action_format": dict(sorted(self.by_action_format.items())),
         }
 
 
@@ -173,6 +176,7 @@ class SummarySink:
                     "params": traj.teacher.params,
                 },
                 "termination": traj.termination.value,
+                "action_format": traj.action_format,
                 "usage": traj.usage.model_dump(),
             }
         )

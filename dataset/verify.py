@@ -79,6 +79,7 @@ def verify_version(path: Path) -> list[str]:
         # An older manifest's keys may hold a replay's path; recounts name teachers by file.
         ("per-teacher", named_counts(by_teacher) if by_teacher is not None else None, counts["teacher"]),
         ("per-termination", manifest.counts_by_termination, counts["termination"]),
+        ("per-action-format", manifest.counts_by_action_format, counts["action_format"]),
     ):
         if recorded is not None and recorded != actual:
             problems.append(f"{data_path}: {label} counts {actual} != manifest {recorded}")

@@ -433,6 +433,7 @@ def build_version(
             parents=with_records(parents, inputs),
             counts_by_teacher=counts["teacher"],
             counts_by_termination=counts["termination"],
+            counts_by_action_format=counts["action_format"],
             usage=sink.summary.usage,
             files=[FileDigest(path=DATA_FILE, sha256=result.sha256, bytes=sink.size)],
             previous_version=previous,

@@ -50,11 +50,13 @@ def rank(traj: Trajectory, position: int) -> int:
 
 
 def exact_key(traj: Trajectory) -> bytes:
-    """16-byte digest of the normalised prompt, execute code (in order) and answer."""
+    """16-byte digest of the normalised prompt, execute code (in order) and answer, plus the
+    function calls made (name and arguments, in order) in the formats that make them (a code
+    record has none and keeps the digest it always had)."""
     codes = [" ".join(s.action.content.split()) for s in traj.steps if s.action.kind is ActionKind.EXECUTE]
-    blob = json.dumps(
-        [" ".join(traj.task.prompt.split()), codes, traj.answer or ""], ensure_ascii=False
-    )
+    calls = [f"{c.name} {' '.join(c.arguments.split())}" for s in traj.steps for c in s.calls]
+    key: list[Any] = [" ".join(traj.task.prompt.split()), codes, traj.answer or ""]
+    blob = json.dumps([*key, calls] if calls else key, ensure_ascii=False)
     return hashlib.blake2b(blob.encode("utf-8"), digest_size=16).digest()
 
 

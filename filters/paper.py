@@ -26,7 +26,7 @@ def _solution_or_error(step: Step) -> bool:
     if step.action.kind is ActionKind.SOLUTION:
         return True
     return (
-        step.action.kind is ActionKind.EXECUTE
+        step.action.kind in (ActionKind.EXECUTE, ActionKind.TOOL)
         and step.observation is not None
         and step.observation.error is not None
     )

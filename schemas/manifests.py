@@ -267,3 +267,6 @@ class DatasetManifest(BaseModel):
     # from the inputs as filtered: ``kept`` is what this version kept. Not fingerprinted.
     yield_by_source: dict[str, YieldCounts] | None = None
     yield_by_teacher: dict[str, YieldCounts] | None = None
+    # Records per action format (``code``, ``tools``, ``json``, ``text``, a plugin's): how the
+    # teachers acted. Counted from the data, so ``trajkit verify`` checks it.
+    counts_by_action_format: dict[str, int] | None = None

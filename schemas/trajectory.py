@@ -43,13 +43,48 @@ Count = Annotated[
 ]
 
 
-class Message(BaseModel):
-    """An OpenAI-style chat message, exactly as the teacher saw or said it."""
+#: Longest provider call id a record keeps (ids are short tokens; a longer one is garbage).
+CALL_ID_CHARS = 200
+
+
+class ToolCall(BaseModel):
+    """One function call a teacher made in a turn: natively (``tools`` action format: an
+    OpenAI ``tool_calls`` entry, an Anthropic ``tool_use`` block) or written as text and parsed
+    by us (``json``/``text``). Kept exactly as made: ``arguments`` is the JSON text the
+    provider sent (Anthropic's ``input`` object is dumped to it), which may be invalid JSON or
+    name a function nobody offered; the loop answers such a call with an error result."""
 
     model_config = ConfigDict(extra="forbid")
 
-    role: Literal["system", "user", "assistant"]
+    #: The provider's call id, which the call's result names (``tool_call_id``); made up by
+    #: the loop (``call_<turn>_<n>``) for calls parsed from text.
+    id: str = Field(max_length=CALL_ID_CHARS)
+    name: str
+    arguments: str
+
+
+def _empty(value: Any) -> bool:
+    return not value
+
+
+class Message(BaseModel):
+    """An OpenAI-style chat message, exactly as the teacher saw or said it.
+
+    Plain formats use ``system``/``user``/``assistant`` with text only, and such a message
+    serialises as it always did (the tool fields are left out while empty). The ``tools``
+    action format adds an assistant's ``tool_calls`` and one ``tool`` message per call,
+    naming the call it answers (``tool_call_id``); ``is_error`` says the call failed (an
+    exception, malformed arguments, an unknown function), which Anthropic's ``tool_result``
+    carries as ``is_error``.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    role: Literal["system", "user", "assistant", "tool"]
     content: str
+    tool_calls: list[ToolCall] = Field(default_factory=list, exclude_if=_empty)
+    tool_call_id: str | None = Field(None, exclude_if=_empty)
+    is_error: bool = Field(False, exclude_if=_empty)
 
 
 def _zero(count: int) -> bool:
@@ -101,10 +136,14 @@ class ActionKind(str, Enum):
     EXECUTE = "execute"
     SOLUTION = "solution"
     INVALID = "invalid"
+    #: A call of one of the source's tools made directly, not from code (the ``tools``,
+    #: ``json`` and ``text`` action formats); ``content`` renders it as ``name(arguments)``.
+    TOOL = "tool"
 
 
 class Action(BaseModel):
-    """What the teacher asked for in one turn: code to run, a final answer, or neither."""
+    """What the teacher asked for in one turn: code to run, a final answer, a tool call, or
+    none of them (a turn with several native calls records its first; ``Step.calls`` has all)."""
 
     kind: ActionKind
     content: str
@@ -117,6 +156,9 @@ class ErrorKind(str, Enum):
     SYNTAX = "syntax"
     TIMEOUT = "timeout"
     WORKER_RESTART = "worker_restart"
+    #: A function call that could not be made: malformed or wrongly typed arguments, or a
+    #: function that was not offered (the code format's ``TypeError``/``NameError``).
+    BAD_CALL = "bad_call"
 
 
 class ErrorInfo(BaseModel):
@@ -167,6 +209,10 @@ class Step(BaseModel):
     #: would have (a server that ignores stop sequences, a replayed recording): ``assistant``
     #: holds exactly what was said up to the action that ran.
     cut_after_action: Count = 0
+    #: Every function call of the turn, in order (tool-calling formats; empty for code). A
+    #: turn's calls all run; ``observation`` then joins their results, and its ``error`` is
+    #: the first failed call's.
+    calls: list[ToolCall] = Field(default_factory=list, exclude_if=_empty)
 
 
 class TeacherInfo(BaseModel):
@@ -225,6 +271,14 @@ class Trajectory(BaseModel):
     #: An opaque id of the worker node that played the episode (``--executor ray``): no host
     #: name or path, the same for every episode of one node in one run; ``None`` in-process.
     node: str | None = None
+    #: How the teacher acted (``--action-format``): ``code`` (CodeAct: Python in
+    #: ``<execute>``), ``tools`` (native function calling), ``json`` or ``text`` (one tool
+    #: call per turn written as JSON or as plain text), or a plugin's format name.
+    action_format: str = "code"
+    #: The function schemas the teacher was offered (``{"name", "description",
+    #: "parameters"}`` each) in the formats that offer functions (``tools``, ``json``,
+    #: ``text``): what an export lists as the line's tools. Left out while empty (``code``).
+    tools: list[dict[str, Any]] = Field(default_factory=list, exclude_if=_empty)
     messages: list[Message]
     steps: list[Step]
     success: StrictBool

@@ -28,6 +28,7 @@ from trajkit.schemas import (
     TeacherInfo,
     Termination,
     Timing,
+    ToolCall,
     Trajectory,
     Usage,
     Verdict,
@@ -188,3 +189,92 @@ def write_run(run_dir: Path, trajs: Iterable[Trajectory], tail: str = "") -> Pat
     }
     (run_dir / "run.json").write_text(json.dumps(run_json, indent=2) + "\n", encoding="utf-8")
     return run_dir
+
+
+# ----------------------------------------------------------------- native function calling
+
+#: A host tool's function schema, as ``core.tool_schema.function_schema`` writes one.
+SEARCH_SCHEMA: dict[str, Any] = {
+    "name": "search",
+    "description": "Search the wiki and return the first paragraph.",
+    "parameters": {
+        "type": "object",
+        "properties": {"query": {"type": "string"}},
+        "required": ["query"],
+        "additionalProperties": False,
+    },
+}
+_BUDGET = "You have {turns} steps left and 2 chances to propose solution left."
+
+
+def _tool_step(index: int, text: str, calls: list[ToolCall], result: str, *,
+               error: ErrorInfo | None = None, answer: str | None = None) -> Step:
+    first = calls[0]
+    if answer is not None:
+        action = Action(kind=ActionKind.SOLUTION, content=answer)
+        return Step(index=index, assistant=text, action=action, calls=calls,
+                    verdict=Verdict(success=answer == "42", score=float(answer == "42")),
+                    usage=Usage(input_tokens=100, output_tokens=20, calls=1))
+    return Step(
+        index=index, assistant=text, calls=calls,
+        action=Action(kind=ActionKind.TOOL, content=f"{first.name}({first.arguments})"),
+        observation=Observation(text=result, error=error),
+        usage=Usage(input_tokens=100, output_tokens=20, calls=1),
+    )
+
+
+def make_tools_trajectory(task_id: str = "tools-1", *, malformed: bool = True,
+                          **overrides: Any) -> Trajectory:
+    """A solved episode in the ``tools`` action format, shaped as the loop writes it: a call,
+    two parallel calls, a failed call (``malformed``: arguments that are not JSON; otherwise
+    code that raises) answered with ``is_error``, a turn without a call corrected by a user
+    message, then ``submit``. ``overrides`` set any other ``Trajectory`` field."""
+    from trajkit.core.tool_schema import EXECUTE_PYTHON, SUBMIT
+
+    bad_args = '{"code": "print(1' if malformed else '{"code": "1/0"}'
+    error = (ErrorInfo(kind=ErrorKind.BAD_CALL, type="BadCall", message="arguments are not JSON")
+             if malformed else ErrorInfo(kind=ErrorKind.EXCEPTION, type="ZeroDivisionError",
+                                         message="division by zero"))
+    bad_result = ("Error: the arguments are not valid JSON." if malformed
+                  else "ZeroDivisionError: division by zero")
+    c0 = ToolCall(id="call_0", name="search", arguments='{"query": "answer"}')
+    c1 = ToolCall(id="call_1a", name="execute_python", arguments='{"code": "print(6 * 7)"}')
+    c2 = ToolCall(id="call_1b", name="search", arguments='{"query": "forty-two"}')
+    c3 = ToolCall(id="call_2", name="execute_python", arguments=bad_args)
+    c4 = ToolCall(id="call_4", name="submit", arguments='{"answer": "42"}')
+    steps = [
+        _tool_step(0, "Let me search first.", [c0], "The answer is a number."),
+        _tool_step(1, "", [c1, c2], "42\n\nForty-two is a number."),
+        _tool_step(2, "Now check it in Python.", [c3], bad_result, error=error),
+        Step(index=3, assistant="I think the answer is 42.",
+             action=Action(kind=ActionKind.INVALID, content="no function call"),
+             usage=Usage(input_tokens=100, output_tokens=20, calls=1)),
+        _tool_step(4, "", [c4], "", answer="42"),
+    ]
+    prompt = f"Solve problem {task_id}."
+    messages = [
+        Message(role="system", content="You are a helpful assistant who calls functions."),
+        Message(role="user", content=prompt),
+        Message(role="assistant", content=steps[0].assistant, tool_calls=[c0]),
+        Message(role="tool", content="The answer is a number.\n" + _BUDGET.format(turns=4),
+                tool_call_id="call_0"),
+        Message(role="assistant", content="", tool_calls=[c1, c2]),
+        Message(role="tool", content="42", tool_call_id="call_1a"),
+        Message(role="tool", content="Forty-two is a number.\n" + _BUDGET.format(turns=3),
+                tool_call_id="call_1b"),
+        Message(role="assistant", content=steps[2].assistant, tool_calls=[c3]),
+        Message(role="tool", content=f"{bad_result}\n" + _BUDGET.format(turns=2),
+                tool_call_id="call_2", is_error=True),
+        Message(role="assistant", content=steps[3].assistant),
+        Message(role="user", content="I could not find a function call in your last message "
+                "(no function call). Call one of the functions you were given.\n"
+                + _BUDGET.format(turns=1)),
+        Message(role="assistant", content="", tool_calls=[c4]),
+    ]
+    fields: dict[str, Any] = {
+        "action_format": "tools",
+        "tools": [SEARCH_SCHEMA, EXECUTE_PYTHON, SUBMIT],
+        "messages": messages,
+    }
+    fields.update(overrides)
+    return make_trajectory(task_id, steps, **fields)

@@ -23,11 +23,12 @@ recovers from, so the self-correction reads in one place.
 
 from __future__ import annotations
 
+import json
 import re
 
 from trajkit.core.demonstration import split_demonstration
 from trajkit.core.self_correction import failed_action
-from trajkit.schemas import ActionKind, Step, Trajectory
+from trajkit.schemas import ActionKind, Step, ToolCall, Trajectory
 from trajkit.sources.reading import VerdictReader
 from trajkit.view.highlight import highlight_python
 from trajkit.view.html import esc
@@ -58,6 +59,20 @@ def _assistant_html(text: str) -> str:
     if rest:
         parts.append(f'<div class="prose">{esc(rest)}</div>')
     return "".join(parts) or '<div class="muted">(empty)</div>'
+
+
+def _call_html(call: ToolCall) -> str:
+    """A native function call: its name, then its arguments (code of ``execute_python``
+    highlighted as Python, anything else as the JSON the teacher sent)."""
+    head = f'<div class="tag">call {esc(call.name)} · {esc(call.id)}</div>'
+    try:
+        arguments = json.loads(call.arguments)
+    except ValueError:
+        arguments = None
+    if isinstance(arguments, dict) and set(arguments) == {"code"} and isinstance(arguments["code"], str):
+        return head + f'<pre class="code"><code>{highlight_python(arguments["code"])}</code></pre>'
+    shown = json.dumps(arguments, indent=1, ensure_ascii=False) if isinstance(arguments, dict) else call.arguments
+    return head + f'<pre class="code"><code>{esc(shown)}</code></pre>'
 
 
 def _observation_html(text: str, step: Step | None) -> str:
@@ -256,10 +271,12 @@ def render_trajectory(traj: Trajectory, row: Row, reader: VerdictReader | None =
             failed = step is not None and failed_action(step)
             cls = (" sc-mark" if is_sc else "") + (" failed" if failed else "")
             verdict = step_verdict(traj, step.verdict, reader) if step and step.verdict else ""
+            calls = "".join(_call_html(call) for call in msg.tool_calls)
+            text = _assistant_html(msg.content) if msg.content.strip() or not calls else ""
             out.append(
                 f'<div class="msg assistant{cls}" id="turn-{turn + 1}">'
                 f'<div class="role">{_step_header(step, turn + 1)}</div>{notes}'
-                f"{_assistant_html(msg.content)}{verdict}</div>"
+                f"{text}{calls}{verdict}</div>"
             )
             last_step = step
             turn += 1

@@ -23,8 +23,8 @@ from typing import Any
 
 from trajkit.collect.attempts import FIRST, EpisodeKey
 from trajkit.collect.config import CollectConfig
+from trajkit.collect.episode_sandbox import wait_for_closing
 from trajkit.collect.lent_teachers import teacher_lender
-from trajkit.collect.loop import wait_for_closing
 from trajkit.collect.play import play_task
 from trajkit.collect.sandbox.backend import check_sandbox, sandbox_factory
 from trajkit.collect.teacher_setup import build_teacher

@@ -313,15 +313,8 @@ class WorkerSession:
         spent is cancelled (one that runs inline, blocking the event loop, cannot be, and
         returns late). The tool's own exceptions, ``TimeoutError`` included, stay its own.
         """
-        task = asyncio.ensure_future(tool.call(args, kwargs))
-        try:
-            done, _ = await asyncio.wait({task}, timeout=budget)
-        except asyncio.CancelledError:
-            task.cancel()
-            raise
-        if not done:
-            task.cancel()
-            task.add_done_callback(_discard)
+        task = await tool.call_within(args, kwargs, budget)
+        if task is None:
             return self._stopped(tool, clock)
         try:
             return {"ok": True, "value": task.result()}
@@ -446,9 +439,3 @@ def _clean(value: Any, depth: int) -> Any:
             raise CorruptFrame(f"tool arguments nested deeper than {TOOL_ARGS_DEPTH} levels")
         return {valid_text(key): _clean(item, depth + 1) for key, item in value.items()}
     return value
-
-
-def _discard(task: asyncio.Future[Any]) -> None:
-    """Retrieve a stopped tool call's outcome, so asyncio does not log it as never retrieved."""
-    if not task.cancelled():
-        task.exception()

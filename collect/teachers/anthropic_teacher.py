@@ -11,10 +11,17 @@ its cache, and the next turn, which repeats it and adds two messages, reads it b
 of the input price instead of paying for it again; the system prompt's own breakpoint lets
 every episode of a run (and every attempt) read the shared system prompt. Prefixes shorter
 than the model's minimum (1024 tokens for most models) are not cached, at no cost.
+
+Native tool calls: offered ``tools`` go out as ``{name, description, input_schema}``; an
+assistant turn that called functions is sent back as content blocks (its text, then one
+``tool_use`` block per call), and the results of a turn's calls as ONE user message whose
+``tool_result`` blocks come first (the API requires them in the message right after the
+calls, before any text). Plain conversations are sent exactly as before.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Sequence
@@ -42,7 +49,8 @@ from trajkit.collect.teachers.common import (
 )
 from trajkit.collect.teachers.rate_control import StatusHook, response_hook
 from trajkit.core.errors import TeacherFatalError, TeacherUnavailableError
-from trajkit.schemas import Message
+from trajkit.core.tool_schema import anthropic_tools
+from trajkit.schemas import Message, ToolCall
 
 DEFAULT_MAX_TOKENS = 1024
 #: What a cache breakpoint asks for: the default five-minute cache, refreshed on each read.
@@ -116,7 +124,12 @@ class AnthropicTeacher(ProviderTeacher):
         except (anthropic.AnthropicError, ValueError, TypeError) as exc:
             raise TeacherFatalError(f"{self.name}: cannot create client: {one_line(exc)}") from None
 
-    def request_body(self, messages: list[Message], stop: list[str]) -> dict[str, Any]:
+    def request_body(
+        self,
+        messages: list[Message],
+        stop: list[str],
+        tools: list[dict[str, Any]] | None = None,
+    ) -> dict[str, Any]:
         """The Messages API JSON body for one turn (also a batch request's ``params``)."""
         system, turns = to_anthropic_messages(messages)
         kwargs: dict[str, Any] = {
@@ -128,13 +141,20 @@ class AnthropicTeacher(ProviderTeacher):
             kwargs["system"] = cached_block(system) if self.prompt_cache else system
         if stop:
             kwargs["stop_sequences"] = list(stop)
+        if tools:
+            kwargs["tools"] = anthropic_tools(tools)
         return {**self._extra, **kwargs}
 
     async def complete(
-        self, messages: list[Message], stop: list[str], *, task_id: str
+        self,
+        messages: list[Message],
+        stop: list[str],
+        *,
+        task_id: str,
+        tools: list[dict[str, Any]] | None = None,
     ) -> Completion:
         """One Messages API call; the matched stop sequence is put back on the text."""
-        body = self.request_body(messages, stop)
+        body = self.request_body(messages, stop, tools)
         started = time.perf_counter()
         try:
             # A plain-JSON POST through the SDK: same auth, retries and error types as
@@ -185,10 +205,14 @@ class AnthropicTeacher(ProviderTeacher):
         if not isinstance(content, list):
             raise shape.ShapeError(f"content is {shape.kind_of(content)}, expected a list")
         parts = []
+        calls: list[ToolCall] = []
+        seen: set[str] = set()
         for i, block in enumerate(content):
             block = shape.mapping(block, f"content[{i}]")
-            if block.get("type") == "text":  # thinking, tool use, ...: not part of the turn
+            if block.get("type") == "text":  # thinking, server tools, ...: not part of the turn
                 parts.append(shape.text(block.get("text"), f"content[{i}].text"))
+            elif block.get("type") == "tool_use":
+                calls.append(shape.anthropic_tool_use(block, len(calls), f"content[{i}]", seen))
         text = "".join(parts)
         matched = shape.label(resp.get("stop_sequence"), "stop_sequence")
         restore = reason == "stop_sequence" and matched is not None and matched in stop
@@ -205,6 +229,7 @@ class AnthropicTeacher(ProviderTeacher):
                 "stop_reason": reason,
                 "stop_sequence": matched,
             },
+            tool_calls=calls,
         )
 
     def _translate(self, exc: anthropic.APIStatusError) -> Exception:
@@ -241,25 +266,92 @@ class AnthropicTeacher(ProviderTeacher):
             await client.close()
 
 
-def to_anthropic_messages(messages: list[Message]) -> tuple[str, list[dict[str, str]]]:
+def to_anthropic_messages(messages: list[Message]) -> tuple[str, list[dict[str, Any]]]:
     """Split off the system prompt and merge consecutive same-role turns.
 
     The Messages API takes ``system`` as its own field and requires user/assistant turns
-    to alternate; the loop may legitimately produce two user turns in a row.
+    to alternate; the loop may legitimately produce two user turns in a row, and a turn's
+    tool results (``tool`` messages, then maybe a user message) are one user turn there.
+    Plain text turns keep string content (so plain requests are what they always were);
+    a turn holding tool blocks is a block list.
     """
     system_parts = [m.content for m in messages if m.role == "system"]
-    turns: list[dict[str, str]] = []
+    turns: list[dict[str, Any]] = []
     for m in messages:
         if m.role == "system":
             continue
-        if turns and turns[-1]["role"] == m.role:
-            turns[-1]["content"] += "\n\n" + m.content
+        role, content = _turn(m)
+        if turns and turns[-1]["role"] == role:
+            turns[-1]["content"] = _merged(turns[-1]["content"], content)
         else:
-            turns.append({"role": m.role, "content": m.content})
+            turns.append({"role": role, "content": content})
     for turn in turns:
-        if not turn["content"].strip():
+        if isinstance(turn["content"], str) and not turn["content"].strip():
             turn["content"] = _EMPTY_PLACEHOLDER
     return "\n\n".join(system_parts), turns
+
+
+def _turn(m: Message) -> tuple[str, str | list[dict[str, Any]]]:
+    """One message's (role, content) on this API: text stays a string."""
+    if m.role == "tool":
+        result: dict[str, Any] = {
+            "type": "tool_result",
+            "tool_use_id": m.tool_call_id,
+            # an empty result is sent as the placeholder, like an empty turn
+            "content": m.content if m.content.strip() else _EMPTY_PLACEHOLDER,
+        }
+        if m.is_error:
+            result["is_error"] = True
+        return "user", [result]
+    if m.role == "assistant" and m.tool_calls:
+        blocks: list[dict[str, Any]] = (
+            [{"type": "text", "text": m.content}] if m.content.strip() else []
+        )
+        blocks += [
+            {"type": "tool_use", "id": c.id, "name": c.name, "input": tool_input(c)}
+            for c in m.tool_calls
+        ]
+        return "assistant", blocks
+    return m.role, m.content
+
+
+def _merged(
+    first: str | list[dict[str, Any]], second: str | list[dict[str, Any]]
+) -> str | list[dict[str, Any]]:
+    """Two same-role turns as one: strings joined as before; otherwise blocks, the
+    ``tool_result`` ones first (the API wants them before anything else in a user turn),
+    adjacent text blocks joined, whitespace-only text left out (the API refuses it)."""
+    if isinstance(first, str) and isinstance(second, str):
+        return first + "\n\n" + second
+    blocks = _blocks(first) + _blocks(second)
+    ordered = [b for b in blocks if b["type"] == "tool_result"]
+    for block in (b for b in blocks if b["type"] != "tool_result"):
+        if block["type"] == "text" and ordered and ordered[-1]["type"] == "text":
+            ordered[-1] = {"type": "text", "text": ordered[-1]["text"] + "\n\n" + block["text"]}
+        else:
+            ordered.append(block)
+    return ordered
+
+
+def _blocks(content: str | list[dict[str, Any]]) -> list[dict[str, Any]]:
+    if isinstance(content, str):
+        return [{"type": "text", "text": content}] if content.strip() else []
+    return [b for b in content if b["type"] != "text" or b["text"].strip()]
+
+
+def tool_input(call: ToolCall) -> dict[str, Any]:
+    """A call's arguments as the ``input`` object a ``tool_use`` block needs: the parsed
+    JSON object, or ``{}`` when the teacher's arguments were not one (the record keeps
+    them as made; this API cannot carry anything else)."""
+    try:
+        value = json.loads(call.arguments, parse_constant=_no_constant)
+    except (ValueError, RecursionError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
 
 
 def cached_block(text: str) -> list[dict[str, Any]]:
@@ -268,14 +360,20 @@ def cached_block(text: str) -> list[dict[str, Any]]:
     return [{"type": "text", "text": text, "cache_control": dict(EPHEMERAL)}]
 
 
-def with_breakpoint(turns: list[dict[str, str]]) -> list[dict[str, Any]]:
-    """``turns`` with a cache breakpoint on the last one.
+def with_breakpoint(turns: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``turns`` with a cache breakpoint on the last one (on its last block when it already
+    is a block list, e.g. a turn's tool results).
 
     The next turn's request repeats this whole conversation: the provider finds the prefix
     written here (it looks back up to 20 blocks from the new breakpoint) and bills it as a
     cache read. One breakpoint here and one on the system prompt: two of the four allowed.
     """
-    if not turns:
+    if not turns or not turns[-1]["content"]:
         return list(turns)
     last = turns[-1]
-    return [*turns[:-1], {"role": last["role"], "content": cached_block(last["content"])}]
+    content = last["content"]
+    if isinstance(content, str):
+        marked = cached_block(content)
+    else:
+        marked = [*content[:-1], {**content[-1], "cache_control": dict(EPHEMERAL)}]
+    return [*turns[:-1], {"role": last["role"], "content": marked}]

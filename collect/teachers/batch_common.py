@@ -74,7 +74,11 @@ class BatchBackend(Protocol):
     @property
     def info(self) -> TeacherInfo: ...
 
-    def request_body(self, messages: list[Message], stop: list[str]) -> dict[str, Any]: ...
+    def request_body(
+        self, messages: list[Message], stop: list[str], tools: list[dict[str, Any]] | None = None
+    ) -> dict[str, Any]:
+        """The sync teacher's request body (``tools``: the native functions offered)."""
+        ...
 
     async def submit(self, requests: dict[str, dict[str, Any]]) -> str:
         """Submit ``custom_id → request body``; return the batch id."""
@@ -107,8 +111,10 @@ class SdkBatchBackend:
     def info(self) -> TeacherInfo:
         return self.teacher.info
 
-    def request_body(self, messages: list[Message], stop: list[str]) -> dict[str, Any]:
-        return self.teacher.request_body(messages, stop)
+    def request_body(
+        self, messages: list[Message], stop: list[str], tools: list[dict[str, Any]] | None = None
+    ) -> dict[str, Any]:
+        return self.teacher.request_body(messages, stop, tools)
 
     @contextlib.contextmanager
     def _errors(self, doing: str, batch_id: str | None = None) -> Iterator[None]:

@@ -104,11 +104,17 @@ class BatchTeacher:
             self._maybe_flush()
 
     async def complete(
-        self, messages: list[Message], stop: list[str], *, task_id: str
+        self,
+        messages: list[Message],
+        stop: list[str],
+        *,
+        task_id: str,
+        tools: list[dict[str, Any]] | None = None,
     ) -> Completion:
-        """Park this turn until its batch is answered; raises what the sync teacher would."""
+        """Park this turn until its batch is answered; raises what the sync teacher would.
+        Offered ``tools`` go into the request body; the answer carries the turn's calls."""
         self._start()
-        key, request = request_key(self.info, messages, stop)
+        key, request = request_key(self.info, messages, stop, tools=tools)
         if key in self._unclaimed:
             batch_id, completion = self._unclaimed.pop(key)
             self.results.put(key, self.info, request, completion)
@@ -122,7 +128,7 @@ class BatchTeacher:
         if req is None:
             req = self._pending[key] = _Request(key, list(stop))
         if req.body is None:
-            req.body, req.request = self.backend.request_body(messages, stop), request
+            req.body, req.request = self.backend.request_body(messages, stop, tools), request
         fut: asyncio.Future[Completion] = asyncio.get_running_loop().create_future()
         req.waiters.append(fut)
         self._waiting += 1

@@ -23,6 +23,7 @@ class OpenAIProvider(TeacherProvider):
 
     name = "openai"
     batchable = True
+    supports_tools = True
     usage = "openai:MODEL"
 
     def make(
@@ -51,6 +52,7 @@ class AnthropicProvider(TeacherProvider):
     name = "anthropic"
     batchable = True
     prompt_caching = True
+    supports_tools = True
     usage = "anthropic:MODEL"
 
     def make(
@@ -90,6 +92,7 @@ class ReplayProvider(TeacherProvider):
     cacheable = False
     free = True
     model_is_path = True
+    supports_tools = True  # a recording may hold native turns (``replay_teacher``)
     usage = "replay:PATH"
 
     def make(

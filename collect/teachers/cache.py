@@ -1,7 +1,9 @@
 """A response cache in front of any teacher: never pay twice for the same request.
 
 Every request/response is stored in SQLite, keyed by a hash of provider, model, messages,
-stop sequences and sampling params. A resumed run (its in-flight episodes were lost) or a
+stop sequences and sampling params (and, for native tool calling, the tools offered and the
+messages' tool fields: added to the key only when present, so a plain request's key is what
+it always was and existing caches stay valid). A resumed run (its in-flight episodes were lost) or a
 repeated run replays stored turns instead of calling the API again, which also makes
 temperature-0 collections exactly reproducible. Only successful completions are stored.
 
@@ -19,10 +21,13 @@ import logging
 import sqlite3
 import threading
 from pathlib import Path
+from typing import Any
 
-from trajkit.collect.teachers.base import Completion, Teacher
+from pydantic import TypeAdapter, ValidationError
+
+from trajkit.collect.teachers.base import Completion, Teacher, tools_kwarg
 from trajkit.collect.teachers.sample import current_sample
-from trajkit.schemas import Message, TeacherInfo, Usage
+from trajkit.schemas import Message, TeacherInfo, ToolCall, Usage
 from trajkit.schemas.text import valid_text
 
 log = logging.getLogger(__name__)
@@ -39,15 +44,37 @@ CREATE TABLE IF NOT EXISTS responses (
     created_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP
 )
 """
+#: Added after the first release (a turn's native tool calls, as a JSON list; NULL: none), by
+#: ``ALTER TABLE`` on open, so files written before it stay readable and writable.
+TOOL_CALLS_COLUMN = "tool_calls"
+_CALLS = TypeAdapter(list[ToolCall])
+
+
+def _message_key(m: Message) -> list[Any]:
+    """A message in the key: ``[role, content]`` as always, plus its tool fields only when
+    it has any (an old plain key is unchanged)."""
+    extra: dict[str, Any] = {}
+    if m.tool_calls:
+        extra["tool_calls"] = [[c.id, c.name, c.arguments] for c in m.tool_calls]
+    if m.tool_call_id is not None:
+        extra["tool_call_id"] = m.tool_call_id
+    if m.is_error:
+        extra["is_error"] = True
+    return [m.role, m.content, extra] if extra else [m.role, m.content]
 
 
 def request_key(
-    info: TeacherInfo, messages: list[Message], stop: list[str], sample: int | None = None
+    info: TeacherInfo,
+    messages: list[Message],
+    stop: list[str],
+    sample: int | None = None,
+    tools: list[dict[str, Any]] | None = None,
 ) -> tuple[str, str]:
     """(hash, canonical request JSON) for one call; any change to what is sent changes it.
 
     ``sample`` (default: the calling episode's attempt, ``teachers.sample``) tells apart
     independent attempts at the same conversation; attempt 1 adds nothing to the key.
+    ``tools`` (the function schemas offered) add to it only when offered.
     """
     sample = current_sample() if sample is None else sample
     fields: dict[str, object] = {
@@ -55,10 +82,12 @@ def request_key(
         "model": info.model,
         "params": info.params,
         "stop": stop,
-        "messages": [[m.role, m.content] for m in messages],
+        "messages": [_message_key(m) for m in messages],
     }
     if sample != 1:
         fields["sample"] = sample
+    if tools:
+        fields["tools"] = tools
     request = json.dumps(
         fields,
         sort_keys=True,
@@ -81,37 +110,55 @@ class ResponseCache:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute(SCHEMA)
+        self._add_tool_calls_column()
         self._db.commit()
+
+    def _add_tool_calls_column(self) -> None:
+        """Migrate a file from before native tool calls (another process may race us)."""
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(responses)")}
+        if TOOL_CALLS_COLUMN not in columns:
+            try:
+                self._db.execute(f"ALTER TABLE responses ADD COLUMN {TOOL_CALLS_COLUMN} TEXT")
+            except sqlite3.OperationalError as exc:  # added meanwhile by another collector
+                if "duplicate column" not in str(exc).lower():
+                    raise
 
     def get(self, key: str) -> Completion | None:
         """The stored answer, or None (also for a row that cannot be read back: a miss)."""
         try:
             with self._lock:
                 row = self._db.execute(
-                    "SELECT text, usage, stop_reason FROM responses WHERE key = ?", (key,)
+                    "SELECT text, usage, stop_reason, tool_calls FROM responses WHERE key = ?",
+                    (key,),
                 ).fetchone()
             if row is None:
                 return None
-            text, stop_reason = row[0], row[2]
+            text, stop_reason, stored_calls = row[0], row[2], row[3]
             if not isinstance(text, str) or not isinstance(stop_reason, (str, type(None))):
                 raise ValueError("a stored field is not text")
             usage = Usage.model_validate_json(row[1]).model_copy(update={"cached_calls": 1})
-        except (sqlite3.Error, ValueError, TypeError) as exc:
+            calls = [] if stored_calls is None else _CALLS.validate_json(stored_calls)
+        except (sqlite3.Error, ValueError, TypeError, ValidationError) as exc:
             log.warning("response cache %s: unreadable entry %s… (%s); asking the teacher",
                         self.path, key[:12], exc)
             return None
-        return Completion(text=text, usage=usage, stop_reason=stop_reason, raw={"cached": True})
+        return Completion(
+            text=text, usage=usage, stop_reason=stop_reason, raw={"cached": True},
+            tool_calls=calls,
+        )
 
     def put(self, key: str, info: TeacherInfo, request: str, completion: Completion) -> None:
         """Store one answer; a failure to store costs only a future cache hit, never the turn."""
         try:
             with self._lock:
+                calls = completion.tool_calls
                 self._db.execute(
                     "INSERT OR REPLACE INTO responses (key, provider, model, request, text, "
-                    "usage, stop_reason) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    "usage, stop_reason, tool_calls) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         key, info.provider, info.model, request, completion.text,
                         completion.usage.model_dump_json(), completion.stop_reason,
+                        _CALLS.dump_json(calls).decode() if calls else None,
                     ),
                 )
                 self._db.commit()
@@ -137,15 +184,20 @@ class CachingTeacher:
         return self.inner.info
 
     async def complete(
-        self, messages: list[Message], stop: list[str], *, task_id: str
+        self,
+        messages: list[Message],
+        stop: list[str],
+        *,
+        task_id: str,
+        tools: list[dict[str, Any]] | None = None,
     ) -> Completion:
-        key, request = request_key(self.info, messages, stop)
+        key, request = request_key(self.info, messages, stop, tools=tools)
         hit = self.cache.get(key)
         if hit is not None:
             self.hits += 1
             return hit
         self.misses += 1
-        completion = await self.inner.complete(messages, stop, task_id=task_id)
+        completion = await self.inner.complete(messages, stop, task_id=task_id, **tools_kwarg(tools))
         if isinstance(completion, Completion) and isinstance(completion.text, str):
             # Stored and returned as valid Unicode, so a hit is the same turn as the miss.
             completion = dataclasses.replace(completion, text=valid_text(completion.text))

@@ -34,6 +34,8 @@ _MODEL_MISSING_RE = re.compile(
     re.IGNORECASE,
 )
 _CLOSING_TAG_RE = re.compile(r"^</([A-Za-z][\w-]*)>$")
+# A stop sequence ``End X`` closes a block opened by ``X:`` (``Action: ... End Action``).
+_END_WORD_RE = re.compile(r"^End ([A-Za-z]\w*)$")
 
 
 def http_client_options(http_client_class: type, shards: int) -> dict[str, Any]:
@@ -102,20 +104,27 @@ def is_model_missing(message: str, code: str | None = None) -> bool:
 
 
 def restore_closing_tag(text: str, stop: Sequence[str]) -> str:
-    """Re-append a stripped closing-tag stop sequence (``</execute>``) to ``text``.
+    """Re-append a stripped closing stop sequence (``</execute>``, ``End Action``) to ``text``.
 
     OpenAI-style APIs cut the matched stop sequence and do not say which one matched, so we
-    infer it: only a stop sequence that is a closing tag whose opening tag is still unclosed
-    in ``text`` is restored (the innermost/last-opened wins). A natural end of turn leaves no
-    tag open, so it never gets a bogus closing tag.
+    infer it: only a stop sequence that closes something still open in ``text`` is restored
+    (the innermost/last-opened wins): a closing tag whose opening tag is unclosed, or
+    ``End X`` after an ``X:`` with no ``End X`` since (the written-call formats' ``Action:
+    ... End Action``). A natural end of turn leaves nothing open, so it never gets a bogus
+    closing.
     """
     best: str | None = None
     best_pos = -1
     for seq in stop:
         m = _CLOSING_TAG_RE.match(seq)
-        if not m:
+        ended = _END_WORD_RE.match(seq)
+        if m:
+            opener = rf"<{re.escape(m.group(1))}(\s[^<>]*)?>"
+        elif ended:
+            opener = rf"(?<![A-Za-z0-9_]){re.escape(ended.group(1))}:"
+        else:
             continue
-        opens = list(re.finditer(rf"<{re.escape(m.group(1))}(\s[^<>]*)?>", text))
+        opens = list(re.finditer(opener, text))
         if not opens:
             continue
         pos = opens[-1].start()

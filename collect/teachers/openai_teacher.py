@@ -1,5 +1,10 @@
 """OpenAI chat-completions teacher (also vLLM, Ollama, LiteLLM and other compatible servers).
 
+Native tool calls: offered ``tools`` go out as ``{"type": "function", "function": ...}``
+entries; an assistant turn that called functions is sent back with its ``tool_calls`` (and
+``content: null`` when it said nothing), each result as a ``tool`` message naming its call.
+Plain conversations are sent exactly as before, so their bodies (and batch files) are the same.
+
 Key and endpoint come from the SDK's own ``OPENAI_API_KEY`` / ``OPENAI_BASE_URL`` so a local
 server is used by setting two env vars. Retries (429, 5xx, timeouts, dropped connections)
 are left to the SDK's ``max_retries`` machinery; we only translate what it finally raises.
@@ -34,6 +39,7 @@ from trajkit.collect.teachers.common import (
 )
 from trajkit.collect.teachers.rate_control import StatusHook, response_hook
 from trajkit.core.errors import TeacherFatalError, TeacherUnavailableError
+from trajkit.core.tool_schema import openai_tools
 from trajkit.schemas import Message
 
 # Request fields the SDK names explicitly; anything else in params (e.g. vLLM's ``top_k``,
@@ -114,21 +120,34 @@ class OpenAITeacher(ProviderTeacher):
         except (openai.OpenAIError, ValueError, TypeError) as exc:
             raise TeacherFatalError(f"{self.name}: cannot create client: {one_line(exc)}") from None
 
-    def request_body(self, messages: list[Message], stop: list[str]) -> dict[str, Any]:
+    def request_body(
+        self,
+        messages: list[Message],
+        stop: list[str],
+        tools: list[dict[str, Any]] | None = None,
+    ) -> dict[str, Any]:
         """The chat-completions JSON body for one turn (also one line of a batch file)."""
         named = {k: v for k, v in self._sampling.items() if k in _NAMED}
         extra = {k: v for k, v in self._sampling.items() if k not in _NAMED}
         if stop:
             named["stop"] = list(stop)
-        return {
+        body = {
             **extra,
             **named,
             "model": self.model,
-            "messages": [{"role": m.role, "content": m.content} for m in messages],
+            "messages": [openai_message(m) for m in messages],
         }
+        if tools:
+            body["tools"] = openai_tools(tools)
+        return body
 
     async def complete(
-        self, messages: list[Message], stop: list[str], *, task_id: str
+        self,
+        messages: list[Message],
+        stop: list[str],
+        *,
+        task_id: str,
+        tools: list[dict[str, Any]] | None = None,
     ) -> Completion:
         """One chat completion; the stripped closing-tag stop sequence is put back."""
         started = time.perf_counter()
@@ -139,7 +158,7 @@ class OpenAITeacher(ProviderTeacher):
             # back as plain JSON (``object``): ``to_completion`` checks every field itself.
             resp = await self._clients[shard_for(task_id, len(self._clients))].post(
                 "/chat/completions",
-                body=self.request_body(messages, stop),
+                body=self.request_body(messages, stop, tools),
                 cast_to=object,
                 options={"security": {"bearer_auth": True}},  # what create() asks for
             )
@@ -184,7 +203,10 @@ class OpenAITeacher(ProviderTeacher):
         # ``null`` content is what a refusal or an empty answer looks like: an empty turn.
         text = shape.text(message.get("content"), "choices[0].message.content", null_ok=True)
         finish = shape.label(choice.get("finish_reason"), "choices[0].finish_reason")
-        if finish == "stop" and stop:
+        calls = shape.openai_tool_calls(message.get("tool_calls"), "choices[0].message.tool_calls")
+        # A turn that called functions ended by calling them (some compatible servers still
+        # say "stop"), never at a stop sequence: no tag to put back.
+        if finish == "stop" and stop and not calls:
             text = _restore_stop(text, stop, choice)
         return Completion(
             text=text,
@@ -196,6 +218,7 @@ class OpenAITeacher(ProviderTeacher):
                 "model": shape.label(resp.get("model"), "model"),
                 "finish_reason": finish,
             },
+            tool_calls=calls,
         )
 
     def _translate(self, exc: openai.APIStatusError) -> Exception:
@@ -235,6 +258,29 @@ class OpenAITeacher(ProviderTeacher):
         """Close the SDK's HTTP connection pool."""
         for client in self._clients:
             await client.close()
+
+
+def openai_message(message: Message) -> dict[str, Any]:
+    """One message in chat-completions form: ``{role, content}`` for plain text (exactly as
+    always), an assistant turn's ``tool_calls`` (``content: null`` when it said nothing), a
+    ``tool`` message's ``tool_call_id``. ``is_error`` has no field here: a failed call's
+    result text says so."""
+    if message.role == "tool":
+        return {"role": "tool", "tool_call_id": message.tool_call_id, "content": message.content}
+    if message.role == "assistant" and message.tool_calls:
+        return {
+            "role": "assistant",
+            "content": message.content or None,
+            "tool_calls": [
+                {
+                    "id": call.id,
+                    "type": "function",
+                    "function": {"name": call.name, "arguments": call.arguments},
+                }
+                for call in message.tool_calls
+            ],
+        }
+    return {"role": message.role, "content": message.content}
 
 
 def _restore_stop(text: str, stop: list[str], extra: dict[str, Any]) -> str:

@@ -11,7 +11,10 @@ what trajkit may do with them, so no other module ever tests a provider's name:
   (``--mode batch``);
 - ``prompt_caching``: its requests ask for prompt caching themselves (Anthropic's cache
   breakpoints), so its ``make`` takes ``prompt_cache`` (``--no-prompt-cache`` passes False);
-  a provider that caches automatically (OpenAI) or not at all leaves it False.
+  a provider that caches automatically (OpenAI) or not at all leaves it False;
+- ``supports_tools``: its teachers take ``complete(..., tools=...)`` and return the turn's
+  native calls in ``Completion.tool_calls`` (``--action-format tools`` needs it; a plugin
+  teacher that never heard of tool calling leaves it False and serves the other formats).
 
 A plugin provider subclasses :class:`TeacherProvider`, sets ``name`` and implements
 :meth:`TeacherProvider.make`; its teachers implement ``trajkit.collect.teachers.base.Teacher``.
@@ -39,6 +42,7 @@ class TeacherProvider:
     model_is_path: ClassVar[bool] = False
     batchable: ClassVar[bool] = False
     prompt_caching: ClassVar[bool] = False
+    supports_tools: ClassVar[bool] = False
     #: Shown in ``--teacher`` help and errors: how a user names one of its models.
     usage: ClassVar[str] = "PROVIDER:MODEL"
 

@@ -20,7 +20,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-from trajkit.collect.teachers.base import Completion, RateLimitedError, Teacher
+from trajkit.collect.teachers.base import Completion, RateLimitedError, Teacher, tools_kwarg
 from trajkit.schemas import Message, TeacherInfo
 
 StatusHook = Callable[[int], None]
@@ -128,12 +128,19 @@ class AdaptiveTeacher:
         return getattr(self.inner, attr)
 
     async def complete(
-        self, messages: list[Message], stop: list[str], *, task_id: str
+        self,
+        messages: list[Message],
+        stop: list[str],
+        *,
+        task_id: str,
+        tools: list[dict[str, Any]] | None = None,
     ) -> Completion:
         for attempt in range(self.retries + 1):
             async with self.limit.slot():
                 try:
-                    return await self.inner.complete(messages, stop, task_id=task_id)
+                    return await self.inner.complete(
+                        messages, stop, task_id=task_id, **tools_kwarg(tools)
+                    )
                 except RateLimitedError:
                     if attempt == self.retries:
                         raise

@@ -5,6 +5,13 @@ old conversations). Input is JSONL, one task per line, either a full trajectory 
 (``task_id`` + ``messages``) or a minimal recording ``{"task_id": ..., "turns": [...]}``.
 A recording is a teacher's text too: its turns are made valid Unicode as they are loaded.
 
+Native turns (the ``tools`` action format). A turn of a recording is a string, or an object
+``{"text": "...", "tool_calls": [{"id": "...", "name": "...", "arguments": "..."}]}`` whose
+calls come back in ``Completion.tool_calls`` (``text`` defaults to ``""``; a call's ``id``
+defaults to ``call_<turn>_<n>``; ``arguments`` is JSON text kept as written, or an object
+dumped to it, default ``"{}"``). A trajectory record's assistant messages carry theirs in
+``tool_calls`` already, so a ``tools``-format run replays as it was collected.
+
 Identity. Records name a replay teacher ``replay:FILE@sha256:HASH`` (the file's name and the
 first 12 hex digits of the sha256 of its bytes), never by its path: records are published
 (datasets, exports, reports), and a path names the collecting machine's user and layout while
@@ -25,7 +32,9 @@ says its tokens were counted, not billed, and by what. Replays stay free and unc
 from __future__ import annotations
 
 import functools
+import json
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +44,7 @@ from trajkit.core.errors import DataError
 from trajkit.core.jsonl import iter_json_lines
 from trajkit.core.reference_files import file_sha256
 from trajkit.core.tokenizers import load_tokenizer, offline_tokenizer
-from trajkit.schemas import Message, TeacherInfo, Usage
+from trajkit.schemas import Message, TeacherInfo, ToolCall, Usage
 from trajkit.schemas.text import valid_text
 
 #: The key of ``teacher.params`` that names the tokenizer which counted a record's tokens.
@@ -46,6 +55,14 @@ HASH_DIGITS = 12
 #: Distinct message texts whose counts a teacher remembers: every turn re-sends the whole
 #: conversation (and every task the same system prompt), so most texts are counted once.
 COUNT_CACHE = 4096
+
+@dataclass(frozen=True)
+class RecordedTurn:
+    """One recorded assistant turn: its text and, for a native turn, the calls it made."""
+
+    text: str
+    tool_calls: list[ToolCall] = field(default_factory=list)
+
 
 def recording_name(path: Path, digest: str) -> str:
     """``FILE@sha256:HASH``: how records name the recording at ``path`` whose bytes hash to
@@ -91,22 +108,32 @@ class ReplayTeacher:
         """Tasks that have a recording, in file order."""
         return list(self._turns)
 
-    def count_tokens(self, messages: list[Message], text: str) -> Usage:
-        """One call's usage: every message sent in, ``text`` out, counted (not billed)."""
+    def count_tokens(
+        self, messages: list[Message], text: str, calls: list[ToolCall] | None = None
+    ) -> Usage:
+        """One call's usage: every message sent in, ``text`` (and ``calls``' arguments) out,
+        counted (not billed)."""
         count = self._count
         return Usage(
             input_tokens=sum(count(m.content) for m in messages),
-            output_tokens=count(text),
+            output_tokens=count(text) + sum(count(c.arguments) for c in calls or ()),
             calls=1,
         )
 
     async def complete(
-        self, messages: list[Message], stop: list[str], *, task_id: str
+        self,
+        messages: list[Message],
+        stop: list[str],
+        *,
+        task_id: str,
+        tools: list[dict[str, Any]] | None = None,
     ) -> Completion:
         """Return recorded turn k (k = assistant turns so far), cut at ``stop`` like a vendor.
 
-        Errors name the recording as records do (they become a record's termination detail),
-        not by its path.
+        A native turn's calls come back as recorded (``tools`` is not consulted: an unknown
+        name is the loop's to answer, as from a live teacher); text that hits a stop sequence
+        ends the turn there, before any call, as generation would. Errors name the recording
+        as records do (they become a record's termination detail), not by its path.
         """
         turns = self._turns.get(task_id)
         if turns is None:
@@ -117,12 +144,15 @@ class ReplayTeacher:
                 f"replay:{self.name}: recording for task {task_id!r} has {len(turns)} "
                 f"turn(s); turn {k + 1} was requested"
             )
-        text, matched = cut_at_stop(turns[k], stop)
+        text, matched = cut_at_stop(turns[k].text, stop)
+        calls = [] if matched else list(turns[k].tool_calls)
+        reason = "stop_sequence" if matched else "tool_use" if calls else "end_turn"
         return Completion(
             text=text,
-            usage=self.count_tokens(messages, text),
-            stop_reason="stop_sequence" if matched else "end_turn",
+            usage=self.count_tokens(messages, text, calls),
+            stop_reason=reason,
             raw={"turn": k, "stop_sequence": matched},
+            tool_calls=calls,
         )
 
     async def aclose(self) -> None:
@@ -139,7 +169,7 @@ def sha256_of(path: Path) -> str:
     return file_sha256(path)
 
 
-def load_recording(path: Path, attempts: int = 3) -> tuple[str, dict[str, list[str]]]:
+def load_recording(path: Path, attempts: int = 3) -> tuple[str, dict[str, list[RecordedTurn]]]:
     """``(sha256 of the file's bytes, task_id -> assistant turns)``, both of the same bytes.
 
     The hash names the teacher in every record, so it must be the hash of what is replayed:
@@ -157,13 +187,13 @@ def load_recording(path: Path, attempts: int = 3) -> tuple[str, dict[str, list[s
     raise DataError(f"{path}: replay file kept changing while it was read; retry when it is complete")
 
 
-def load_recordings(path: Path) -> dict[str, list[str]]:
+def load_recordings(path: Path) -> dict[str, list[RecordedTurn]]:
     """Read ``task_id -> assistant turns``; the first line for a task wins.
 
     Malformed lines raise ``DataError`` naming ``file:line``; a torn final line (a crashed
     writer's trace) is skipped like everywhere else trajkit reads JSONL.
     """
-    recordings: dict[str, list[str]] = {}
+    recordings: dict[str, list[RecordedTurn]] = {}
     try:
         for lineno, obj in iter_json_lines(path):
             task_id, turns = _parse_line(obj, f"{path}:{lineno}")
@@ -173,7 +203,7 @@ def load_recordings(path: Path) -> dict[str, list[str]]:
     return recordings
 
 
-def _parse_line(obj: Any, where: str) -> tuple[str, list[str]]:
+def _parse_line(obj: Any, where: str) -> tuple[str, list[RecordedTurn]]:
     """Validate one line in either accepted shape; errors name ``where`` (file:line)."""
     if not isinstance(obj, dict):
         raise DataError(f"{where}: expected a JSON object, got {type(obj).__name__}")
@@ -184,18 +214,50 @@ def _parse_line(obj: Any, where: str) -> tuple[str, list[str]]:
         raise DataError(f"{where}: missing or invalid 'task_id'")
     if "turns" in obj:
         turns = obj["turns"]
-        if not isinstance(turns, list) or not all(isinstance(t, str) for t in turns):
-            raise DataError(f"{where}: 'turns' must be a list of strings")
-        return task_id, [valid_text(t) for t in turns]
+        if not isinstance(turns, list):
+            raise DataError(f"{where}: 'turns' must be a list of strings or turn objects")
+        return task_id, [_turn(t, k, f"{where}: turns[{k}]") for k, t in enumerate(turns)]
     if "messages" in obj:
         messages = obj["messages"]
         if not isinstance(messages, list):
             raise DataError(f"{where}: 'messages' must be a list")
-        out: list[str] = []
+        out: list[RecordedTurn] = []
         for i, m in enumerate(messages):
             if not isinstance(m, dict) or not isinstance(m.get("content"), str):
                 raise DataError(f"{where}: messages[{i}] needs 'role' and string 'content'")
             if m.get("role") == "assistant":
-                out.append(valid_text(m["content"]))
+                turn = {"text": m["content"], "tool_calls": m.get("tool_calls") or []}
+                out.append(_turn(turn, len(out), f"{where}: messages[{i}]"))
         return task_id, out
     raise DataError(f"{where}: expected 'turns' (a recording) or 'messages' (a trajectory)")
+
+
+def _turn(value: Any, k: int, where: str) -> RecordedTurn:
+    """One recorded turn: a string, or ``{"text", "tool_calls"}`` (see the module doc)."""
+    if isinstance(value, str):
+        return RecordedTurn(valid_text(value))
+    if not isinstance(value, dict) or not isinstance(value.get("text", ""), str):
+        raise DataError(f"{where}: a turn is a string or an object with string 'text'")
+    calls = value.get("tool_calls") or []
+    if not isinstance(calls, list):
+        raise DataError(f"{where}: 'tool_calls' must be a list")
+    return RecordedTurn(
+        valid_text(value.get("text", "")),
+        [_call(c, f"call_{k}_{n}", f"{where}.tool_calls[{n}]") for n, c in enumerate(calls)],
+    )
+
+
+def _call(value: Any, default_id: str, where: str) -> ToolCall:
+    """One recorded call ``{id?, name, arguments?}``."""
+    if not isinstance(value, dict) or not isinstance(value.get("name"), str):
+        raise DataError(f"{where}: a call is an object with a string 'name'")
+    call_id = value.get("id", default_id)
+    arguments = value.get("arguments", "{}")
+    if isinstance(arguments, dict):
+        arguments = json.dumps(arguments, ensure_ascii=False)
+    if not isinstance(call_id, str) or not call_id or not isinstance(arguments, str):
+        raise DataError(f"{where}: 'id' must be a non-empty string, 'arguments' a string or an object")
+    try:
+        return ToolCall(id=call_id, name=valid_text(value["name"]), arguments=valid_text(arguments))
+    except ValueError as exc:  # e.g. an id longer than a record holds
+        raise DataError(f"{where}: {exc}") from None

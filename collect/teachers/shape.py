@@ -15,16 +15,23 @@ malformed body.
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
 from trajkit.core.errors import TeacherError
-from trajkit.schemas import Usage
+from trajkit.schemas import ToolCall, Usage
 from trajkit.schemas.text import valid_text
+from trajkit.schemas.trajectory import CALL_ID_CHARS
 
 #: More tokens than any model reads or writes in one call; a bigger count is garbage.
 MAX_CALL_TOKENS = 100_000_000
 #: Identifiers and reasons (``finish_reason``, ``id``) are short; longer ones are cut to this.
 LABEL_CHARS = 200
+#: Call ids each provider accepts back in the next request (Anthropic's documented pattern;
+#: OpenAI echoes any printable id). Any other id is replaced (see ``call_id``).
+OPENAI_CALL_ID = re.compile(r"[\x21-\x7e]+")
+ANTHROPIC_CALL_ID = re.compile(r"[A-Za-z0-9_-]+")
 
 
 class ShapeError(TeacherError):
@@ -149,3 +156,80 @@ def plain(obj: object) -> object:
         return dump(by_alias=True, exclude_unset=True, warnings=False)
     except Exception as exc:  # a value pydantic cannot even walk
         raise ShapeError(f"unreadable response object: {type(exc).__name__}: {exc}") from None
+
+
+# ----------------------------------------------------------------------------- tool calls
+def call_id(value: object, index: int, pattern: re.Pattern[str], seen: set[str]) -> str:
+    """The id of a turn's ``index``-th call, as the next request must echo it back.
+
+    The id only pairs a call with its result, so a missing, non-string, unsendable (not
+    ``pattern``) or repeated one is no reason to lose the turn: it is replaced by
+    ``call_{index}`` (made unique within the turn), which pairs them just as well. A long
+    id is cut to the record's ``CALL_ID_CHARS``.
+    """
+    if isinstance(value, str) and pattern.fullmatch(value[:CALL_ID_CHARS]):
+        found = value[:CALL_ID_CHARS]
+        if found not in seen:
+            seen.add(found)
+            return found
+    made, n = f"call_{index}", 1
+    while made in seen:
+        made, n = f"call_{index}_{n}", n + 1
+    seen.add(made)
+    return made
+
+
+def call_name(value: object, where: str) -> str:
+    """A called function's name, kept as made (an unknown one is the loop's to answer); a
+    name longer than ``LABEL_CHARS`` (both APIs allow 64) is cut, and so stays unknown."""
+    if not isinstance(value, str):
+        raise ShapeError(f"{where} is {kind_of(value)}, expected a string")
+    return valid_text(value[:LABEL_CHARS])
+
+
+def call_arguments(value: object, where: str) -> str:
+    """A call's arguments as JSON text: a string verbatim (it may not even be JSON: the loop
+    answers that as a failed call), an object dumped. Absent or ``null`` is ``"{}"`` (some
+    compatible servers leave it out for a function without parameters)."""
+    if value is None:
+        return "{}"
+    if isinstance(value, str):
+        return valid_text(value)
+    if isinstance(value, dict):
+        try:
+            return valid_text(json.dumps(value, ensure_ascii=False))
+        except (ValueError, TypeError, RecursionError) as exc:
+            raise ShapeError(f"{where} cannot be written as JSON: {exc}") from None
+    raise ShapeError(f"{where} is {kind_of(value)}, expected a JSON string or an object")
+
+
+def openai_tool_calls(value: object, where: str) -> list[ToolCall]:
+    """A chat completion message's ``tool_calls`` (``null``/absent: none), in order."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ShapeError(f"{where} is {kind_of(value)}, expected a list")
+    seen: set[str] = set()
+    calls = []
+    for i, entry in enumerate(value):
+        entry = mapping(entry, f"{where}[{i}]")
+        function = mapping(entry.get("function"), f"{where}[{i}].function")
+        calls.append(ToolCall(
+            id=call_id(entry.get("id"), i, OPENAI_CALL_ID, seen),
+            name=call_name(function.get("name"), f"{where}[{i}].function.name"),
+            arguments=call_arguments(function.get("arguments"), f"{where}[{i}].function.arguments"),
+        ))
+    return calls
+
+
+def anthropic_tool_use(block: dict[str, Any], index: int, where: str, seen: set[str]) -> ToolCall:
+    """One ``tool_use`` content block as the turn's ``index``-th call; its ``input`` must be
+    an object (the API's own contract), dumped to the record's JSON text."""
+    arguments = block.get("input")
+    if not isinstance(arguments, dict):
+        raise ShapeError(f"{where}.input is {kind_of(arguments)}, expected an object")
+    return ToolCall(
+        id=call_id(block.get("id"), index, ANTHROPIC_CALL_ID, seen),
+        name=call_name(block.get("name"), f"{where}.name"),
+        arguments=call_arguments(arguments, f"{where}.input"),
+    )

@@ -21,29 +21,42 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
 
 from trajkit.collect.observation import bound_text, truncation_marker
 from trajkit.collect.teachers.base import Completion, TeacherError
 from trajkit.collect.teachers.shape import kind_of
 from trajkit.core.actions import action_span, through_first_action
-from trajkit.schemas import Usage
+from trajkit.schemas import ToolCall, Usage
 from trajkit.schemas.text import valid_text
 
 DEFAULT_TURN_CHARS = 100_000
 DEFAULT_RECORD_CHARS = 1_000_000
 #: Smallest cap a user may set: room for a marker, both tags and some of the action.
 MIN_TEXT_CHARS = 1_000
+#: Function calls kept of one turn; a turn asking for more is cut to the first ones (each
+#: kept call is run and answered, so a hostile thousand-call turn cannot flood an episode).
+MAX_CALLS_PER_TURN = 32
+#: Characters kept of a called function's name (provider names are at most 64).
+MAX_NAME_CHARS = 200
 
 
-def accept(completion: object, limit: int) -> tuple[Completion, int]:
+def accept(
+    completion: object,
+    limit: int,
+    cut: Callable[[str], tuple[str, int]] = through_first_action,
+) -> tuple[Completion, int]:
     """``(completion with its text checked and cut, characters after its first action)``.
 
-    The text is made valid Unicode, cut right after its first complete action (as the stop
-    sequence would have: the stored turn is what was said up to the action that runs), then
-    capped at ``limit`` characters with a marker.
+    The text is made valid Unicode, cut right after its first complete action by the action
+    format's ``cut`` (as the stop sequence would have: the stored turn is what was said up to
+    the action that runs), then capped at ``limit`` characters with a marker. Native function
+    calls are checked too: at most ``MAX_CALLS_PER_TURN``, each one's arguments capped at
+    ``limit`` (a cut leaves them invalid JSON, so the call is answered as a bad call).
 
-    Raises ``TeacherError`` when ``completion`` is not a ``Completion`` holding a string and
-    a ``Usage`` (a plugin teacher's bug ends the episode as ``teacher_error``, not the run).
+    Raises ``TeacherError`` when ``completion`` is not a ``Completion`` holding a string, a
+    ``Usage`` and a list of ``ToolCall``s (a plugin teacher's bug ends the episode as
+    ``teacher_error``, not the run).
     """
     if not isinstance(completion, Completion):
         raise TeacherError(f"the teacher returned {kind_of(completion)}, not a Completion")
@@ -51,8 +64,14 @@ def accept(completion: object, limit: int) -> tuple[Completion, int]:
         raise TeacherError(f"the teacher's text is {kind_of(completion.text)}, not a string")
     if not isinstance(completion.usage, Usage):
         raise TeacherError(f"the teacher's usage is {kind_of(completion.usage)}, not a Usage")
-    text, after = through_first_action(valid_text(completion.text))
+    calls = completion.tool_calls
+    if not isinstance(calls, list) or not all(isinstance(c, ToolCall) for c in calls):
+        raise TeacherError(f"the teacher's tool calls are {kind_of(calls)}, not ToolCalls")
+    text, after = cut(valid_text(completion.text))
     text, _ = cap_turn(text, limit)
+    kept = [_capped_call(c, limit) for c in calls[:MAX_CALLS_PER_TURN]]
+    if kept != calls:
+        completion = dataclasses.replace(completion, tool_calls=kept)
     latency = completion.latency_s
     if isinstance(latency, bool) or not isinstance(latency, (int, float)) or not (
         math.isfinite(latency) and latency >= 0
@@ -61,6 +80,16 @@ def accept(completion: object, limit: int) -> tuple[Completion, int]:
     if text is completion.text and latency is completion.latency_s:
         return completion, after
     return dataclasses.replace(completion, text=text, latency_s=float(latency)), after
+
+
+def _capped_call(call: ToolCall, limit: int) -> ToolCall:
+    """``call`` as valid text, its name and arguments bounded (the same object if they are)."""
+    name = valid_text(call.name)[:MAX_NAME_CHARS]
+    arguments, _ = _bounded(valid_text(call.arguments), limit)
+    call_id = valid_text(call.id)
+    if name == call.name and arguments == call.arguments and call_id == call.id:
+        return call
+    return ToolCall(id=call_id, name=name, arguments=arguments)
 
 
 def cap_turn(text: str, limit: int) -> tuple[str, int]:

@@ -24,7 +24,7 @@ from yield_policy import YieldPolicy, arithmetic_tasks
 
 import trajkit
 from trajkit.collect.attempts import AttemptPlan, EpisodeKey, Outcome
-from trajkit.collect.loop import trajectory_id
+from trajkit.collect.episode_record import trajectory_id
 
 TRAJKIT = [sys.executable, "-m", "trajkit.cli"]
 WEAK, STRONG = "weak-model", "strong-model"

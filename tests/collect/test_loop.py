@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from loop_fakes import CFG, TASK, FakeSandbox, FakeSource, check_consistency, play, user_feedback
 
-from trajkit.collect.loop import LoopConfig, trajectory_id
+from trajkit.collect.episode_record import trajectory_id
+from trajkit.collect.loop import LoopConfig
 from trajkit.collect.observation import NO_OUTPUT, RESTARTED
 from trajkit.core.sandbox import CellResult
 from trajkit.core.self_correction import is_self_correcting_steps

@@ -304,3 +304,47 @@ def test_attempts_and_escalation_on_ray_are_each_played_once(ray_address, loopba
     assert all(r.success for r in got if r.stage == 1) and not any(r.success for r in got if r.stage == 0)
     assert len({(r.task_id, r.steps[0].assistant) for r in got}) == 16
     assert all(r.node for r in got)
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("fmt", ["tools", "json"])
+def test_action_formats_on_ray_match_the_local_executor(ray_address, loopback, tmp_path, fmt):
+    """Ray workers play every action format as the local executor does: the format travels in
+    the run's config and is looked up by name on each worker."""
+    from tools_tour_policy import ToolsTourPolicy
+
+    from trajkit.core import registry
+
+    tasks = registry.instance("source", "hotpotqa").load(LoadOptions(limit=4))
+    oracle = {t.prompt: str(t.reference) for t in tasks}
+    if fmt == "tools":
+        loopback.set_policy(ToolsTourPolicy(oracle))
+    else:
+        def answer(messages: list[dict[str, Any]]) -> str:
+            call = {"tool": "submit", "args": [oracle[messages[1]["content"]]]}
+            return f"Action: {json.dumps(call)} End Action"
+
+        loopback.set_policy(answer)
+    env = {**os.environ, **loopback.env()}
+    base = ["collect", "hotpotqa", "--teacher", "openai:m", "--limit", "4", "--out", str(tmp_path),
+            "--action-format", fmt, "--no-cache"]
+    local = trajkit(*base, "--run", "local", env=env)
+    assert local.returncode == 0, local.stderr
+    remote = trajkit(*base, "--run", "ray", "--executor", "ray", "--ray-address", ray_address,
+                     "--ray-workers", "2", env=env)
+    assert remote.returncode == 0, remote.stderr
+    by_run = {}
+    for run in ("local", "ray"):
+        got = records(tmp_path / "runs" / run / "trajectories.jsonl")
+        assert len(got) == 4 and all(r["success"] and r["action_format"] == fmt for r in got)
+        # the loopback numbers its calls' ids across its life: only they differ
+        by_run[run] = {r["task_id"]: stable(strip_call_ids(r)) for r in got}
+    assert by_run["ray"] == by_run["local"]
+
+
+def strip_call_ids(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: strip_call_ids(v) for k, v in value.items() if k not in ("tool_call_id",)}
+    if isinstance(value, list):
+        return [strip_call_ids(v) for v in value]
+    return value

@@ -270,7 +270,7 @@ def test_a_record_nothing_can_write_becomes_an_internal_error_record_of_its_task
     """The store's last resort: a record that cannot be written even with its strings made
     valid and unknown objects as their repr is replaced by an ``internal_error`` record of
     the same task (its paid usage kept), so the task is still recorded once."""
-    from trajkit.collect.loop import error_record
+    from trajkit.collect.episode_record import error_record
     from trajkit.collect.run_store import record_line
     from trajkit.schemas import Usage
 

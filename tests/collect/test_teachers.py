@@ -226,6 +226,12 @@ def test_restore_closing_tag_rules():
     )
     assert restore_closing_tag("<execute>x</execute>", STOP) == "<execute>x</execute>"
     assert restore_closing_tag("<execute>x", ["Observation:"]) == "<execute>x"
+    # The written-call formats' ``Action: ... End Action``: restored only while a call is open.
+    end = ["End Action"]
+    assert restore_closing_tag('Thought: t\nAction: {"tool": "a"}\n', end).endswith("\nEnd Action")
+    assert restore_closing_tag("Action: a End Action, then prose", end).endswith("prose")
+    assert restore_closing_tag("Transaction: none here", end) == "Transaction: none here"
+    assert restore_closing_tag("no call at all", end) == "no call at all"
     # vLLM names the matched stop (or None for a natural end): trust it over the heuristic.
     assert _restore_stop("<execute>x", STOP, {"stop_reason": None}) == "<execute>x"
     assert (

@@ -14,15 +14,13 @@ import pytest
 from jsonschema import Draft202012Validator as Validator  # an independent judge (dev extra)
 from support import require
 
+from trajkit.core.tool_arguments import MAX_ARGUMENT_CHARS, check_arguments, split_arguments
 from trajkit.core.tool_schema import (
     EXECUTE_PYTHON,
-    MAX_ARGUMENT_CHARS,
     SUBMIT,
     anthropic_tools,
-    check_arguments,
     function_schema,
     openai_tools,
-    split_arguments,
     tool_schemas,
 )
 from trajkit.core.tools import Tool

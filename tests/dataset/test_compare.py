@@ -39,6 +39,10 @@ def _write_run(path: Path, name: str, config: dict, records: list[Trajectory]) -
     return path
 
 
+def _with_format(config: dict, run: str, fmt: str) -> dict:
+    return {**config, "run": run, "loop": {**config["loop"], "action_format": fmt}}
+
+
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path, list[Trajectory]]:
     require_isolation()
@@ -56,17 +60,19 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path, li
             continue
         ok = t.task_id not in B_FAILS
         b_records.append(t.model_copy(update={
-            "id": t.id + "-b", "run": "b", "success": ok, "teacher": other_teacher, "cost_usd": 0.25}))
+            "id": t.id + "-b", "run": "b", "success": ok, "teacher": other_teacher, "cost_usd": 0.25,
+            "action_format": "json"}))
     first = next(t for t in b_records if t.task_id == "sample/003-quadratic-inequality")
     # A second attempt and an escalation of one task: neither is compared (and both succeed,
     # where the first attempt's success is what counts).
     b_records.append(first.model_copy(update={"id": first.id + "-2", "attempt": 2, "success": False, "cost_usd": 9.0}))
     b_records.append(first.model_copy(update={"id": first.id + "-s1", "stage": 1, "success": False, "cost_usd": 9.0}))
-    b = _write_run(out / "runs" / "b", "b", {**config, "run": "b", "action_format": "json"}, b_records)
+    b = _write_run(out / "runs" / "b", "b", _with_format(config, "b", "json"), b_records)
 
-    c_records = [t.model_copy(update={"id": t.id + "-c", "run": "c", "success": True, "cost_usd": None})
+    c_records = [t.model_copy(update={"id": t.id + "-c", "run": "c", "success": True, "cost_usd": None,
+                                      "action_format": "text"})
                  for t in records]
-    c = _write_run(out / "runs" / "c", "c", {**config, "run": "c", "action_format": "text"}, c_records)
+    c = _write_run(out / "runs" / "c", "c", _with_format(config, "c", "text"), c_records)
     return a.path, b, c, records
 
 
