@@ -12,12 +12,13 @@ Same run, same machine, rounds interleaved so a busy neighbour slows every row a
   started ahead (``pool`` 2);
 * the same two through ``LocalSandbox.start()``, the collector's asyncio side included.
 
-CPU is user + system time of every process involved (host, fork server, init, worker) from
-the sandbox's request to its exit, measured as ``RUSAGE_CHILDREN`` around a subprocess that
-does N start/exit cycles, minus the same subprocess doing none. Each worker ends by
-end-of-file on its stdin, as a closed episode's would if not killed: a sandbox killed at
-once has its worker reaped by the kernel on init's behalf, without accounting, which would
-hide the worker's CPU. Latency is request to ``ready`` (p50). A sandbox started ahead costs
+CPU is user + system time of every process involved (host, fork server, the sandbox's worker,
+which is its PID 1, and the pre-issue-18 launcher, helper and init) from the sandbox's
+request to its exit, measured as ``RUSAGE_CHILDREN`` around a subprocess that does N
+start/exit cycles, minus the same subprocess doing none. Each worker ends by end-of-file on
+its stdin, as a closed episode's would if not killed: where an init sits in front of the
+worker, a sandbox killed at once has its worker reaped by the kernel on init's behalf,
+without accounting, which would hide the worker's CPU. Latency is request to ``ready`` (p50). A sandbox started ahead costs
 the same CPU as a fresh one (it is made all the same, only earlier); what it saves is the
 wait. Writes a Markdown table to stdout and ``benchmarks/results/sandbox_startup.md``.
 """
@@ -90,18 +91,19 @@ def task_cpu(pid: int, tid: int | None = None) -> float:
         return int(fh.read().split()[0]) / 1e9
 
 
-def sandbox_cpu(init: int) -> float:
-    """Seconds run by a sandbox so far: its init and every thread of its worker."""
-    total = task_cpu(init)
-    for worker in children(init):
-        total += sum(task_cpu(worker, int(t)) for t in os.listdir(f"/proc/{worker}/task"))
+def sandbox_cpu(pid: int) -> float:
+    """Seconds run by a sandbox so far: every thread of its worker (its PID 1), and of any
+    process under it (none at start; before issue 18's last step, a separate init's worker)."""
+    total = 0.0
+    for proc in (pid, *children(pid)):
+        total += sum(task_cpu(proc, int(t)) for t in os.listdir(f"/proc/{proc}/task"))
     return total
 
 
 class StartMeter:
     """CPU on the start path, request to ``ready``: the host's (its own process time, less
-    this meter's reads), the fork server's own thread, and the handed-out sandbox's init and
-    worker (one started ahead counts from the request only: its earlier CPU is read before).
+    this meter's reads), the fork server's own thread, and the handed-out sandbox's processes
+    (one started ahead counts from the request only: its earlier CPU is read before).
     None where the kernel keeps no ``schedstat``, or for the pre-issue-18 server (its
     launcher and uid-map helper are not seen)."""
 
@@ -179,7 +181,7 @@ class BlockingHost:
         elapsed = time.perf_counter() - t0
         cpu = meter.ready()
         assert b'"ready"' in line, line
-        os.close(in_w)  # the worker reads end-of-file and exits; init follows
+        os.close(in_w)  # the worker reads end-of-file and exits
         self._recv("exited", reply["pid"])
         os.close(out_r)
         os.close(err_r)

@@ -69,3 +69,35 @@ def require_backend(name: str) -> None:
         require_docker()
     else:
         require_isolation()
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as fh:
+            return [int(p) for p in fh.read().split()]
+    except FileNotFoundError:
+        return []
+
+
+async def kill_local_workers_busy_for(seconds: float) -> None:
+    """SIGKILL, from the host (as a crash would), every local sandbox worker once a process
+    under it has run ``seconds``; runs until cancelled. Code inside cannot do this itself:
+    the worker is its sandbox's PID 1, and the kernel drops its signals from inside."""
+    import signal
+    import time
+
+    from trajkit.collect.sandbox.local import fork_server
+
+    server = fork_server()
+    seen: dict[int, float] = {}
+    while True:
+        await asyncio.sleep(0.02)
+        if server._proc is None:
+            continue
+        now = time.monotonic()
+        for worker in _children(server._proc.pid):
+            if any(now - seen.setdefault(p, now) > seconds for p in _children(worker)):
+                try:
+                    os.kill(worker, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass

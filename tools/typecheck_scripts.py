@@ -37,7 +37,7 @@ RUNS: list[tuple[str, Path, list[str], list[str]]] = [
         "sandbox",
         ROOT / "collect" / "sandbox",
         ["--follow-imports=silent", "--namespace-packages", "--explicit-package-bases"],
-        ["worker.py", "jail.py", "forkserver.py"],
+        ["worker.py", "jail.py", "forkserver.py", "reaper.py"],
     ),
     (
         "apps-harness",

@@ -42,9 +42,9 @@ class ForkServerError(SandboxError):
 
 
 class JailedProcess:
-    """A sandbox's init (its pid as the host sees it; killing its process group ends the
-    sandbox), shaped like ``asyncio.subprocess.Process`` (``pid``, ``stdin``, ``stdout``,
-    ``stderr``, ``returncode``, ``wait()``)."""
+    """A sandbox's worker, PID 1 inside (its pid as the host sees it; killing its process
+    group ends the sandbox), shaped like ``asyncio.subprocess.Process`` (``pid``, ``stdin``,
+    ``stdout``, ``stderr``, ``returncode``, ``wait()``)."""
 
     def __init__(
         self,
@@ -276,8 +276,8 @@ async def _attach(
 
 
 class Diagnostics:
-    """A sandbox's stderr: what init or the jail says when a start fails. Read only once the
-    sandbox has exited, so it is a plain fd rather than one more pipe the event loop watches
+    """A sandbox's stderr: what the jail or the worker says when a start fails. Read only once
+    the sandbox has exited, so it is a plain fd rather than one more pipe the event loop watches
     for every sandbox. Nothing else writes there: the worker points its fd 2 at its own
     capture pipe before running any code."""
 

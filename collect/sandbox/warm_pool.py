@@ -26,7 +26,8 @@ MAX_FAILURES = 3
 
 @dataclass
 class Ready:
-    """A started sandbox nobody has used: its init's pid and the host ends of its pipes."""
+    """A started sandbox nobody has used: its worker's pid (PID 1 inside) and the host ends
+    of its pipes."""
 
     pid: int
     fds: list[int]

@@ -188,12 +188,14 @@ async def test_garbage_kills_at_once_without_waiting_for_a_grace(local: WorkerSe
 
 
 async def test_a_worker_that_stops_reading_cannot_stall_the_host(local: WorkerSession) -> None:
-    """The cell stops its own process after it returns; the host's next frame (2 MB of code)
-    fills the pipe. Writing it is bounded by the cell's deadline like reading is: the worker
-    is killed and replaced instead of the episode hanging on a write."""
+    """The cell stops its own process after it returns (a thread that never lets go of the
+    interpreter lock: the regex engine does not release it; a ``SIGSTOP`` to itself would be
+    dropped, the worker being its sandbox's PID 1); the host's next frame (2 MB of code) fills
+    the pipe. Writing it is bounded by the cell's deadline like reading is: the worker is
+    killed and replaced instead of the episode hanging on a write."""
     await local.run(
-        "import os, signal, threading, time\n"
-        "def stop():\n    time.sleep(0.3)\n    os.kill(os.getpid(), signal.SIGSTOP)\n"
+        "import re, threading, time\n"
+        "def stop():\n    time.sleep(0.3)\n    re.match(r'(a|aa)*c', 'a' * 80)\n"
         "threading.Thread(target=stop).start()",
         timeout=10,
     )

@@ -19,7 +19,7 @@ PROBE = (
     "        async with LocalSandbox() as box:\n"
     "            r = await box.run('import os\\nprint(os.getuid(), len(os.listdir(\"/proc\")))', timeout=10)\n"
     "            pid = box._proc.pid\n"
-    "            worker = open(f'/proc/{pid}/task/{pid}/children').read().split()[0]\n"
+    "            worker = pid  # the worker is the sandbox's PID 1\n"
     "            uid = open(f'/proc/{worker}/status').read().split('Uid:')[1].split()[0]\n"
     "            print('OK', r.output.strip(), 'host uid', uid)\n"
     "    except Exception as exc:\n"

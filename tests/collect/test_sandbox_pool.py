@@ -13,6 +13,7 @@ import pytest
 from support import require_isolation
 
 from trajkit.collect.sandbox import local
+from trajkit.collect.sandbox.config import SandboxConfig
 from trajkit.collect.sandbox.forkserver_client import ForkServer
 from trajkit.collect.sandbox.local import LocalSandbox
 from trajkit.collect.sandbox.python_env import sandbox_python
@@ -111,29 +112,30 @@ async def test_a_killed_sandbox_kept_ahead_is_replaced(server: ForkServer) -> No
         await box.close()
 
 
-async def test_a_kept_sandbox_that_died_unnoticed_is_replaced_by_a_fresh_start(
+async def test_a_kept_sandbox_that_stopped_answering_is_replaced_by_a_fresh_start(
     server: ForkServer,
 ) -> None:
-    """Its init stopped (so the server still sees it alive) and its worker killed: the
-    handshake fails and ``start()`` starts a fresh sandbox instead of failing."""
+    """Its worker stopped (so the server still sees it alive; one that died is its sandbox's
+    PID 1, reaped and so noticed): the handshake fails and ``start()`` starts a fresh sandbox
+    instead of failing."""
     await (await sandbox(2)).close()
     assert server._proc is not None
     pid = server._proc.pid
     await wait_for(lambda: len(children(pid)) == 2, "two sandboxes started ahead")
     kept = children(pid)
-    for init in kept:
-        os.kill(init, signal.SIGSTOP)
-        for worker in children(init):
-            os.kill(worker, signal.SIGKILL)
-    box = await sandbox(2)
+    for worker in kept:
+        os.kill(worker, signal.SIGSTOP)
+    box = LocalSandbox(SandboxConfig(start_timeout_s=1.0))
+    box.pool_depth = 2
+    await box.start()
     try:
         assert not box._proc.pooled and box._proc.pid not in kept
         assert (await box.run("1 + 1", timeout=10)).output == "2\n"
     finally:
         await box.close()
-        for init in kept:
+        for worker in kept:
             try:
-                os.killpg(init, signal.SIGKILL)
+                os.killpg(worker, signal.SIGKILL)
             except ProcessLookupError:
                 pass
 
@@ -159,10 +161,11 @@ async def test_shutdown_kills_and_reaps_every_sandbox_it_started(server: ForkSer
     assert server._proc is not None
     pid = server._proc.pid
     await wait_for(lambda: len(children(pid)) == 3, "two sandboxes started ahead")
-    inits = children(pid)
-    await wait_for(lambda: all(children(init) for init in inits), "every worker forked")
-    everyone = {pid, *inits, *(w for init in inits for w in children(init))}
-    assert len(everyone) == 7  # the server, three inits, three workers
+    workers = children(pid)
+    await box.run("import subprocess\nsubprocess.Popen(['sleep', '60'])", timeout=10)
+    await wait_for(lambda: children(box._proc.pid), "the cell's child started")
+    everyone = {pid, *workers, *children(box._proc.pid)}
+    assert len(everyone) == 5  # the server, three workers (each its sandbox's PID 1), a sleep
     before = {p: started_at(p) for p in everyone}
     await asyncio.to_thread(server.shutdown)
     left = [p for p in everyone if started_at(p) is not None and started_at(p) == before[p]]

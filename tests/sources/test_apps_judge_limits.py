@@ -1,7 +1,7 @@
 """What the APPS judge guarantees beyond single verdicts: expected outputs never enter the
 sandbox, one fresh sandbox per judgement (always closed), per-test deadlines, programs that
-kill or freeze the judge's worker, exits, the time budget, bounded details, small sandbox
-output limits, concurrency, and the unisolated fallback.
+signal the judge's worker or lose it mid-test, exits, the time budget, bounded details,
+small sandbox output limits, concurrency, and the unisolated fallback.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import time
 from typing import Any
 
 import pytest
-from support import require_isolation
+from support import kill_local_workers_busy_for, require_isolation
 
 from trajkit.collect.sandbox.config import SandboxConfig
 from trajkit.collect.sandbox.local import LocalSandbox
@@ -104,24 +104,33 @@ async def test_exits(tail: str, expected: str, error: str | None) -> None:
         assert verdict.details["tests"][0]["error"] == error
 
 
-async def test_a_program_killing_the_worker_fails_only_that_test() -> None:
-    program = (
-        "import os, signal\na, b = map(int, input().split())\n"
-        "if a == 30:\n    os.kill(os.getppid(), signal.SIGKILL)\nprint(a + b)\n"
-    )
+async def test_a_worker_killed_during_a_test_fails_only_that_test() -> None:
+    """The worker dies while the second test's program runs (killed from the host here: the
+    program itself cannot, see the next test); the judge restarts it for the third."""
+    program = "import time\na, b = map(int, input().split())\nif a == 30:\n    time.sleep(30)\nprint(a + b)\n"
     factory = Recording()
-    verdict = await AppsJudge(factory).judge(STDIN_REF, program)
+    killer = asyncio.create_task(kill_local_workers_busy_for(0.5))
+    try:
+        verdict = await AppsJudge(factory).judge(STDIN_REF, program)
+    finally:
+        killer.cancel()
     assert statuses(verdict) == ["pass", "runtime_error", "pass"]
     assert "killed the judge's worker" in verdict.details["tests"][1]["error"]
     assert factory.made[0].restarts == 1 and factory.closed == 1
 
 
-async def test_a_program_freezing_the_worker_times_out() -> None:
-    program = "import os, signal\nos.kill(os.getppid(), signal.SIGSTOP)\n"
-    ref = dict(STDIN_REF, inputs=STDIN_REF["inputs"][:1], outputs=STDIN_REF["outputs"][:1])
-    judge = AppsJudge(Recording(SandboxConfig(kill_grace_s=0.2)), JudgeLimits(test_timeout=0.2))
-    verdict = await judge.judge(ref, program)
-    assert statuses(verdict) == ["timeout"]
+async def test_a_program_signalling_the_worker_cannot_kill_or_freeze_it() -> None:
+    """The worker is its sandbox's PID 1: the kernel drops a ``SIGKILL`` or ``SIGSTOP`` sent
+    to it from inside, so the program just goes on (its output is judged as usual)."""
+    program = (
+        "import os, signal\na, b = map(int, input().split())\n"
+        "os.kill(os.getppid(), signal.SIGSTOP)\nos.kill(os.getppid(), signal.SIGKILL)\n"
+        "print(a + b)\n"
+    )
+    factory = Recording()
+    verdict = await AppsJudge(factory).judge(STDIN_REF, program)
+    assert statuses(verdict) == ["pass", "pass", "pass"]
+    assert factory.made[0].restarts == 0 and factory.closed == 1
 
 
 async def test_forks_that_escape_the_process_group_cannot_hold_the_judge() -> None:

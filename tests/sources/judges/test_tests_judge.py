@@ -8,10 +8,11 @@ print megabytes, define nothing or do not compile; the upstream shapes of a Huma
 
 from __future__ import annotations
 
+import asyncio
 import textwrap
 
 import pytest
-from support import require_isolation
+from support import kill_local_workers_busy_for, require_isolation
 
 from trajkit.collect.sandbox.local import LocalSandbox
 from trajkit.core.errors import ConfigError, DataError, JudgeError
@@ -225,16 +226,24 @@ async def test_infinite_loops_time_out_and_every_test_is_still_judged(judge) -> 
     assert statuses(await judge(timeout=0.5).judge(task(ADD_TESTS[:1]), module_loop)) == ["timeout"]
 
 
-async def test_a_solution_that_kills_its_worker_fails_and_the_judge_recovers(judge) -> None:
-    killer = "import os, signal\n\ndef add(a, b):\n    if a < 0:\n        os.kill(os.getppid(), signal.SIGKILL)\n    return a + b\n"
-    verdict = await judge().judge(task(ADD_TESTS), killer)
-    assert statuses(verdict) == ["pass", "error", "pass"]
-    assert verdict.details["tests"][1]["error"] == "the program killed the judge's worker process"
-    every = "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\n"
-    many = task([f"assert {i} == {i}" for i in range(6)])
-    verdict = await judge().judge(many, every)
+async def test_a_worker_lost_mid_test_fails_that_test_and_the_judge_recovers(judge) -> None:
+    """The worker dies under a test (killed from the host: a solution cannot, its signals to
+    the sandbox's PID 1 are dropped, as the last case shows)."""
+    sleeper = "import time\n\ndef add(a, b):\n    if a < 0:\n        time.sleep(30)\n    return a + b\n"
+    killer = asyncio.create_task(kill_local_workers_busy_for(0.3))
+    try:
+        verdict = await judge().judge(task(ADD_TESTS), sleeper)
+        assert statuses(verdict) == ["pass", "error", "pass"]
+        assert verdict.details["tests"][1]["error"] == "the program killed the judge's worker process"
+        every = "import time\ntime.sleep(30)\n"
+        many = task([f"assert {i} == {i}" for i in range(6)])
+        verdict = await judge().judge(many, every)
+    finally:
+        killer.cancel()
     assert statuses(verdict) == ["error"] * 6
     assert verdict.details["tests"][-1]["error"] == "not run: the program kept killing the judge"
+    signalling = "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\n" + ADD
+    assert statuses(await judge().judge(task(ADD_TESTS), signalling)) == ["pass"] * 3
 
 
 async def test_exiting_printing_and_defining_nothing_all_fail(judge) -> None:

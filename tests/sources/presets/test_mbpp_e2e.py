@@ -2,7 +2,8 @@
 SDK against the loopback server, real isolated sandboxes for the episodes and the judge).
 
 Scripted teachers submit a passing solution, one failing a hidden test, one that loops
-forever, one that kills the judge's worker, and one that fixes an error found in the sandbox;
+forever, one that tries to kill the judge's worker (locally the signal is dropped: the worker is
+PID 1 of its sandbox; either way its tests fail), and one that fixes an error found in the sandbox;
 then the hand-written demo recording is replayed and each episode must end as intended.
 """
 
