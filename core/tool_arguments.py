@@ -23,7 +23,9 @@ MAX_DEPTH = 64  # nesting the validator follows before it calls the value unreas
 _SHOWN = 60  # characters of a teacher-chosen name echoed in an error line
 
 
-def _refuse_constant(name: str) -> Any:
+def refuse_constant(name: str) -> Any:
+    """``json.loads``' ``parse_constant``: ``NaN`` and the infinities are not JSON, and no
+    tool means them, so a teacher's arguments holding one are refused, not passed on."""
     raise ValueError(f"{name} is not JSON")
 
 
@@ -44,7 +46,7 @@ def check_arguments(schema: JSONSchema, arguments: str | Mapping[str, Any]) -> d
                 value = {}  # some servers send "" for a call without arguments
             else:
                 try:
-                    value = json.loads(arguments, parse_constant=_refuse_constant)
+                    value = json.loads(arguments, parse_constant=refuse_constant)
                 except ValueError as exc:
                     reason = str(exc).splitlines()[0][:120] if str(exc) else "invalid JSON"
                     return f"{name}(): arguments are not valid JSON ({reason})"

@@ -17,6 +17,7 @@ from typing import Any
 
 from trajkit.collect.formats.base import Call, Offer
 from trajkit.collect.formats.call_text import WrittenCallFormat, bad_call, written_call
+from trajkit.core.tool_arguments import refuse_constant
 
 _NAME_KEYS = ("tool", "name")
 _ARGS_KEYS = ("args", "arguments")
@@ -41,10 +42,6 @@ def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
 class JsonFormat(WrittenCallFormat):
     """One function call per turn, written as a JSON object between ``Action:`` and ``End
     Action`` (the CodeAct paper's JSON baseline)."""
@@ -63,7 +60,7 @@ class JsonFormat(WrittenCallFormat):
         name = guess.group(1) if guess else ""
         try:
             value = json.loads(payload, object_pairs_hook=_unique,
-                               parse_constant=_refuse_constant)
+                               parse_constant=refuse_constant)
         except _DuplicateKey as exc:
             return bad_call(name, payload, turn,
                             f"the call gives the key {exc.key[:60]!r} twice")

@@ -49,6 +49,7 @@ from trajkit.collect.teachers.common import (
 )
 from trajkit.collect.teachers.rate_control import StatusHook, response_hook
 from trajkit.core.errors import TeacherFatalError, TeacherUnavailableError
+from trajkit.core.tool_arguments import refuse_constant
 from trajkit.core.tool_schema import anthropic_tools
 from trajkit.schemas import Message, ToolCall
 
@@ -344,14 +345,10 @@ def tool_input(call: ToolCall) -> dict[str, Any]:
     JSON object, or ``{}`` when the teacher's arguments were not one (the record keeps
     them as made; this API cannot carry anything else)."""
     try:
-        value = json.loads(call.arguments, parse_constant=_no_constant)
+        value = json.loads(call.arguments, parse_constant=refuse_constant)
     except (ValueError, RecursionError):
         return {}
     return value if isinstance(value, dict) else {}
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
 
 
 def cached_block(text: str) -> list[dict[str, Any]]:

@@ -93,12 +93,16 @@ class _Worker:
         self.proc.join(timeout=5)
         self.conn.close()
 
-    def stop(self) -> None:
-        """Ask politely (lets the worker exit cleanly), then kill if it does not."""
+    def ask_to_stop(self) -> None:
+        """Tell the worker to leave after its current check (it exits cleanly)."""
         try:
             self.conn.send(None)
         except OSError:
             pass
+
+    def stop(self) -> None:
+        """Ask politely, then kill if it has not left within 2 s."""
+        self.ask_to_stop()
         self.proc.join(timeout=2)
         self.kill()
 
@@ -190,6 +194,8 @@ class VerifierPool:
             # closes it; closing it under that thread's poll() would be unsafe.
             if worker.proc.is_alive():
                 worker.proc.kill()
+        for worker in idle:  # all asked first: they exit side by side, not one after another
+            worker.ask_to_stop()
         for worker in idle:
             worker.stop()
 
