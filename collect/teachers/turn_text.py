@@ -51,8 +51,9 @@ def accept(
     The text is made valid Unicode, cut right after its first complete action by the action
     format's ``cut`` (as the stop sequence would have: the stored turn is what was said up to
     the action that runs), then capped at ``limit`` characters with a marker. Native function
-    calls are checked too: at most ``MAX_CALLS_PER_TURN``, each one's arguments capped at
-    ``limit`` (a cut leaves them invalid JSON, so the call is answered as a bad call).
+    calls are checked too: at most ``MAX_CALLS_PER_TURN`` are kept, and their arguments share
+    what the text left of ``limit``, in order (a cut leaves them invalid JSON, so the call is
+    answered as a bad call): a turn's text and calls together stay within the cap.
 
     Raises ``TeacherError`` when ``completion`` is not a ``Completion`` holding a string, a
     ``Usage`` and a list of ``ToolCall``s (a plugin teacher's bug ends the episode as
@@ -69,7 +70,10 @@ def accept(
         raise TeacherError(f"the teacher's tool calls are {kind_of(calls)}, not ToolCalls")
     text, after = cut(valid_text(completion.text))
     text, _ = cap_turn(text, limit)
-    kept = [_capped_call(c, limit) for c in calls[:MAX_CALLS_PER_TURN]]
+    room, kept = max(limit - len(text), 0), []
+    for call in calls[:MAX_CALLS_PER_TURN]:  # the calls share what the text left of the cap
+        kept.append(_capped_call(call, room))
+        room = max(room - len(kept[-1].arguments), 0)
     if kept != calls:
         completion = dataclasses.replace(completion, tool_calls=kept)
     latency = completion.latency_s

@@ -161,7 +161,7 @@ async def test_a_hostile_flood_of_calls_is_cut() -> None:
     config = LoopConfig(action_format="tools", max_turns=3)
     traj, _, sandbox = await play([flood, huge, turn(("submit", {"answer": "42"}))], config=config)
     assert len(traj.steps[0].calls) == MAX_CALLS_PER_TURN == len(sandbox.codes)
-    assert len(traj.steps[1].calls[0].arguments) < 200_000  # capped: no longer valid JSON
+    assert len(traj.steps[1].calls[0].arguments) < 101_000  # capped: no longer valid JSON
     assert traj.steps[1].observation and traj.steps[1].observation.error
     assert traj.success
 
@@ -256,3 +256,15 @@ async def test_a_plugin_format_that_finds_nothing_still_answers_the_turn() -> No
     assert traj.termination is Termination.MAX_TURNS and traj.action_format == "silent"
     assert traj.steps[0].action.kind is ActionKind.INVALID
     assert traj.messages[3].role == "user" and "no action" in traj.messages[3].content
+
+
+async def test_a_turns_calls_share_the_turn_cap() -> None:
+    config = LoopConfig(action_format="tools", teacher_turn_chars=10_000, max_turns=2)
+    heavy = turn(*[("execute_python", {"code": "x = '" + "y" * 4_000 + "'"}) for _ in range(8)],
+                 text="z" * 1_000)
+    traj, _, sandbox = await play([heavy, turn(("submit", {"answer": "42"}))], config=config)
+    first = traj.steps[0]
+    kept = len(first.assistant) + sum(len(c.arguments) for c in first.calls)
+    assert len(first.calls) == 8 and kept < 10_000 + 8 * 60  # the cap, plus each cut's marker
+    assert len(sandbox.codes) == 2  # the two calls that fit whole ran; the cut ones are bad calls
+    assert traj.success
