@@ -14,9 +14,10 @@ trajkit. Protocol, one JSON object per line:
 The protocol travels on private duplicates of the original stdin/stdout; fds 1 and 2 are
 re-pointed at a pipe so output from C code and subprocesses is captured and capped too.
 A cell over its timeout is interrupted (KeyboardInterrupt, like Jupyter's interrupt): the
-interpreter and the variables defined before the cell survive. One reader thread reads
-everything the host sends (see :class:`Channel`), so threads a cell leaves behind can keep
-calling tools without ever taking the host's next command.
+interpreter and the variables defined before the cell survive. One thread reads everything
+the host sends after the first command (see :class:`Channel`), so threads a cell leaves behind
+can keep calling tools without ever taking the host's next command; the same thread drains
+the output pipe.
 """
 
 import _thread
@@ -148,7 +149,7 @@ class CellStream:
 
 
 class PendingCall:
-    """One tool call waiting for its reply: the reader thread fills ``reply``, then releases
+    """One tool call waiting for its reply: the pump thread fills ``reply``, then releases
     ``done`` (a lock held from the start, so ``wait`` is one acquire: cheaper than an Event)."""
 
     __slots__ = ("done", "reply")
@@ -169,28 +170,38 @@ class PendingCall:
 class Channel:
     """The protocol endpoint on private fds.
 
-    Writes are serialised across threads. Reads happen on one reader thread only, which routes
-    every frame: a ``tool_result`` to the thread waiting for that call id, anything else
-    (``init``, ``exec``) to the main loop's queue. Why: when every caller read for itself, a
-    thread still calling tools after its cell ended could read the host's next ``exec`` (and
-    drop it as not its reply), so that cell never ran and the worker was killed as hung; and a
-    cell interrupted by its timer in the middle of a read lost the part of the line already
-    read. The reader thread is never interrupted (Python runs signal handlers in the main
-    thread only); the main thread waits on a queue, which an interrupt leaves intact.
+    Writes are serialised across threads. Once the first command (``init``) is answered,
+    reads happen on one thread only, the pump (:meth:`pump`), which routes every frame: a
+    ``tool_result`` to the thread waiting for that call id, anything else (``init``,
+    ``exec``) to the main loop's queue. Why: when every caller read for itself, a thread
+    still calling tools after its cell ended could read the host's next ``exec`` (and drop it
+    as not its reply), so that cell never ran and the worker was killed as hung; and a cell
+    interrupted by its timer in the middle of a read lost the part of the line already read.
+    The pump is never interrupted (Python runs signal handlers in the main thread only); the
+    main thread waits on a queue, which an interrupt leaves intact. The first command is read
+    by the main thread itself (:meth:`first`): no cell has run yet, so nothing can race it,
+    and the start-up handshake skips a hand-over between two threads.
+
+    The same thread also drains the output-capture pipe (``FdCapture``): one thread per
+    sandbox instead of two, as both only wait on a file descriptor.
     """
 
     def __init__(self) -> None:
-        self.rfile = os.fdopen(os.dup(0), "rb", buffering=1 << 16)
+        self.rfd = os.dup(0)
         self.wfd = os.dup(1)
+        self.pending = bytearray()  # bytes of a frame not yet whole
         self.wlock = threading.Lock()
         self.commands: queue.SimpleQueue = queue.SimpleQueue()
         self.calls_lock = threading.Lock()
         self.calls: dict[int, PendingCall] = {}
         self.next_id = 0
         self.closed = False
+        self.started = False
 
-    def start(self) -> None:
-        _background(self._read)
+    def start(self, capture: "FdCapture") -> None:
+        """Hand reading over to the pump thread (it drains ``capture`` too)."""
+        self.started = True
+        _background(lambda: self.pump(capture))
 
     def send(self, msg: dict) -> None:
         self.send_line(json.dumps(msg, default=repr))
@@ -203,6 +214,33 @@ class Channel:
             while view:
                 n = os.write(self.wfd, view)
                 view = view[n:]
+
+    def first(self) -> dict | None:
+        """The host's first command, read on the main thread before the pump exists (None:
+        the host closed the channel). Bytes after it stay in ``pending`` for the pump."""
+        while True:
+            newline = self.pending.find(b"\n")
+            if newline >= 0:
+                line = bytes(self.pending[: newline + 1])
+                del self.pending[: newline + 1]
+                msg = _command(line)
+                if msg is not None and msg.get("op") != "tool_result":  # no call is open yet
+                    return msg
+                continue
+            try:
+                chunk = os.read(self.rfd, 65536)
+            except KeyboardInterrupt:
+                continue  # a signal before any cell: nothing to interrupt, no byte lost
+            except OSError:
+                chunk = b""
+            if not chunk:
+                msg = _command(bytes(self.pending)) if self.pending else None
+                self.pending.clear()
+                if msg is not None and msg.get("op") != "tool_result":
+                    self.commands.put(msg)
+                self.commands.put(None)
+                return self.commands.get()
+            self.pending += chunk
 
     def recv(self) -> dict | None:
         """The next command for the main loop; None once the host has closed the channel."""
@@ -223,74 +261,113 @@ class Channel:
         with self.calls_lock:
             self.calls.pop(call_id, None)
 
-    def _read(self) -> None:
-        while True:
-            try:
-                line = self.rfile.readline()
-            except (OSError, ValueError):  # the code closed or replaced our fd: as if closed
-                line = b""
-            if not line:
-                break
-            try:
-                msg = json.loads(line)
-            except ValueError:
-                continue  # not the host's (the code can open this pipe via /proc): no command
-            if not isinstance(msg, dict):
-                continue
-            if msg.get("op") == "tool_result":
-                call_id = msg.get("id")
-                with self.calls_lock:
-                    call = self.calls.pop(call_id, None) if isinstance(call_id, int) else None
-                if call is not None:
-                    call.finish(msg)
-            else:
-                self.commands.put(msg)
+    def pump(self, capture: "FdCapture") -> None:
+        """The reading thread: frames from the host, output from the capture pipe."""
+        poller = select.poll()
+        poller.register(self.rfd, select.POLLIN)
+        poller.register(capture.read_fd, select.POLLIN)
+        watched = 2
+        if self.pending:
+            self._frames(b"")  # what arrived with the first command
+        while watched:
+            for fd, _ in poller.poll():
+                if fd == capture.read_fd and not capture.drain_once():
+                    poller.unregister(fd)  # end of file, or the cell closed our end
+                    watched -= 1
+                elif fd == self.rfd and not self._read_once():
+                    poller.unregister(fd)  # the host is gone: keep draining till the exit
+                    watched -= 1
+
+    def _read_once(self) -> bool:
+        """Route the frames one read completes; False once the channel is closed."""
+        try:
+            chunk = os.read(self.rfd, 65536)
+        except OSError:  # the code closed or replaced our fd: as if closed
+            chunk = b""
+        if chunk:
+            self._frames(chunk)
+            return True
+        if self.pending:  # a last frame without its newline, as ``readline`` would give it
+            line, self.pending = bytes(self.pending), bytearray()
+            self._route(line)
         with self.calls_lock:
             self.closed = True
             waiting, self.calls = list(self.calls.values()), {}
         for call in waiting:
             call.finish(None)  # no reply: the caller sees the host is gone
         self.commands.put(None)
+        return False
+
+    def _frames(self, chunk: bytes) -> None:
+        self.pending += chunk
+        if b"\n" not in chunk and chunk:
+            return
+        *lines, rest = bytes(self.pending).split(b"\n")
+        self.pending = bytearray(rest)
+        for line in lines:
+            self._route(line)
+
+    def _route(self, line: bytes) -> None:
+        msg = _command(line)
+        if msg is None:
+            return
+        if msg.get("op") == "tool_result":
+            call_id = msg.get("id")
+            with self.calls_lock:
+                call = self.calls.pop(call_id, None) if isinstance(call_id, int) else None
+            if call is not None:
+                call.finish(msg)
+        else:
+            self.commands.put(msg)
+
+
+def _command(line: bytes) -> dict | None:
+    """One frame as a dict, or None for anything else: not the host's (the code can open
+    this pipe via /proc), so no command."""
+    try:
+        msg = json.loads(line)
+    except ValueError:
+        return None
+    return msg if isinstance(msg, dict) else None
 
 
 class FdCapture:
     """Points fds 1/2 at a pipe drained into ``sink`` (C-level and subprocess output).
 
-    A thread drains the pipe, so that output reaches the buffer a moment after it was
-    written. ``settle()`` waits for what is already in the pipe at the end of a cell: output
-    the cell itself printed must not arrive in the next cell, labelled as written after it.
+    The channel's pump thread drains the pipe, so that output reaches the buffer a moment
+    after it was written. ``settle()`` waits for what is already in the pipe at the end of a
+    cell: output the cell itself printed must not arrive in the next cell, labelled as
+    written after it. The /dev/null opened for fd 0 is kept as ``stdin_fd``, for
+    ``sys.stdin`` (one open instead of two).
     """
 
     def __init__(self, sink: BoundedOutput) -> None:
         self.sink = sink
-        self.busy = False  # the drain thread holds bytes not yet in the buffer
+        self.busy = False  # the pump holds bytes not yet in the buffer
+        self.decoder: codecs.IncrementalDecoder | None = None
         self.read_fd, write_fd = os.pipe()
-        devnull = os.open(os.devnull, os.O_RDONLY)
-        os.dup2(devnull, 0)
+        self.stdin_fd = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(self.stdin_fd, 0)
         os.dup2(write_fd, 1)
         os.dup2(write_fd, 2)
         os.close(write_fd)
-        os.close(devnull)
-        _background(self._drain)
 
-    def _drain(self) -> None:
-        # Incremental: a character split between two reads is decoded whole, not as U+FFFD.
-        decoder = codecs.getincrementaldecoder("utf-8")("replace")
-        poller = select.poll()
-        poller.register(self.read_fd, select.POLLIN)
+    def drain_once(self) -> bool:
+        """Move what the pipe holds into the buffer; False at its end (or if the cell
+        closed our end). Says ``busy`` before reading: bytes are always either still in the
+        pipe or flagged, never invisible to settle()."""
+        self.busy = True
         try:
-            while True:
-                # Wait without taking the bytes, and say ``busy`` before reading them: bytes
-                # are always either still in the pipe or flagged, never invisible to settle().
-                poller.poll()
-                self.busy = True
-                chunk = os.read(self.read_fd, 65536)
-                if not chunk:
-                    return
-                self.sink.write(decoder.decode(chunk))
-                self.busy = False
+            chunk = os.read(self.read_fd, 65536)
+            if not chunk:
+                return False
+            if self.decoder is None:
+                # Incremental: a character split between two reads is decoded whole.
+                self.decoder = codecs.getincrementaldecoder("utf-8")("replace")
+            self.sink.write(self.decoder.decode(chunk))
+            return True
         except OSError:
-            return  # the cell closed our end of the pipe
+            return False
         finally:
             self.busy = False
 
@@ -758,15 +835,11 @@ def main() -> None:
     capture = FdCapture(sink)
     sys.stdout = CellStream(sink)
     sys.stderr = CellStream(sink)
-    sys.stdin = open(os.devnull)
+    sys.stdin = open(capture.stdin_fd)
     sys.meta_path.insert(0, MatplotlibHook())
     interpreter = Interpreter(channel, sink, capture)
-    channel.start()
+    msg = channel.first()
     while True:
-        try:
-            msg = channel.recv()
-        except KeyboardInterrupt:
-            continue  # a signal between cells (a thread of the code's): nothing to interrupt
         if msg is None:
             # The host closed the channel. Exit now, without waiting for threads the code
             # left running (interpreter shutdown would join them, possibly forever).
@@ -777,12 +850,23 @@ def main() -> None:
                 interpreter.add_tool(tool["name"], tool.get("doc", ""))
             channel.send({"op": "ready", "pid": os.getpid(), "python": sys.version.split()[0]})
         elif op == "exec":
+            if not channel.started:  # a cell before init: it needs the pump from its start
+                channel.start(capture)
             try:
                 result = interpreter.run(msg["code"], float(msg.get("timeout") or 0))
             except BaseException as exc:  # an interrupt landing late, or a broken report
                 result = interpreter.salvage(exc)
             result.update(op="result", id=msg.get("id"))
             channel.send(result)
+        if not channel.started:
+            # After the first answer (``ready``), off the host's wait; before any cell runs.
+            channel.start(capture)
+        while True:
+            try:
+                msg = channel.recv()
+                break
+            except KeyboardInterrupt:
+                continue  # a signal between cells (a thread of the code's): nothing to interrupt
 
 
 if __name__ == "__main__":

@@ -306,9 +306,10 @@ async def test_output_printed_between_cells_is_labelled_in_the_next_cell(box: Wo
 
 
 async def test_c_level_output_arrives_in_its_own_cell(box: WorkerSession) -> None:
-    """Bytes written to fd 1 reach the buffer through a drain thread; the cell's end waits
-    for them, so they are never shown in the next cell as if printed after this one (a
-    thread spinning in the background makes the drain thread late)."""
+    """Bytes written to fd 1 reach the buffer through the worker's I/O thread (which also
+    reads the host's messages); the cell's end waits for them, so they are never shown in the
+    next cell as if printed after this one (a thread spinning in the background makes the
+    I/O thread late)."""
     spin = "import threading\ndef spin():\n    while True:\n        pass\n"
     await box.run(spin + "threading.Thread(target=spin, daemon=True).start()", timeout=10)
     for i in range(30):
