@@ -84,12 +84,12 @@ class ValidFormatFilter:
                     return Drop("invalid_action")
                 if i < len(rest) and rest[i].role != "user":
                     return Drop("roles_not_alternating")
-                i += 1 if i < len(rest) else 0
+                i += 1  # past its answer (or past the end: the loop stops)
                 continue
             answers = [m.tool_call_id for m in rest[i : i + len(ids)] if m.role == "tool"]
             if i < len(rest) and answers != ids:
                 return Drop("calls_not_answered")
-            i += len(ids) if i < len(rest) else 0
+            i += len(ids)
         if rest[-1].role != "assistant":
             return Drop("ends_with_user")
         if len(traj.steps) != turns:

@@ -15,9 +15,10 @@ validation and errors (raised as ``trajkit.UserError``, never printed)::
 teachers, sandboxes); calling it runs a collection, and its submodules import as usual
 (``from trajkit.collect.loop import run_episode``). Type checkers see the function.
 
-Plugins (sources, teacher providers, filters, sandbox backends, executors) register through
-entry points (``trajkit.sources``, ...; see ``trajkit.core.registry``) or, in this process,
-with :func:`register`; their base classes are in :mod:`trajkit.plugin`.
+Plugins (sources, judges, teacher providers, filters, sandbox backends, executors, action
+formats) register through entry points (``trajkit.sources``, ...; see ``trajkit.core.registry``)
+or, in this process, with :func:`register`; the README's plugin table names each kind's base
+class or protocol.
 """
 
 from __future__ import annotations

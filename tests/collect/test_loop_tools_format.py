@@ -268,3 +268,15 @@ async def test_a_turns_calls_share_the_turn_cap() -> None:
     assert len(first.calls) == 8 and kept < 10_000 + 8 * 60  # the cap, plus each cut's marker
     assert len(sandbox.codes) == 2  # the two calls that fit whole ran; the cut ones are bad calls
     assert traj.success
+
+
+async def test_a_tool_that_cannot_be_a_function_stops_the_run_with_one_line() -> None:
+    import pytest
+
+    from trajkit.core.errors import ConfigError
+
+    tool = Tool(name="look around", fn=lambda: "", signature="look around()", doc="Look.")
+    with pytest.raises(ConfigError, match=r"--action-format tools: source 'fake' cannot offer "
+                                          r"its tools as functions: tool name 'look around'"):
+        await play([turn(("submit", {"answer": "42"}))], config=TOOLS,
+                   source=FakeSource(tools=[tool]))

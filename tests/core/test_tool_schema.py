@@ -58,9 +58,8 @@ def test_hotpotqa_tool() -> None:
     assert schema["description"].startswith("Search Wikipedia")  # the source's own doc
 
 
-def test_webshop_episode_tools() -> None:
-    source = make_source("webshop", {})
-    task = source.load(LoadOptions(limit=1))[0]
+def env_schemas(source: Any, task: Any) -> list[dict[str, Any]]:
+    """The function schemas of one episode's environment tools (opened, then closed)."""
 
     async def schemas() -> list[dict[str, Any]]:
         env = await source.open_env(task)
@@ -69,7 +68,14 @@ def test_webshop_episode_tools() -> None:
         finally:
             await env.aclose()
 
-    found = asyncio.run(schemas())
+    return asyncio.run(schemas())
+
+
+def test_webshop_episode_tools() -> None:
+    source = make_source("webshop", {})
+    task = source.load(LoadOptions(limit=1))[0]
+
+    found = env_schemas(source, task)
     for schema in found:
         assert_valid(schema)
     assert [shape(s) for s in found] == [
@@ -87,14 +93,7 @@ def test_alfworld_episode_tools() -> None:
     source = make_source("alfworld", {})
     task = source.load(LoadOptions(limit=1))[0]
 
-    async def schemas() -> list[dict[str, Any]]:
-        env = await source.open_env(task)
-        try:
-            return [function_schema(t) for t in env.tools()]
-        finally:
-            await env.aclose()
-
-    found = {s["name"]: s for s in asyncio.run(schemas())}
+    found = {s["name"]: s for s in env_schemas(source, task)}
     for schema in found.values():
         assert_valid(schema)
     assert shape(found["goto"]) == ("goto", ["recep"], ["recep"])
