@@ -12,8 +12,8 @@ Same run, same machine, rounds interleaved so a busy neighbour slows every row a
   started ahead (``pool`` 2);
 * the same two through ``LocalSandbox.start()``, the collector's asyncio side included.
 
-CPU is user + system time of every process involved (host, fork server, the sandbox's worker,
-which is its PID 1, and the pre-issue-18 launcher, helper and init) from the sandbox's
+CPU is user + system time of every process involved (host, fork server, its spawner, the
+sandbox's worker, which is its PID 1, and the pre-issue-18 launcher, helper and init) from the sandbox's
 request to its exit, measured as ``RUSAGE_CHILDREN`` around a subprocess that does N
 start/exit cycles, minus the same subprocess doing none. Each worker ends by end-of-file on
 its stdin, as a closed episode's would if not killed: where an init sits in front of the
@@ -102,10 +102,11 @@ def sandbox_cpu(pid: int) -> float:
 
 class StartMeter:
     """CPU on the start path, request to ``ready``: the host's (its own process time, less
-    this meter's reads), the fork server's own thread, and the handed-out sandbox's processes
-    (one started ahead counts from the request only: its earlier CPU is read before).
-    None where the kernel keeps no ``schedstat``, or for the pre-issue-18 server (its
-    launcher and uid-map helper are not seen)."""
+    this meter's reads), the fork server's own thread, its spawners (the sandbox's clone is
+    theirs) and the handed-out sandbox's processes (one started ahead counts from the
+    request only: its earlier CPU is read before). None where the kernel keeps no
+    ``schedstat``, or for the pre-issue-18 server (its launcher and uid-map helper are not
+    seen)."""
 
     def __init__(self, server: int) -> None:
         self.enabled = os.path.exists("/proc/self/schedstat")
@@ -126,9 +127,17 @@ class StartMeter:
             return None
         host = t - self.host0
         sandbox = sandbox_cpu(self.init) - self.kept.get(self.init, 0.0)
-        cpu = host + task_cpu(self.server) - self.server0 + sandbox
+        spawners = sum(sandbox_cpu(p) - self.kept.get(p, 0.0) for p in spawners_of(self.server))
+        cpu = host + task_cpu(self.server) - self.server0 + spawners + sandbox
         self.overhead_s += time.process_time() - t
         return cpu
+
+
+def spawners_of(server: int) -> list[int]:
+    """The fork server's spawners: its children in its own PID namespace (each sandbox has a
+    PID namespace of its own)."""
+    own = os.readlink(f"/proc/{server}/ns/pid")
+    return [p for p in children(server) if os.readlink(f"/proc/{p}/ns/pid") == own]
 
 
 def children(pid: int) -> list[int]:

@@ -1,8 +1,9 @@
 """Type-check the scripts that run inside the sandbox, each as its own standalone program.
 
-Four files never run as part of the installed ``trajkit`` package: the sandbox worker, the
-namespace jail and the fork server (``collect/sandbox/{worker,jail,forkserver}.py``) run
-inside the sandbox, loaded by path, and the APPS judge harness (``sources/apps/harness.py``)
+Five files never run as part of the installed ``trajkit`` package: the sandbox worker, the
+namespace jail, the fork server and its spawners
+(``collect/sandbox/{worker,jail,forkserver,spawner}.py``) run inside the sandbox or the fork
+server, loaded by path, and the APPS judge harness (``sources/apps/harness.py``)
 is sent into a sandbox as cell text. They import the standard library only, and
 ``forkserver.py`` imports ``jail`` and ``worker`` as siblings put on ``sys.path`` by hand,
 not as ``trajkit.collect.sandbox.*``. So the package's mypy run excludes them (``exclude``
@@ -37,7 +38,7 @@ RUNS: list[tuple[str, Path, list[str], list[str]]] = [
         "sandbox",
         ROOT / "collect" / "sandbox",
         ["--follow-imports=silent", "--namespace-packages", "--explicit-package-bases"],
-        ["worker.py", "jail.py", "forkserver.py", "reaper.py"],
+        ["worker.py", "jail.py", "forkserver.py", "spawner.py", "reaper.py"],
     ),
     (
         "apps-harness",

@@ -4,7 +4,9 @@ Why: two interpreter start-ups (launcher + worker) cost ~30 ms of CPU per episod
 thousands of episodes is most of the collector's CPU. This process (stdlib only, run as a
 script by the host) imports the worker once; each sandbox is a clone of it straight into
 fresh namespaces (``jail.py``: the worker is PID 1 there), on a root assembled once per
-set of binds in the server's own mount namespace. Every sandbox is a new process that no
+set of binds in the server's own mount namespace. The clone is made by a spawner, a fork of
+this process per configuration that only clones (``spawner.py``: the server's own work then
+never copies pages shared with the sandboxes), but it is this process's child. Every sandbox is a new process that no
 other episode's code ever ran in: it inherits only its own three pipes, a scrubbed
 environment and its own file systems.
 
@@ -37,6 +39,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import jail  # noqa: E402 - stdlib-only sibling, loaded by path on purpose
 import reaper  # noqa: E402
+import spawner as spawner_mod  # noqa: E402
 import warm_pool  # noqa: E402
 import worker  # noqa: E402
 
@@ -47,6 +50,11 @@ RECHECK_S = 1.0
 #: Refill the pool only once no request came for this long: the sandbox just handed out (its
 #: handshake) and the rest of a burst of starts get the CPU first.
 REFILL_AFTER_S = 0.005
+#: Spawners kept (one per configuration in use; each is a process): the least recently used
+#: one stops beyond this.
+MAX_SPAWNERS = 8
+#: The worker's output limit, taken out of the sandbox's environment by its spawner.
+_OUTPUT_LIMIT: int | None = None
 
 
 class Unavailable(Exception):
@@ -116,34 +124,26 @@ class Server:
         self.templates = Templates()
         self.pool = warm_pool.WarmPool()
         self.handed: set[int] = set()  # sandboxes the host knows: their exits are reported
-        self.children: set[int] = set()  # every live child, pooled or handed out
+        self.children: set[int] = set()  # every live sandbox, pooled or handed out
+        self.spawners: dict[str, spawner_mod.Spawner] = {}  # by configuration, LRU order
 
     # -- starting ---------------------------------------------------------------------
 
-    def launch(self, cfg: dict) -> warm_pool.Ready:
-        """A fresh sandbox for ``cfg``; raises ``Unavailable``."""
+    def launch(self, key: str, cfg: dict) -> warm_pool.Ready:
+        """A fresh sandbox for ``cfg`` (``key``: its canonical JSON); raises ``Unavailable``."""
         template = self.templates.root_for(cfg)
-        in_r, in_w = os.pipe()
-        out_r, out_w = os.pipe()
-        err_r, err_w = os.pipe()
-        go_r, go_w = os.pipe()
-        ours, theirs = [in_w, out_r, err_r], [in_r, out_w, err_w]
         try:
-            pid = jail.clone()
-        except (jail.JailError, OSError) as exc:
-            for fd in [*ours, *theirs, go_r, go_w]:
-                os.close(fd)
+            try:
+                pid, ours, go_w = self._spawner(key, template, cfg).spawn()
+            except spawner_mod.Gone:  # killed since its last sandbox: one more try
+                self._forget_spawner(key)
+                pid, ours, go_w = self._spawner(key, template, cfg).spawn()
+        except (OSError, spawner_mod.Gone) as exc:
+            self._forget_spawner(key)
             raise Unavailable(
                 jail.JAIL_UNAVAILABLE, f"cannot create the sandbox namespaces: {exc}"
             ) from None
-        if pid == 0:
-            try:
-                self._child(theirs, go_r, template, cfg)
-            finally:
-                os._exit(jail.JAIL_BROKEN)
         self.children.add(pid)
-        for fd in [*theirs, go_r]:
-            os.close(fd)
         try:
             jail.write_id_maps(pid)
             os.write(go_w, b"g")
@@ -152,31 +152,26 @@ class Server:
         os.close(go_w)
         return warm_pool.Ready(pid, ours, template)
 
-    def _child(self, fds: list[int], go_r: int, template: str, cfg: dict) -> None:
-        """In the clone: own session, only the request's pipes, wait for the id maps."""
-        signal.set_wakeup_fd(-1)
-        # ``_signal``, not ``signal``: the latter turns each old handler into an enum member,
-        # which for the server's own handler means raising and catching a ValueError: ~0.1 ms
-        # of copy-on-write faults in every fresh clone.
-        _signal.signal(_signal.SIGCHLD, _signal.SIG_DFL)
-        _signal.signal(_signal.SIGINT, _signal.default_int_handler)
-        _signal.signal(_signal.SIGTERM, _signal.SIG_DFL)
-        jail.die_with_parent()
-        os.setsid()
-        for target, fd in enumerate(fds):
-            os.dup2(fd, target)
-        go = os.read(go_r, 1)
-        os.closerange(3, os.sysconf("SC_OPEN_MAX"))
-        if go != b"g":
-            os.write(2, b"cannot create the sandbox namespaces: the uid map was not written\n")
-            os._exit(jail.JAIL_UNAVAILABLE)
-        sys.path[:] = STDLIB_PATH + [p for p in cfg.get("sys_path", []) if p not in STDLIB_PATH]
-        # The interpreter as the jail shows it (a venv is bound at a fixed place), so code that
-        # runs ``sys.executable`` or reads ``sys.prefix`` finds it inside.
-        for name, value in cfg.get("python", {}).items():
-            if name in ("executable", "prefix", "exec_prefix"):
-                setattr(sys, name, value)
-        jail.run_sandbox(template, cfg, _run_worker)
+    def _spawner(self, key: str, template: str, cfg: dict) -> spawner_mod.Spawner:
+        """The spawner of ``cfg`` (most recently used last), made from the current template;
+        the least recently used one stops when there are too many."""
+        spawner = self.spawners.pop(key, None)
+        if spawner is not None and spawner.template != template:
+            spawner.stop()  # made from a replaced template
+            spawner = None
+        if spawner is None:
+            while len(self.spawners) >= MAX_SPAWNERS:
+                self.spawners.pop(next(iter(self.spawners))).stop()
+            spawner = spawner_mod.Spawner.start(
+                template, lambda: _prepare(cfg), lambda fds, go_r: _sandbox(fds, go_r, template, cfg)
+            )
+        self.spawners[key] = spawner
+        return spawner
+
+    def _forget_spawner(self, key: str) -> None:
+        spawner = self.spawners.pop(key, None)
+        if spawner is not None:
+            spawner.stop()
 
     def failing(self, error: Unavailable) -> warm_pool.Ready:
         """A process that reports ``error`` as a sandbox start failure would (its stderr
@@ -206,7 +201,7 @@ class Server:
             entry = kept
         else:
             try:
-                entry = self.launch(cfg)
+                entry = self.launch(key, cfg)
             except Unavailable as exc:
                 entry = self.failing(exc)
         self.handed.add(entry.pid)
@@ -252,7 +247,7 @@ class Server:
             return
         key, cfg = wanted
         try:
-            entry = self.launch(cfg)
+            entry = self.launch(key, cfg)
         except Unavailable:
             self.pool.request(key, cfg, 0)  # nothing to keep ahead until the host asks again
             return
@@ -290,7 +285,11 @@ class Server:
             pass  # the host is gone; the next recv ends the loop
 
     def stop(self) -> None:
-        """The host is gone: kill every sandbox started here and reap them all."""
+        """The host is gone: stop the spawners, kill every sandbox started here and reap
+        them all."""
+        for spawner in self.spawners.values():
+            spawner.stop()
+        self.spawners.clear()
         for entry in self.pool.drain():
             for fd in entry.fds:
                 os.close(fd)
@@ -345,10 +344,52 @@ class Server:
             quiet_from = time.monotonic()
 
 
-def _run_worker() -> None:
-    """The worker, as PID 1 of its sandbox: it reaps what its cells' code orphans."""
+def _prepare(cfg: dict) -> None:
+    """In a spawner, once: what every sandbox of ``cfg`` starts with. The environment is the
+    sandbox's own (scrubbed by the host; the output limit is kept for the worker instead), the
+    import path the sandbox interpreter's, and ``sys.executable``/``prefix`` as the jail
+    shows the interpreter (a venv is bound at a fixed place), so code that runs
+    ``sys.executable`` or reads ``sys.prefix`` finds it inside."""
+    global _OUTPUT_LIMIT
+    env = dict(cfg.get("env", {}))
+    limit = env.pop("TRAJKIT_OUTPUT_LIMIT", None)
+    _OUTPUT_LIMIT = int(limit) if limit is not None else None
+    os.environ.clear()
+    os.environ.update(env)
+    sys.path[:] = STDLIB_PATH + [p for p in cfg.get("sys_path", []) if p not in STDLIB_PATH]
+    for name, value in cfg.get("python", {}).items():
+        if name in ("executable", "prefix", "exec_prefix"):
+            setattr(sys, name, value)
+    _signal.signal(_signal.SIGTERM, _signal.SIG_DFL)
+    # Each sandbox's worker is PID 1 and reaps what its cells orphan; a spawner has no
+    # children of its own (its clones are the server's), so the handler waits for them.
     reaper.install()
-    worker.main()
+    worker.prepare()
+
+
+def _sandbox(fds: list[int], go_r: int, template: str, cfg: dict) -> None:
+    """In a sandbox's clone: own session, only its pipes, wait for the id maps, then the
+    jail and the worker (``jail.run_sandbox``; never returns)."""
+    # ``_signal``, not ``signal``: the latter turns each old handler into an enum member,
+    # which for an old Python handler means raising and catching a ValueError: ~0.1 ms of
+    # copy-on-write faults in every fresh clone.
+    _signal.signal(_signal.SIGINT, _signal.default_int_handler)
+    jail.die_with_parent()
+    os.setsid()
+    for target, fd in enumerate(fds):
+        os.dup2(fd, target)
+    go = os.read(go_r, 1)
+    os.closerange(3, os.sysconf("SC_OPEN_MAX"))
+    if go != b"g":
+        os.write(2, b"cannot create the sandbox namespaces: the uid map was not written\n")
+        os._exit(jail.JAIL_UNAVAILABLE)
+    jail.run_sandbox(template, cfg, _run_worker)
+
+
+def _run_worker() -> None:
+    """The worker, as PID 1 of its sandbox (the reaper its spawner installed reaps what its
+    cells' code orphans)."""
+    worker.main(_OUTPUT_LIMIT)
 
 
 def _kill(pid: int) -> None:

@@ -25,7 +25,8 @@ small VM), and building a root bind by bind is most of the rest. So:
   assembles each distinct root once: a tmpfs with the mount points, the read-only binds and
   ``/dev``, then remounted read-only as a whole file system, so nothing in it can ever be
   written again, by anyone;
-* per sandbox: one :func:`clone` straight into the six new namespaces, the child being PID 1
+* per sandbox: one :func:`clone` (by its configuration's spawner, ``spawner.py``, as the
+  server's child) straight into the six new namespaces, the child being PID 1
   of its PID namespace (no launcher process in between); the server writes its id maps; the
   child (:func:`run_sandbox`) binds the template (the kernel copies the tree), mounts fresh
   tmpfs on ``/sandbox``, ``/tmp`` and ``/dev/shm`` and a fresh ``/proc``, pivots into it and
@@ -51,6 +52,7 @@ from collections.abc import Callable
 JAIL_UNAVAILABLE = 97
 JAIL_BROKEN = 98
 
+CLONE_PARENT = 0x00008000
 CLONE_NEWNS = 0x00020000
 CLONE_NEWUTS = 0x04000000
 CLONE_NEWIPC = 0x08000000
@@ -329,19 +331,19 @@ def drop_template(root: str) -> None:
 # -- per sandbox ---------------------------------------------------------------------------
 
 
-def clone() -> int:
+def clone(server_child: bool = False) -> int:
     """``os.fork()`` straight into the sandbox's new namespaces: 0 in the child, which is PID
     1 of its PID namespace, else the child's pid. Python's own fork bookkeeping (import lock,
     thread state, ``os.register_at_fork`` hooks) runs around the raw syscall as it does
-    around ``fork()``; the server is single-threaded, as a forking process must be."""
+    around ``fork()``; the caller is single-threaded, as a forking process must be.
+    ``server_child``: the child's parent is the caller's parent (``CLONE_PARENT``: a spawner
+    clones sandboxes for the fork server, which reaps them; ``spawner.py``)."""
     number, _ = _syscalls()
+    flags = SANDBOX_NAMESPACES | (CLONE_PARENT if server_child else signal.SIGCHLD)
     api = ctypes.pythonapi
     api.PyOS_BeforeFork()
     zero = ctypes.c_long(0)
-    pid = _libc_gil.syscall(
-        ctypes.c_long(number), ctypes.c_ulong(SANDBOX_NAMESPACES | signal.SIGCHLD),
-        zero, zero, zero, zero,
-    )
+    pid = _libc_gil.syscall(ctypes.c_long(number), ctypes.c_ulong(flags), zero, zero, zero, zero)
     if pid == 0:
         api.PyOS_AfterFork_Child()
         return 0
@@ -404,7 +406,8 @@ def _bind_all(root: str, binds: list) -> None:
 
 
 def _become_worker(cfg: dict) -> None:
-    """In the worker: give up every capability, set rlimits, take the scrubbed environment.
+    """In the worker: give up every capability, set rlimits (its spawner set the scrubbed
+    environment already, once for every sandbox it makes).
 
     As root we switch to the uid mapped to ``nobody``; otherwise a nested user namespace
     leaves us no capability over the mount namespace (no remounting the binds read-write).
@@ -420,8 +423,6 @@ def _become_worker(cfg: dict) -> None:
     _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
     die_with_parent()
     os.chdir("/sandbox")
-    os.environ.clear()
-    os.environ.update(cfg["env"])
 
 
 def run_sandbox(template: str, cfg: dict, run_worker: Callable[[], None]) -> None:

@@ -820,23 +820,40 @@ def _exit(code=None):
     raise SystemExit(code)
 
 
-def main() -> None:
-    """Serve cells on fds 0/1 until the host closes the channel.
+_prepared = False
 
-    Also the entry point the fork server calls inside a fresh sandbox, so it reads its
-    settings from the environment only now, not at import time.
-    """
-    limit = int(os.environ.pop("TRAJKIT_OUTPUT_LIMIT", DEFAULT_OUTPUT_LIMIT))
+
+def prepare() -> None:
+    """What every worker's interpreter starts with, whatever runs it: ``exit()``/``quit()``
+    and the matplotlib hook. The fork server's spawner calls it once for every sandbox it
+    clones (each gets its own copy); :func:`main` calls it when nothing has."""
+    global _prepared
+    if _prepared:
+        return
+    _prepared = True
     if not hasattr(builtins, "exit"):  # started without the site module (fork server)
         # Deliberate: define exit()/quit() as the site module would.
         builtins.exit = builtins.quit = _exit  # type: ignore[assignment]
+    sys.meta_path.insert(0, MatplotlibHook())
+
+
+def main(output_limit: int | None = None) -> None:
+    """Serve cells on fds 0/1 until the host closes the channel.
+
+    Also the entry point the fork server calls inside a fresh sandbox (with the output limit
+    its spawner took out of the environment), so it reads its settings only now, not at
+    import time.
+    """
+    limit = output_limit
+    if limit is None:
+        limit = int(os.environ.pop("TRAJKIT_OUTPUT_LIMIT", DEFAULT_OUTPUT_LIMIT))
+    prepare()
     channel = Channel()
     sink = BoundedOutput(limit)
     capture = FdCapture(sink)
     sys.stdout = CellStream(sink)
     sys.stderr = CellStream(sink)
     sys.stdin = open(capture.stdin_fd)
-    sys.meta_path.insert(0, MatplotlibHook())
     interpreter = Interpreter(channel, sink, capture)
     msg = channel.first()
     while True:

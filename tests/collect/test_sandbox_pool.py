@@ -40,12 +40,30 @@ async def server(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[ForkServer]:
     await asyncio.to_thread(own.shutdown)
 
 
-def children(pid: int) -> set[int]:
+def processes(pid: int) -> set[int]:
+    """Every child of ``pid``: a fork server's are its sandboxes and its spawners."""
     try:
         with open(f"/proc/{pid}/task/{pid}/children") as fh:
             return {int(p) for p in fh.read().split()}
     except FileNotFoundError:
         return set()
+
+
+def children(pid: int) -> set[int]:
+    """The sandboxes among a fork server's children: those in a PID namespace of their own
+    (its spawners, which only clone them, share the server's)."""
+    out = set()
+    for child in processes(pid):
+        try:
+            if os.readlink(f"/proc/{child}/ns/pid") != os.readlink(f"/proc/{pid}/ns/pid"):
+                out.add(child)
+        except FileNotFoundError:
+            pass
+    return out
+
+
+def spawners(pid: int) -> set[int]:
+    return processes(pid) - children(pid)
 
 
 async def wait_for(predicate, what: str, timeout: float = 20.0) -> None:
@@ -162,10 +180,12 @@ async def test_shutdown_kills_and_reaps_every_sandbox_it_started(server: ForkSer
     pid = server._proc.pid
     await wait_for(lambda: len(children(pid)) == 3, "two sandboxes started ahead")
     workers = children(pid)
+    made_by = spawners(pid)
     await box.run("import subprocess\nsubprocess.Popen(['sleep', '60'])", timeout=10)
-    await wait_for(lambda: children(box._proc.pid), "the cell's child started")
-    everyone = {pid, *workers, *children(box._proc.pid)}
-    assert len(everyone) == 5  # the server, three workers (each its sandbox's PID 1), a sleep
+    await wait_for(lambda: processes(box._proc.pid), "the cell's child started")
+    everyone = {pid, *workers, *made_by, *processes(box._proc.pid)}
+    # the server, its spawner, three workers (each its sandbox's PID 1), a sleep
+    assert len(made_by) == 1 and len(everyone) == 6
     before = {p: started_at(p) for p in everyone}
     await asyncio.to_thread(server.shutdown)
     left = [p for p in everyone if started_at(p) is not None and started_at(p) == before[p]]

@@ -1,0 +1,121 @@
+"""Sandbox spawners (``collect/sandbox/spawner.py``): one per configuration, forked once by the
+fork server; every sandbox is its clone but the server's child. A spawner killed is replaced
+at the next start, too many configurations stop the least recently used spawner, and a
+spawner holds nothing of the server's but its control socket (real fork server, real jails)."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import signal
+from collections.abc import AsyncIterator
+
+import pytest
+from support import require_isolation
+
+from trajkit.collect.sandbox import local
+from trajkit.collect.sandbox.config import SandboxConfig
+from trajkit.collect.sandbox.forkserver_client import ForkServer
+from trajkit.collect.sandbox.local import LocalSandbox
+from trajkit.collect.sandbox.python_env import sandbox_python
+
+#: ``forkserver.MAX_SPAWNERS``: the module is a script loaded by path in its own process.
+MAX_SPAWNERS = 8
+
+
+@pytest.fixture
+async def server(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[ForkServer]:
+    require_isolation()
+    own = ForkServer(sandbox_python().executable)
+    monkeypatch.setattr(local, "fork_server", lambda python=None: own)
+    yield own
+    await asyncio.to_thread(own.shutdown)
+
+
+def kids(pid: int) -> set[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as fh:
+            return {int(p) for p in fh.read().split()}
+    except FileNotFoundError:
+        return set()
+
+
+def pid_ns(pid: int) -> str:
+    return os.readlink(f"/proc/{pid}/ns/pid")
+
+
+def spawners(server: int) -> set[int]:
+    """The server's children in its own PID namespace (sandboxes each have one of their own)."""
+    return {p for p in kids(server) if pid_ns(p) == pid_ns(server)}
+
+
+def parent(pid: int) -> int:
+    with open(f"/proc/{pid}/stat") as fh:
+        return int(fh.read().rsplit(")", 1)[1].split()[1])
+
+
+async def started(config: SandboxConfig | None = None) -> LocalSandbox:
+    box = LocalSandbox(config)
+    box.pool_depth = 0
+    await box.start()
+    return box
+
+
+async def test_a_sandbox_is_the_servers_child_and_its_spawner_holds_only_its_socket(
+    server: ForkServer,
+) -> None:
+    box = await started()
+    try:
+        assert server._proc is not None
+        pid = server._proc.pid
+        made_by = spawners(pid)
+        assert len(made_by) == 1
+        spawner = made_by.pop()
+        assert parent(box._proc.pid) == pid  # CLONE_PARENT: the server reaps it
+        assert pid_ns(box._proc.pid) != pid_ns(pid)
+        fds = sorted(int(fd) for fd in os.listdir(f"/proc/{spawner}/fd"))
+        extra = [os.readlink(f"/proc/{spawner}/fd/{fd}") for fd in fds if fd > 2]
+        assert len(extra) == 1 and extra[0].startswith("socket:"), extra
+        # The sandbox's environment is the configuration's, set once in the spawner.
+        out = (await box.run("import os\nsorted(os.environ)", timeout=10)).output
+        assert "TRAJKIT_OUTPUT_LIMIT" not in out and "'PATH'" in out
+    finally:
+        await box.close()
+
+
+async def test_a_killed_spawner_is_replaced_at_the_next_start(server: ForkServer) -> None:
+    await (await started()).close()
+    assert server._proc is not None
+    pid = server._proc.pid
+    (spawner,) = spawners(pid)
+    os.kill(spawner, signal.SIGKILL)
+    for _ in range(3):
+        box = await started()
+        try:
+            assert (await box.run("1 + 1", timeout=10)).output == "2\n"
+        finally:
+            await box.close()
+    again = spawners(pid)
+    assert len(again) == 1 and spawner not in again
+
+
+async def test_spawners_are_bounded_and_the_least_recently_used_stops(server: ForkServer) -> None:
+    """One configuration per output limit: ten of them leave at most ``MAX_SPAWNERS``
+    spawners, and each configuration's sandboxes still start and answer."""
+    cut = []
+    for i in range(MAX_SPAWNERS + 2):
+        box = await started(SandboxConfig(output_limit=4000 + 10 * i))
+        try:
+            cut.append((await box.run("print('x' * 5000)", timeout=10)).truncated_chars)
+        finally:
+            await box.close()
+    # Each sandbox kept its own configuration's output limit (its spawner's).
+    assert all(a - b == 10 for a, b in itertools.pairwise(cut)), cut
+    assert server._proc is not None
+    pid = server._proc.pid
+    for _ in range(100):  # a stopped spawner exits on its own, then is reaped
+        if len(spawners(pid)) <= MAX_SPAWNERS:
+            break
+        await asyncio.sleep(0.02)
+    assert len(spawners(pid)) == MAX_SPAWNERS
