@@ -50,6 +50,7 @@ from rich.console import Console
 from benchmarks.ray_cluster import ray_cluster
 from benchmarks.run_all import LOOPBACK, write_tasks
 from benchmarks.scheduler_floor import floor_wall
+from benchmarks.served_floor import served_floor
 from trajkit.collect.config import CollectConfig
 from trajkit.collect.loop import LoopConfig
 from trajkit.collect.runner import collect
@@ -111,6 +112,7 @@ async def _sample(peak: list[float], stop: asyncio.Event) -> None:
 async def run_once(
     concurrency: int, episodes: int, port: int, tmp: Path, executor: str = "local",
     fault_rate: float = FAULT_RATE, ray_address: str | None = None, label: str = "",
+    served_log: Path | None = None,
 ) -> dict[str, Any]:
     data = tmp / f"tasks-{concurrency}.jsonl"
     write_tasks(data, episodes)
@@ -120,6 +122,7 @@ async def run_once(
         cache=False, executor=executor, ray_address=ray_address,
         loop=LoopConfig(max_turns=TURNS + 1), teacher_params={"max_retries": 8},
     )
+    offset = served_log.stat().st_size if served_log is not None else 0
     baseline = tree_pss_mb()
     peak, stop = [baseline], asyncio.Event()
     sampler = asyncio.create_task(_sample(peak, stop))
@@ -133,6 +136,9 @@ async def run_once(
     mean_latency = MEDIAN_S * math.exp(SIGMA**2 / 2)
     ideal = episodes * TURNS * mean_latency / concurrency
     floor = floor_wall(episodes, concurrency, TURNS, MEDIAN_S, SIGMA, fault_rate)
+    same_run, seen = served_floor(served_log, offset, concurrency) if served_log else (0.0, 0)
+    if served_log is not None and seen != episodes:
+        raise SystemExit(f"the teacher's log shows {seen} episodes, not {episodes}")
     counts = result.manifest.counts
     starts, ends = zip(*((r.timing.started_at, r.timing.finished_at) for r in result.records()),
                        strict=True)
@@ -140,7 +146,7 @@ async def run_once(
     per_node = sorted((c.episodes for c in result.manifest.nodes.values()), reverse=True)
     return {
         "phase": phase, "per_node": per_node,
-        "wall": wall, "ideal": ideal, "floor": floor, "solved": counts.succeeded, "done": counts.done,
+        "wall": wall, "ideal": ideal, "floor": floor, "same_run": same_run, "solved": counts.succeeded, "done": counts.done,
         "mb_per_episode": (peak[0] - baseline) / concurrency, "peak_mb": peak[0],
         "baseline_mb": baseline, "cpu_busy": (busy1 - busy0) / max(1, total1 - total0),
         "collector_cpu": collector_cpu,
@@ -159,10 +165,12 @@ def main() -> None:
     ap.add_argument("--ray-nodes", type=int, nargs="+", default=None,
                     help="ray: on a test cluster of this many nodes (one row each), started first")
     args = ap.parse_args()
+    served_dir = tempfile.TemporaryDirectory()
+    served_log = Path(served_dir.name) / "served.jsonl"
     server = subprocess.Popen(
         [sys.executable, str(LOOPBACK), "--port", "0", "--policy", "trivial", "--turns", "1",
          "--latency-median", str(MEDIAN_S), "--latency-sigma", str(SIGMA),
-         "--fault-rate", str(args.fault_rate)],
+         "--fault-rate", str(args.fault_rate), "--served-log", str(served_log)],
         stdout=subprocess.PIPE, text=True,
     )
     assert server.stdout is not None
@@ -176,7 +184,8 @@ def main() -> None:
             episodes = args.waves * c if args.waves else args.episodes
             label = "".join(ch for ch in name if ch.isalnum())
             r = asyncio.run(run_once(c, episodes, port, tmp, executor, args.fault_rate,
-                                     ray_address=address, label=label))
+                                     ray_address=address, label=label,
+                                     served_log=served_log))
             rows.append((f"{executor}{name}, {c}", episodes, r))
 
     try:
@@ -192,19 +201,23 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait()
+        served_dir.cleanup()
     size = f"{args.waves} x concurrency" if args.waves else f"{args.episodes}"
     print(f"\n{size} episodes x {TURNS} turns, lognormal latency (median {MEDIAN_S} s, "
           f"sigma {SIGMA}), {args.fault_rate:.0%} transient faults"
           + (f"; {'; '.join(notes)} (not counted)" if notes else "") + "\n")
     print("| executor, concurrency | episodes | wall time | ideal | wall / ideal | zero-overhead "
-          "floor (floor / ideal) | wall / floor | collection phase / floor | solved "
+          "floor (floor / ideal) | wall / floor | collection phase / floor | same-run floor "
+          "| wall / same-run floor | phase / same-run floor | solved "
           "| machine CPU busy | memory per in-flight episode (PSS) | episodes per node |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for c, episodes, r in rows:
         per_node = "/".join(str(n) for n in r["per_node"]) or "-"
         print(f"| {c} | {episodes} | {r['wall']:.1f} s | {r['ideal']:.1f} s "
               f"| {r['wall'] / r['ideal']:.2f} | {r['floor']:.1f} s ({r['floor'] / r['ideal']:.2f}) "
               f"| {r['wall'] / r['floor']:.2f} | {r['phase'] / r['floor']:.2f} "
+              f"| {r['same_run']:.1f} s | {r['wall'] / r['same_run']:.2f} "
+              f"| {r['phase'] / r['same_run']:.2f} "
               f"| {r['solved']:.0f}/{r['done']:.0f} | {r['cpu_busy']:.0%} (collector process "
               f"{r['collector_cpu']:.0%} of a core) | {r['mb_per_episode']:.1f} MB "
               f"(peak {r['peak_mb']:.0f} MB, idle {r['baseline_mb']:.0f} MB) | {per_node} |")

@@ -19,6 +19,7 @@ from __future__ import annotations
 import heapq
 import math
 import random
+from collections.abc import Iterable
 
 FAULT_KINDS = (429, 500, 503, 0)  # as the loopback teacher's RANDOM_FAULTS
 AT_ONCE = frozenset({429, 503})
@@ -45,13 +46,21 @@ def simulate_wall(
     """Wall time of one simulated run: greedy start of the next episode on a free slot."""
     rng = random.Random(seed)
     mu = math.log(median_s)
-    free_at = [0.0] * min(concurrency, episodes)
+    return list_schedule(
+        (sum(_request_s(rng, mu, sigma, fault_rate) for _ in range(turns)) for _ in range(episodes)),
+        concurrency,
+    )
+
+
+def list_schedule(durations: Iterable[float], concurrency: int) -> float:
+    """When the last episode ends if each starts, in order, the instant one of
+    ``concurrency`` slots frees."""
+    free_at: list[float] = []
     end = 0.0
-    for _ in range(episodes):
-        start = heapq.heappop(free_at)
-        done = start + sum(_request_s(rng, mu, sigma, fault_rate) for _ in range(turns))
-        heapq.heappush(free_at, done)
-        end = max(end, done)
+    for duration in durations:
+        start = heapq.heappop(free_at) if len(free_at) >= concurrency else 0.0
+        heapq.heappush(free_at, start + duration)
+        end = max(end, start + duration)
     return end
 
 

@@ -37,6 +37,7 @@ from trajkit.collect.run_store import TRAJECTORIES, RunStore
 from trajkit.collect.sandbox.backend import sandbox_factory
 from trajkit.collect.schedule import Schedule
 from trajkit.collect.teacher_outage import TeacherOutage
+from trajkit.collect.teacher_setup import preload_teacher
 from trajkit.collect.teachers.provider import parse_spec, provider_for
 from trajkit.core.errors import ConfigError, DataError, StorageError, UserError
 from trajkit.core.jsonl import iter_records
@@ -94,6 +95,7 @@ class RunResult:
 async def collect(config: CollectConfig, console: Console | None = None) -> RunResult:
     """Run (or resume) the collection described by ``config``."""
     console = console or Console(stderr=True)
+    preload_teacher(config)
     source = make_source(config.source, config.source_options)
     tasks = _playable(source.load(config.load), config, console)
     factory = sandbox_factory(config.sandbox, config.sandbox_config)
@@ -288,11 +290,15 @@ async def _run_all(
                     last_manifest = time.monotonic()
                     store.write_manifest("running", total)
 
-        workers = [
-            asyncio.create_task(worker())
-            for _ in range(min(config.concurrency, schedule.most_remaining()))
-        ]
+        workers: list[asyncio.Task[None]] = []
         try:
+            for _ in range(min(config.concurrency, schedule.most_remaining())):
+                workers.append(asyncio.create_task(worker()))
+                # One loop turn per worker started: it sets up its episode and opens its first
+                # teacher request, and the loop sends the requests already set up. Started all
+                # at once, no request of the first wave went out before every episode of it
+                # was set up (~0.5 s at 256).
+                await asyncio.sleep(0)
             done, _ = await asyncio.wait(workers, return_when=asyncio.FIRST_EXCEPTION)
             for finished in done:
                 finished.result()  # re-raise a fatal error from any worker

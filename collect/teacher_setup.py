@@ -8,6 +8,8 @@ waits for a slot or a batch.
 
 from __future__ import annotations
 
+import threading
+
 from trajkit.collect.config import CollectConfig
 from trajkit.collect.teachers.base import Teacher
 from trajkit.collect.teachers.batch_teacher import batch_teacher
@@ -15,6 +17,27 @@ from trajkit.collect.teachers.cache import with_cache
 from trajkit.collect.teachers.common import client_shards
 from trajkit.collect.teachers.provider import provider_for
 from trajkit.collect.teachers.rate_control import AdaptiveLimit, AdaptiveTeacher
+
+
+def preload_teacher(config: CollectConfig) -> None:
+    """Start importing the teacher's SDK in a background thread, so that its import overlaps
+    the run's set-up (loading the tasks, probing the sandbox's interpreter in a subprocess)
+    instead of following it. Only where this process builds the teacher (``--executor
+    local``); anything that goes wrong here is left for :func:`build_teacher` to report."""
+    if config.executor != "local":
+        return
+    try:
+        provider, _ = provider_for(config.teacher)
+    except Exception:  # an unknown provider: build_teacher says so in one line
+        return
+
+    def load() -> None:
+        try:
+            provider.preload()
+        except Exception:  # build_teacher imports it again and reports the error
+            pass
+
+    threading.Thread(target=load, name="trajkit-teacher-import", daemon=True).start()
 
 
 def build_teacher(config: CollectConfig, *, cache: bool = True) -> Teacher:

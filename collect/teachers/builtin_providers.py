@@ -38,6 +38,9 @@ class OpenAIProvider(TeacherProvider):
 
         return OpenAITeacher(model, params, on_status=on_status, client_shards=client_shards)
 
+    def preload(self) -> None:
+        import trajkit.collect.teachers.openai_teacher  # noqa: F401 - imported ahead
+
     def batch_backend(self, teacher: Teacher) -> BatchBackend:
         from trajkit.collect.teachers.openai_batch import OpenAIBatchBackend
         from trajkit.collect.teachers.openai_teacher import OpenAITeacher
@@ -70,6 +73,9 @@ class AnthropicProvider(TeacherProvider):
             model, params, on_status=on_status, client_shards=client_shards,
             prompt_cache=prompt_cache,
         )
+
+    def preload(self) -> None:
+        import trajkit.collect.teachers.anthropic_teacher  # noqa: F401 - imported ahead
 
     def batch_backend(self, teacher: Teacher) -> BatchBackend:
         from trajkit.collect.teachers.anthropic_batch import AnthropicBatchBackend

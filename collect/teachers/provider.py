@@ -63,6 +63,11 @@ class TeacherProvider:
         """
         raise NotImplementedError
 
+    def preload(self) -> None:
+        """Import ahead what :meth:`make` will need (an SDK can take a quarter of a second to
+        import). Called once, in a background thread, while a local run sets up; by default
+        nothing. An import that fails here fails again in :meth:`make`, which reports it."""
+
     def cache_options(self, prompt_cache: bool) -> dict[str, Any]:
         """The keyword arguments of :meth:`make` that carry ``--no-prompt-cache``: none for a
         provider that does not declare ``prompt_caching`` (a plugin's ``make`` may not take
