@@ -297,8 +297,11 @@ async def _run_all(
                 # One loop turn per worker started: it sets up its episode and opens its first
                 # teacher request, and the loop sends the requests already set up. Started all
                 # at once, no request of the first wave went out before every episode of it
-                # was set up (~0.5 s at 256).
-                await asyncio.sleep(0)
+                # was set up (~0.5 s at 256). Not in batch mode: there a turn's requests go
+                # out as one batch once every live episode has asked, and episodes started a
+                # turn apart would each make a batch of one.
+                if config.mode != "batch":
+                    await asyncio.sleep(0)
             done, _ = await asyncio.wait(workers, return_when=asyncio.FIRST_EXCEPTION)
             for finished in done:
                 finished.result()  # re-raise a fatal error from any worker

@@ -6,9 +6,9 @@ script by the host) imports the worker once; each sandbox is a clone of it strai
 fresh namespaces (``jail.py``: the worker is PID 1 there), on a root assembled once per
 set of binds in the server's own mount namespace. The clone is made by a spawner, a fork of
 this process per configuration that only clones (``spawner.py``: the server's own work then
-never copies pages shared with the sandboxes), but it is this process's child. Every sandbox is a new process that no
-other episode's code ever ran in: it inherits only its own three pipes, a scrubbed
-environment and its own file systems.
+never copies pages shared with the sandboxes), but it is this process's child. Every
+sandbox is a new process that no other episode's code ever ran in: it inherits only its own
+three pipes, a scrubbed environment and its own file systems.
 
 It also keeps a few sandboxes started ahead per configuration (``warm_pool.py``, depth asked
 by the host), refilled once requests pause, so that ``start()`` is one message.
@@ -361,8 +361,9 @@ def _prepare(cfg: dict) -> None:
         if name in ("executable", "prefix", "exec_prefix"):
             setattr(sys, name, value)
     _signal.signal(_signal.SIGTERM, _signal.SIG_DFL)
-    # Each sandbox's worker is PID 1 and reaps what its cells orphan; a spawner has no
-    # children of its own (its clones are the server's), so the handler waits for them.
+    # Installed here once, inherited by every clone: each sandbox's worker is PID 1 and reaps
+    # what its cells orphan. The spawner itself never has a child to reap (its clones are
+    # the server's children).
     reaper.install()
     worker.prepare()
 

@@ -132,12 +132,7 @@ class ForkServer:
                 self._outbox.put((request_id, payload))
         pid, (in_w, out_r, err_r), pooled, exit_cf = await started
         exited = asyncio.wrap_future(exit_cf, loop=loop)
-        try:
-            proc = await _attach(loop, pid, in_w, out_r, err_r, exited)
-        except BaseException:
-            for fd in (in_w, out_r, err_r):
-                _close_quietly(fd)
-            raise
+        proc = await _attach(loop, pid, in_w, out_r, err_r, exited)  # closes them if it fails
         proc.pooled = pooled
         return proc
 
@@ -263,14 +258,29 @@ async def _attach(
     loop: asyncio.AbstractEventLoop, pid: int, in_w: int, out_r: int, err_r: int,
     exited: asyncio.Future[int],
 ) -> JailedProcess:
+    """The sandbox's pipes as asyncio streams. If that fails (a cancelled episode), each fd is
+    closed exactly once: a pipe already handed to a transport belongs to it (asyncio closes it
+    later, so closing the bare fd now as well would later close whatever file reused the
+    number), hence files and transports are closed, not fds."""
     stdout = asyncio.StreamReader(limit=STREAM_LIMIT, loop=loop)
-    out_t, _ = await loop.connect_read_pipe(
-        lambda: asyncio.StreamReaderProtocol(stdout), os.fdopen(out_r, "rb", buffering=0)
-    )
-    in_t, in_p = await loop.connect_write_pipe(
-        lambda: asyncio.StreamReaderProtocol(asyncio.StreamReader(loop=loop)),
-        os.fdopen(in_w, "wb", buffering=0),
-    )
+    out_file = os.fdopen(out_r, "rb", buffering=0)
+    in_file = os.fdopen(in_w, "wb", buffering=0)
+    transports: list[asyncio.BaseTransport] = []
+    try:
+        out_t, _ = await loop.connect_read_pipe(
+            lambda: asyncio.StreamReaderProtocol(stdout), out_file
+        )
+        transports.append(out_t)
+        in_t, in_p = await loop.connect_write_pipe(
+            lambda: asyncio.StreamReaderProtocol(asyncio.StreamReader(loop=loop)), in_file
+        )
+    except BaseException:
+        for transport in transports:
+            transport.close()
+        out_file.close()  # closing a file twice is a no-op, unlike an fd
+        in_file.close()
+        _close_quietly(err_r)
+        raise
     stdin = asyncio.StreamWriter(in_t, in_p, None, loop)
     return JailedProcess(pid, stdin, stdout, Diagnostics(err_r), exited, [out_t, in_t])
 

@@ -68,3 +68,52 @@ def test_the_fork_server_leaves_quietly_when_the_host_goes_with_replies_unread()
         ours.close()  # with the reply unread
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 0 and err == "", err
+
+
+async def test_a_start_cancelled_while_its_pipes_are_attached_closes_each_fd_once(
+    monkeypatch,
+) -> None:
+    """An episode cancelled as its sandbox's pipes became streams (a teacher's bad key stopping
+    the run) closed the bare fds while a file and a transport still owned them: asyncio closed
+    them again later, printing EBADF into the run's one-line error, or closing whatever file
+    had reused the number since. Pipes opened afterwards must survive the stray closes."""
+    import gc
+
+    import pytest
+
+    require_isolation()
+    loop = asyncio.get_running_loop()
+    errors: list[dict] = []
+    loop.set_exception_handler(lambda _loop, context: errors.append(context))
+
+    real = loop.connect_write_pipe
+
+    async def cancelled(factory, pipe):
+        """Cancelled while waiting for the new transport, as asyncio handles it: the
+        transport is closed (its pipe closed on a later loop turn) and the error raised."""
+        transport, _ = await real(factory, pipe)
+        transport.close()
+        raise asyncio.CancelledError
+
+    monkeypatch.setattr(loop, "connect_write_pipe", cancelled)
+    box = LocalSandbox()
+    with pytest.raises(asyncio.CancelledError):
+        await box.start()
+    monkeypatch.undo()
+    bystanders = [os.pipe() for _ in range(4)]  # likely to reuse the freed fd numbers
+    try:
+        gc.collect()  # files and transports left behind close their fds now
+        for _ in range(5):
+            await asyncio.sleep(0)  # and scheduled connection_lost callbacks run
+        for r, w in bystanders:
+            os.fstat(r)
+            os.fstat(w)
+        assert errors == []
+    finally:
+        for r, w in bystanders:
+            for fd in (r, w):
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        await box.close()
