@@ -7,10 +7,8 @@ import asyncio
 import os
 import signal
 import time
-from collections.abc import AsyncIterator
 
 import pytest
-from support import require_isolation
 
 from trajkit.collect.sandbox import local
 from trajkit.collect.sandbox.config import SandboxConfig
@@ -28,16 +26,6 @@ DIRTY = (
     "for d in ('/sandbox', '/tmp', '/dev/shm'):\n"
     "    open(d + '/left-behind', 'w').write('x')"
 )
-
-
-@pytest.fixture
-async def server(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[ForkServer]:
-    """A fork server of this test's own (so it can be stopped), used by ``LocalSandbox``."""
-    require_isolation()
-    own = ForkServer(sandbox_python().executable)
-    monkeypatch.setattr(local, "fork_server", lambda python=None: own)
-    yield own
-    await asyncio.to_thread(own.shutdown)
 
 
 def processes(pid: int) -> set[int]:

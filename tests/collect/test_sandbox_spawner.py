@@ -9,36 +9,15 @@ import asyncio
 import itertools
 import os
 import signal
-from collections.abc import AsyncIterator
 
-import pytest
-from support import require_isolation
+from test_sandbox_pool import processes
 
-from trajkit.collect.sandbox import local
 from trajkit.collect.sandbox.config import SandboxConfig
 from trajkit.collect.sandbox.forkserver_client import ForkServer
 from trajkit.collect.sandbox.local import LocalSandbox
-from trajkit.collect.sandbox.python_env import sandbox_python
 
 #: ``forkserver.MAX_SPAWNERS``: the module is a script loaded by path in its own process.
 MAX_SPAWNERS = 8
-
-
-@pytest.fixture
-async def server(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[ForkServer]:
-    require_isolation()
-    own = ForkServer(sandbox_python().executable)
-    monkeypatch.setattr(local, "fork_server", lambda python=None: own)
-    yield own
-    await asyncio.to_thread(own.shutdown)
-
-
-def kids(pid: int) -> set[int]:
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as fh:
-            return {int(p) for p in fh.read().split()}
-    except FileNotFoundError:
-        return set()
 
 
 def pid_ns(pid: int) -> str:
@@ -47,7 +26,7 @@ def pid_ns(pid: int) -> str:
 
 def spawners(server: int) -> set[int]:
     """The server's children in its own PID namespace (sandboxes each have one of their own)."""
-    return {p for p in kids(server) if pid_ns(p) == pid_ns(server)}
+    return {p for p in processes(server) if pid_ns(p) == pid_ns(server)}
 
 
 def parent(pid: int) -> int:
