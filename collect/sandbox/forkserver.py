@@ -138,8 +138,12 @@ class Server:
             except spawner_mod.Gone:  # killed since its last sandbox: one more try
                 self._forget_spawner(key)
                 pid, ours, go_w = self._spawner(key, template, cfg).spawn()
-        except (OSError, spawner_mod.Gone) as exc:
+        except spawner_mod.Gone as exc:
             self._forget_spawner(key)
+            raise Unavailable(
+                jail.JAIL_UNAVAILABLE, f"cannot start a sandbox spawner: {exc}"
+            ) from None
+        except OSError as exc:  # the kernel refused this clone (or the spawner's fork)
             raise Unavailable(
                 jail.JAIL_UNAVAILABLE, f"cannot create the sandbox namespaces: {exc}"
             ) from None

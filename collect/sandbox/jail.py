@@ -331,15 +331,15 @@ def drop_template(root: str) -> None:
 # -- per sandbox ---------------------------------------------------------------------------
 
 
-def clone(server_child: bool = False) -> int:
+def clone() -> int:
     """``os.fork()`` straight into the sandbox's new namespaces: 0 in the child, which is PID
     1 of its PID namespace, else the child's pid. Python's own fork bookkeeping (import lock,
     thread state, ``os.register_at_fork`` hooks) runs around the raw syscall as it does
     around ``fork()``; the caller is single-threaded, as a forking process must be.
-    ``server_child``: the child's parent is the caller's parent (``CLONE_PARENT``: a spawner
-    clones sandboxes for the fork server, which reaps them; ``spawner.py``)."""
+    The child's parent is the caller's parent (``CLONE_PARENT``): a spawner clones sandboxes
+    for the fork server, which reaps them (``spawner.py``)."""
     number, _ = _syscalls()
-    flags = SANDBOX_NAMESPACES | (CLONE_PARENT if server_child else signal.SIGCHLD)
+    flags = SANDBOX_NAMESPACES | CLONE_PARENT
     api = ctypes.pythonapi
     api.PyOS_BeforeFork()
     zero = ctypes.c_long(0)

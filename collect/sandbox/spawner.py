@@ -70,8 +70,8 @@ class Spawner:
         try:
             self.sock.send(b"s")
             data, fds, _, _ = socket.recv_fds(self.sock, REPLY_MAX, 4)
-        except OSError as exc:
-            raise Gone(str(exc)) from None
+        except OSError:  # reset or broken pipe: it died (the reason is its exit status)
+            raise Gone("the spawner exited") from None
         if not data:
             raise Gone("the spawner exited")
         if data[:1] == b"E" or len(fds) != 4:
@@ -105,7 +105,7 @@ def _serve(sock: socket.socket, prepare, child) -> None:
         err_r, err_w = os.pipe()
         go_r, go_w = os.pipe()
         try:
-            pid = jail.clone(server_child=True)
+            pid = jail.clone()
         except OSError as exc:
             for fd in (in_r, in_w, out_r, out_w, err_r, err_w, go_r, go_w):
                 os.close(fd)

@@ -98,3 +98,27 @@ async def test_spawners_are_bounded_and_the_least_recently_used_stops(server: Fo
             break
         await asyncio.sleep(0.02)
     assert len(spawners(pid)) == MAX_SPAWNERS
+
+
+async def test_a_spawner_that_cannot_start_is_one_line_not_a_namespace_error(
+    server: ForkServer,
+) -> None:
+    """A spawner that dies setting up (here: an output limit that is not a number, which
+    ``LocalSandbox`` never sends) fails the start with the jail's exit code and one line
+    saying so; the kernel's namespaces are not blamed."""
+    from trajkit.collect.sandbox.environment import sandbox_env
+    from trajkit.collect.sandbox.python_env import sandbox_python
+
+    python = sandbox_python()
+    box = LocalSandbox()
+    env = sandbox_env(box.config.output_limit, python.bin_dir(True))
+    config = box._jail_config({**env, "TRAJKIT_OUTPUT_LIMIT": "many"}, python)
+    proc = await server.spawn(config)
+    assert await proc.wait() == 97  # jail.JAIL_UNAVAILABLE
+    line = (await proc.stderr.read()).decode().strip()
+    assert line == "cannot start a sandbox spawner: the spawner exited", line
+    box = await started()  # other configurations are unaffected
+    try:
+        assert (await box.run("1 + 1", timeout=10)).output == "2\n"
+    finally:
+        await box.close()
