@@ -8,6 +8,9 @@ Same run, same machine, rounds interleaved so a busy neighbour slows every row a
 * the fork server as it was before issue 18 (``BASELINE_COMMIT``, read from git; skipped
   when that is unavailable): a launcher, a uid-map helper, init and worker per sandbox, the
   root built bind by bind;
+* today's fork server with a stub in place of the worker (the handshake only): the share of
+  the jail, the spawner, the server and the host, i.e. the least a sandbox can cost before
+  its worker's own Python runs;
 * today's fork server starting each sandbox fresh (``pool`` 0) and handing out sandboxes it
   started ahead (``pool`` 2);
 * the same two through ``LocalSandbox.start()``, the collector's asyncio side included.
@@ -244,6 +247,7 @@ def measure(variant: str, n: int, workdir: str) -> list[tuple[float, float | Non
         "server-before": (os.path.join(workdir, "forkserver.py"), None),
         "server-fresh": (str(SANDBOX_DIR / "forkserver.py"), 0),
         "server-pool": (str(SANDBOX_DIR / "forkserver.py"), 2),
+        "server-stub": (stub_files(workdir), 0),
     }[variant]
     host = BlockingHost(python, server, config, pool)
     try:
@@ -277,6 +281,44 @@ def run_child(cmd: list[str]) -> tuple[float, list[list[Any]]]:
     return children_cpu() - before - sum(c[2] for c in cycles), cycles
 
 
+#: The worker in the "stub" row: the handshake and nothing else, with the real worker loaded
+#: (unused) so the server and its clones are the same size as the real ones.
+STUB_WORKER = """
+import os
+import real_worker  # noqa: F401 - the same memory as the real worker, never run
+
+
+def prepare():
+    pass
+
+
+def main(output_limit=None):
+    line = b""
+    while not line.endswith(b"\\n"):
+        chunk = os.read(0, 4096)
+        if not chunk:
+            os._exit(0)
+        line += chunk
+    os.write(1, b'{"op": "ready"}\\n')
+    while os.read(0, 4096):
+        pass
+    os._exit(0)
+"""
+
+
+def stub_files(workdir: str) -> str:
+    """Today's fork server, with :data:`STUB_WORKER` in place of the worker, in
+    ``workdir/stub``: what a sandbox costs before its worker does anything (the jail, the
+    spawner, the server and the host)."""
+    stub = Path(workdir, "stub")
+    stub.mkdir(exist_ok=True)
+    for path in SANDBOX_DIR.glob("*.py"):
+        name = "real_worker.py" if path.name == "worker.py" else path.name
+        (stub / name).write_text(path.read_text())
+    (stub / "worker.py").write_text(STUB_WORKER)
+    return str(stub / "forkserver.py")
+
+
 def baseline_files(workdir: str) -> bool:
     """The pre-issue-18 fork server, jail and worker, from git, into ``workdir``."""
     for name in BASELINE_FILES:
@@ -303,7 +345,7 @@ def main() -> None:
     n, rounds = (100, 3) if args.quick else (300, 5)
     python, _ = sandbox_config()
     with tempfile.TemporaryDirectory(prefix="trajkit-bench-") as workdir:
-        variants = ["server-fresh", "server-pool", "local-0", "local-2"]
+        variants = ["server-stub", "server-fresh", "server-pool", "local-0", "local-2"]
         if baseline_files(workdir):
             variants.insert(0, "server-before")
         cpu: dict[str, list[float]] = {v: [] for v in ["floor-fork", "floor-namespaces", *variants]}
@@ -331,6 +373,7 @@ LABELS = {
     "floor-namespaces": "floor (a): fork + unshare of the six namespaces + exit",
     "floor-fork": "floor (b): fork + exit of the worker-loaded server process",
     "server-before": "fork server before issue 18 (launcher, helper, init, worker)",
+    "server-stub": "fork server now, a stub worker (handshake only), fresh start",
     "server-fresh": "fork server now, fresh start (pool 0)",
     "server-pool": "fork server now, started ahead (pool 2)",
     "local-0": "`LocalSandbox.start()`, fresh (collector side included)",

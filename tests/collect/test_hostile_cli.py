@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from support import require_isolation
+from support import FIND_CHANNEL, require_isolation
 
 from trajkit.sources.base import LoadOptions
 from trajkit.sources.webshop import SAMPLE_DIR, WebShopSource
@@ -31,10 +31,7 @@ CONTROL, SURROGATES, PROTOCOL, THREADS = (
     "navy blue color, size 10",
     "high speed 4k hdmi cable",
 )
-CHANNEL = (
-    "import gc, json, os\n"
-    "ch = next(o for o in gc.get_objects() if type(o).__name__ == 'Channel')\n"
-)
+CHANNEL = FIND_CHANNEL
 
 
 def X(code: str) -> str:

@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from support import require_backend
+from support import FIND_CHANNEL, require_backend
 
 from trajkit.collect.sandbox import session
 from trajkit.collect.sandbox.backend import sandbox_factory
@@ -30,9 +30,7 @@ from trajkit.schemas import ErrorKind
 CONFIG = SandboxConfig(kill_grace_s=1.0, label="hostile-sandbox")
 
 #: Finds the worker's channel from inside a cell, as any code in the sandbox can.
-CHANNEL = (
-    "import gc, json, os\n"
-    "ch = next(o for o in gc.get_objects() if type(o).__name__ == 'Channel')\n"
+CHANNEL = FIND_CHANNEL + (
     "def send(line):\n    os.write(ch.wfd, line.encode() + b'\\n')\n"
 )
 

@@ -122,3 +122,55 @@ async def test_a_spawner_that_cannot_start_is_one_line_not_a_namespace_error(
         assert (await box.run("1 + 1", timeout=10)).output == "2\n"
     finally:
         await box.close()
+
+
+async def test_a_fresh_sandbox_has_not_loaded_threading_and_a_cell_can(server: ForkServer) -> None:
+    """The worker never imports ``threading``: its at-fork hook would run Python in every
+    clone. A cell that imports it gets a working module whose main thread is the cell's."""
+    box = await started()
+    try:
+        out = (await box.run("import sys\n'threading' in sys.modules", timeout=10)).output
+        assert out == "False\n", out
+        code = (
+            "import threading\n"
+            "seen = []\n"
+            "t = threading.Thread(target=lambda: seen.append(threading.get_ident()))\n"
+            "t.start(); t.join(5)\n"
+            "(threading.main_thread() is threading.current_thread(), len(seen), "
+            "seen[0] != threading.get_ident())"
+        )
+        assert (await box.run(code, timeout=10)).output == "(True, 1, True)\n"
+    finally:
+        await box.close()
+
+
+async def test_sandboxes_cloned_from_one_spawner_share_none_of_each_others_state(
+    server: ForkServer,
+) -> None:
+    """Every sandbox of a configuration is a clone of one spawner, which set up its worker
+    once: what one sandbox does (tools, variables, streams) stays in that sandbox."""
+    from trajkit.core.tools import Tool
+
+    config = SandboxConfig(output_limit=300)
+    tool = Tool(name="secret_tool", fn=lambda: "x", signature="secret_tool()", doc="d")
+    first = LocalSandbox(config, [tool])
+    first.pool_depth = 0
+    await first.start()
+    try:
+        await first.run("x = 41\nimport sys\nsys.stdout.marked = True\nprint('a' * 500)", timeout=10)
+        second = await started(config)
+        try:
+            out = (
+                await second.run(
+                    "import sys\n"
+                    "print('x' in globals(), 'secret_tool' in globals(),"
+                    " hasattr(sys.stdout, 'marked'))",
+                    timeout=10,
+                )
+            ).output
+            assert out == "False False False\n", out
+            assert (await first.run("x + 1", timeout=10)).output == "42\n"
+        finally:
+            await second.close()
+    finally:
+        await first.close()

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from support import require_backend
+from support import FIND_CHANNEL, require_backend
 
 from trajkit.collect.sandbox.backend import sandbox_factory
 from trajkit.collect.sandbox.config import SandboxConfig
@@ -24,9 +24,7 @@ from trajkit.core.tools import Tool
 from trajkit.schemas import ErrorKind
 
 CONFIG = SandboxConfig(kill_grace_s=1.0, label="tool-bridge")
-CHANNEL = (
-    "import gc, json, os\n"
-    "ch = next(o for o in gc.get_objects() if type(o).__name__ == 'Channel')\n"
+CHANNEL = FIND_CHANNEL + (
     "def send(line):\n    os.write(ch.wfd, line.encode() + b'\\n')\n"
 )
 

@@ -10,14 +10,12 @@ to crash the collector at the first write.
 from __future__ import annotations
 
 from battery import Battery, Host, Outcome, report
+from support import FIND_CHANNEL
 
 from trajkit.schemas import ErrorKind
 
 #: Finds the worker's channel object from a cell (anything in the process is reachable).
-CHANNEL = (
-    "import gc, json, os\n"
-    "ch = next(o for o in gc.get_objects() if type(o).__name__ == 'Channel')\n"
-)
+CHANNEL = FIND_CHANNEL
 
 
 def records_encode(out: Outcome) -> None:
