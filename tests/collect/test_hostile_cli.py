@@ -31,7 +31,6 @@ CONTROL, SURROGATES, PROTOCOL, THREADS = (
     "navy blue color, size 10",
     "high speed 4k hdmi cable",
 )
-CHANNEL = FIND_CHANNEL
 
 
 def X(code: str) -> str:
@@ -53,7 +52,7 @@ TURNS = {
         X("print(click('B0TKB00007'))\nprint(click('Buy Now'))"),
     ],
     PROTOCOL: [
-        X(CHANNEL + "frame = {'op': 'result', 'id': 1, 'output': '\\ud800', 'truncated': 10**400,"
+        X(FIND_CHANNEL + "frame = {'op': 'result', 'id': 1, 'output': '\\ud800', 'truncated': 10**400,"
           " 'error': None, 'duration': float('nan'), 'ended': False}\n"
           "os.write(ch.wfd, json.dumps(frame).encode() + b'\\n')\nimport time\ntime.sleep(1)"),
         X("search('x' * 100_000_000)"),

@@ -151,14 +151,13 @@ async def test_sandboxes_cloned_from_one_spawner_share_none_of_each_others_state
     once: what one sandbox does (tools, variables, streams) stays in that sandbox."""
     from trajkit.core.tools import Tool
 
-    config = SandboxConfig(output_limit=300)
     tool = Tool(name="secret_tool", fn=lambda: "x", signature="secret_tool()", doc="d")
-    first = LocalSandbox(config, [tool])
+    first = LocalSandbox(None, [tool])
     first.pool_depth = 0
     await first.start()
     try:
-        await first.run("x = 41\nimport sys\nsys.stdout.marked = True\nprint('a' * 500)", timeout=10)
-        second = await started(config)
+        await first.run("x = 41\nimport sys\nsys.stdout.marked = True", timeout=10)
+        second = await started()
         try:
             out = (
                 await second.run(

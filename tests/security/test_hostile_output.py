@@ -14,9 +14,6 @@ from support import FIND_CHANNEL
 
 from trajkit.schemas import ErrorKind
 
-#: Finds the worker's channel object from a cell (anything in the process is reachable).
-CHANNEL = FIND_CHANNEL
-
 
 def records_encode(out: Outcome) -> None:
     for traj in (out.episode, out.next_episode):
@@ -46,7 +43,7 @@ async def test_lone_surrogates_from_every_direction(battery: Battery, host: Host
 
 
 async def test_forged_result_frame(battery: Battery, host: Host) -> None:
-    code = CHANNEL + (
+    code = FIND_CHANNEL + (
         "for fields in [{'duration': float('nan')}, {'truncated': 10**400}]:\n"
         "    frame = {'op': 'result', 'id': 1, 'output': '', 'truncated': 0, 'error': None,\n"
         "             'duration': 0.0, 'ended': False, **fields}\n"
@@ -68,7 +65,7 @@ async def test_forged_result_frame(battery: Battery, host: Host) -> None:
 
 
 async def test_forged_tool_call_frame(battery: Battery, host: Host) -> None:
-    code = CHANNEL + (
+    code = FIND_CHANNEL + (
         "frame = {'op': 'tool_call', 'id': 1, 'name': 'echo', 'args': {'not': 'a list'},\n"
         "         'kwargs': {}}\n"
         "os.write(ch.wfd, json.dumps(frame).encode() + b'\\n')\n"
@@ -121,7 +118,7 @@ async def test_an_exception_whose_str_raises(battery: Battery, host: Host) -> No
 async def test_output_printed_after_the_cell_ended(battery: Battery, host: Host) -> None:
     # Deterministically between this cell and the next: the worker's main loop, back for its
     # next command, first lets the thread print (a hook on the channel, installed by the cell).
-    code = CHANNEL + (
+    code = FIND_CHANNEL + (
         "import threading\n"
         "ended, printed = threading.Event(), threading.Event()\n"
         "def late():\n    ended.wait()\n    print('late words')\n    printed.set()\n"
