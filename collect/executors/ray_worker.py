@@ -1,6 +1,6 @@
 """The worker side of ``--executor ray``: one long-lived episode player per Ray worker process.
 
-Ray runs this class as an async actor (``ray_executor.py`` wraps it; this module never
+Ray runs this class as an async actor (``ray_pool.py`` wraps it; this module never
 imports Ray, so it is testable without it). Everything expensive — the source (its judge
 pool, corpus index), the sandbox backend (fork server or Docker client) and the teacher's
 HTTP client with its response cache — is built once per process on the first call, from the

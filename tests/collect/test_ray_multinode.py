@@ -296,7 +296,7 @@ def test_run_json_counts_nodes_from_the_records_and_keeps_losses_across_a_resume
 def test_the_drivers_docker_engine_is_not_forced_on_every_node() -> None:
     """A driver's DOCKER_HOST (a loopback port, a socket) names another engine, or none, on
     another node: workers use their own node's engine; teacher keys still travel."""
-    from trajkit.collect.executors.ray_executor import forwarded_env
+    from trajkit.collect.executors.ray_pool import forwarded_env
 
     env = {"OPENAI_API_KEY": "k", "ANTHROPIC_BASE_URL": "u", "DOCKER_HOST": "tcp://127.0.0.1:2376",
            "DOCKER_CERT_PATH": "/home/me/.docker", "HOME": "/home/me"}
