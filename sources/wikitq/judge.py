@@ -65,7 +65,10 @@ def parse_number(text: str) -> int | float | None:
     if "_" in text:
         return None
     if _INT.fullmatch(text):
-        return int(text)
+        try:
+            return int(text)
+        except ValueError:  # over Python's 4,300-digit limit: no float holds it either
+            return None
     try:
         amount = float(text)
     except ValueError:
@@ -134,8 +137,19 @@ class Value:
 
 
 def _number_value(amount: float, original: str) -> Value:
-    amount = round(amount) if abs(amount - round(amount)) < 1e-6 else amount
-    return Value("number", normalize(original) if original else str(amount), float(amount))
+    """The evaluator's ``NumberValue``: an amount within 1e-6 of a whole number becomes
+    ``int(amount)``, which truncates (``2.9999999`` is 2, not 3), exactly as it does there.
+
+    An integer too large for a float (over 308 digits) would crash the evaluator; here it
+    stays a string, matched by its text only.
+    """
+    if abs(amount - round(amount)) < 1e-6:
+        amount = int(amount)
+    try:
+        as_float = float(amount)
+    except OverflowError:
+        return Value("string", normalize(original or str(amount)))
+    return Value("number", normalize(original) if original else str(amount), as_float)
 
 
 def to_value(original: str, canon: str | None = None) -> Value:

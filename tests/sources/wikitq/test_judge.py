@@ -51,6 +51,9 @@ def test_numbers_and_dates_are_read_like_python_2() -> None:
     assert to_value("2001-xx-xx").kind == "number"
     assert to_value("1,000", "1000.0").kind == "number"
     assert to_value("1,000").kind == "string"
+    huge = "1" * 400
+    assert to_value(huge).kind == "string"  # no float holds it: matched by its text only
+    assert judge_denotation([huge], None, huge).success
 
 
 def test_approximated_canon_forms() -> None:
@@ -80,6 +83,9 @@ def test_split_answer_reads_pipes_and_list_literals() -> None:
         "(" + "a" * 200_000 + ")",
         "x|" * 50_000,
         "[__import__('os').system('echo no')]",
+        "1" * 400,  # an int too large for a float (the evaluator itself would crash)
+        "1" * 400 + "-xx-xx",  # the same as a date's year
+        "9" * 5000,  # longer than int() reads
     ],
 )
 def test_hostile_answers_end_in_a_verdict(answer: str) -> None:
