@@ -11,18 +11,21 @@ from __future__ import annotations
 import re
 
 # ``\boxed`` or ``\fbox`` not followed by another letter (so ``\boxedfoo`` is not a box).
-_BOX_RE = re.compile(r"\\(?:boxed|fbox)(?![A-Za-z])")
+_BOXED_RE = re.compile(r"\\boxed(?![A-Za-z])")
+_FBOX_RE = re.compile(r"\\fbox(?![A-Za-z])")
 _BARE_END = re.compile(r"[\s$]")
 
 
 def last_boxed(text: str) -> str | None:
-    """Return the content of the last ``\\boxed``/``\\fbox`` in ``text``, or ``None``.
+    """Return the content of the last ``\\boxed`` in ``text`` (the last ``\\fbox`` when
+    there is none), or ``None``.
 
-    The last box wins because worked solutions sometimes box intermediate results. A
-    malformed last box (unbalanced braces, nothing after ``\\boxed``) gives ``None`` rather
-    than silently falling back to an earlier, intermediate box.
+    The last box wins because worked solutions sometimes box intermediate results, and
+    ``\\boxed`` before ``\\fbox`` because MATH's own grader looks for them in that order
+    (``last_boxed_only_string``). A malformed last box (unbalanced braces, nothing after
+    ``\\boxed``) gives ``None`` rather than silently falling back to an earlier box.
     """
-    matches = list(_BOX_RE.finditer(text))
+    matches = list(_BOXED_RE.finditer(text)) or list(_FBOX_RE.finditer(text))
     if not matches:
         return None
     return _box_content(text, matches[-1].end())

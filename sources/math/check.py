@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from trajkit.sources.math.boxed import whole_box
+from trajkit.sources.math.boxed import last_boxed, whole_box
 from trajkit.sources.math.forms import normalise_answer, python_to_latex, strip_money
 
 _LATEX_MARKERS = ("$", "\\(", "\\[", "\\boxed", "\\fbox")
@@ -38,17 +38,22 @@ def _unwrap(text: str) -> str | None:
 
 def answer_core(answer: str) -> str | None:
     """The answer itself, out of an "answer is" lead-in, ``$...$``/``\\(...\\)`` delimiters,
-    one ``\\boxed{}`` and a final full stop, so bare and boxed answers read the same.
+    its box and a final full stop, so bare and boxed answers read the same.
 
-    ``None`` when math markup remains outside (prose with formulas in it, several boxes):
-    that text is left for math-verify's own extraction.
+    Text with several boxes, or prose around a box, answers with its last box, as MATH's
+    grader reads a model's output (``\\boxed{1}. Wait, actually \\boxed{2}`` is 2; two
+    answers boxed apart are not read as a set). ``None`` when math markup remains outside
+    any box (prose with formulas in it): that text is left for math-verify's extraction.
     """
     text = _ANSWER_PREFIX.sub("", strip_money(answer).strip(), count=1)
     for _ in range(4):  # e.g. ``$\\boxed{5}$.``: full stop, delimiters, box
         text = text.strip().rstrip(".").strip()
         inner = _unwrap(text)
         if inner is None:
-            break
+            if any(box in text for box in ("\\boxed", "\\fbox")):
+                inner = last_boxed(text)
+            if inner is None:
+                break
         text = inner
     if not text or any(marker in text for marker in _LATEX_MARKERS):
         return None

@@ -70,24 +70,58 @@ def _percent(text: str, percent_question: bool) -> str:
 # --------------------------------------------------------------------------- degrees, units
 
 _DEGREES = re.compile(r"\^\s*\{\s*\\circ\s*\}|\^\s*\\circ|°|\\degree\b|(?<=\d)\s*\\circ\b")
+# Words after a number that change its value, so they are never units: a magnitude
+# (``5 million`` is 5·10^6, read as such) and an operation or fraction word (``5 squared``,
+# ``3 halves``, ``10 factorial``: left as written, so they never equal the bare number).
+_MAGNITUDES = {
+    "hundred": "10^{2}", "thousand": "10^{3}", "million": "10^{6}", "billion": "10^{9}",
+    "trillion": "10^{12}", "dozen": "12",
+}
+_CHANGES_VALUE = (
+    r"(?:hundred|thousand|million|billion|trillion|dozen)s?|squared|cubed|factorial|mod|modulo"
+    r"|halves|thirds|quarters|fourths|fifths|sixths|sevenths|eighths|ninths|tenths"
+    r"|hundredths|thousandths|millionths|power|powers|root|roots"
+)
 # A trailing unit written as text (``5\text{ cm}``, ``12\mbox{ inches}``, ``20\text{ cm}^2``)
 # after something that ends like a value.
 _TEXT_UNIT = re.compile(
-    r"(?<=[\d}).])\s*\\(?:text|mbox|textnormal|textrm|mathrm)\s*\{\s*[A-Za-z][A-Za-z .]*\}"
+    r"(?<=[\d}).])\s*\\(?:text|mbox|textnormal|textrm|mathrm)\s*\{"
+    rf"\s*(?!(?:{_CHANGES_VALUE})\b)[A-Za-z][A-Za-z .]*\}}"
     r"(?:\s*\^\s*\{?\s*[23]\s*\}?)?\s*$"
 )
 # A plain number followed by one to three unit words (``1,000 dollars``, ``3 square units``).
 # Words of one or two letters are variables (``5 x`` is 5x), except the common unit symbols;
 # words that relate the number to something else ("5 and more") are not units.
-_NOT_UNITS = r"(?!(?:and|not|nor|but|plus|minus|times|over|than|less|more|fewer|are)\b)"
+_NOT_UNITS = (
+    r"(?!(?:and|not|nor|but|plus|minus|times|over|than|less|more|fewer|are"
+    rf"|{_CHANGES_VALUE})\b)"
+)
 _UNIT_WORD = rf"{_NOT_UNITS}(?:[A-Za-z]{{3,}}|cm|mm|km|ft|kg|mg|ml|oz|lb|hr|mi|yd)"
 _NUMBER_WORDS = re.compile(
     rf"^(-?\d[\d,.]*|\\frac\{{\d+\}}\{{\d+\}})\s+{_UNIT_WORD}(?:\s+{_UNIT_WORD}){{0,2}}\.?$"
 )
 
 
+# A number times a magnitude, then optional unit words: ``5 million``, ``2.5 billion
+# dollars``, ``3\text{ million}`` (out of its ``\text{}`` first).
+_MAGNITUDE_WORDS = re.compile(
+    rf"^(-?\d[\d,.]*)\s+({'|'.join(_MAGNITUDES)})s?(?:\s+{_UNIT_WORD}){{0,2}}\.?$"
+)
+
+
+# ``5\text{ squared}``: out of its ``\text{}``, which math-verify would drop as a unit.
+_TEXT_CHANGES_VALUE = re.compile(
+    rf"\\(?:text|mbox|textnormal|textrm|mathrm)\s*\{{(\s*(?:{_CHANGES_VALUE})\b[A-Za-z .]*)\}}"
+)
+
+
 def _units(text: str) -> str:
     text = _DEGREES.sub("", text).strip()
+    text = _TEXT_CHANGES_VALUE.sub(lambda m: " " + m.group(1).strip(), text)
+    magnitude = _MAGNITUDE_WORDS.match(text)
+    if magnitude:
+        number = _thousands(magnitude.group(1))
+        return f"{number}\\cdot {_MAGNITUDES[magnitude.group(2)]}"
     text = _TEXT_UNIT.sub("", text).strip()
     match = _NUMBER_WORDS.match(text)
     return match.group(1) if match else text

@@ -35,6 +35,7 @@ def load(**kw: object) -> list:
         (r"$\boxed{\frac{\sqrt{2}}{2}}$", r"\frac{\sqrt{2}}{2}"),
         (r"first \boxed{1} then \boxed{\dfrac{7}{10}}", r"\dfrac{7}{10}"),
         (r"$2^3 = \fbox{8}$", "8"),
+        (r"\boxed{3} and \fbox{4}", "3"),  # \boxed first, as MATH's grader looks
         (r"It is $\boxed 6$.", "6"),
         (r"\boxed{\{1, 2\}}", r"\{1, 2\}"),
         (r"\boxed{ (2, -1) }", "(2, -1)"),

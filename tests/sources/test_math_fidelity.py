@@ -620,6 +620,13 @@ def test_is_percent_question(problem: str | None, reference: str, expected: bool
         ("5 x", True, "5 x"),  # a variable, not a unit
         ("6 ways", True, "6"),
         ("5 and more", True, "5 and more"),  # a relation, not a unit
+        ("5 million", True, r"5\cdot 10^{6}"),  # a magnitude multiplies
+        ("1,200 thousand dollars", True, r"1200\cdot 10^{3}"),
+        (r"3\textrm{ million}", True, r"3\cdot 10^{6}"),
+        ("4 dozen", True, r"4\cdot 12"),
+        ("5 squared", True, "5 squared"),  # an operation, not a unit
+        (r"5\text{ squared}", True, "5 squared"),  # out of the \text{} math-verify drops
+        ("3 halves", True, "3 halves"),
         (r"\text{(A), (C)}", True, "A, C"),
         (r"\text{(C)}", True, r"\text{(C)}"),
     ],
@@ -635,9 +642,45 @@ def test_normalise_answer(text: str, percent_question: bool, expected: str) -> N
         (r"The answer is $\boxed{\frac{7}{10}}$.", r"\frac{7}{10}"),
         (r"\(x = 5\)", "x = 5"),
         ("$$(3, -4)$$", "(3, -4)"),
-        (r"\boxed{1} and \boxed{2}", None),  # several boxes: math-verify's extraction
+        (r"\boxed{1} and \boxed{2}", "2"),  # several boxes: the last, as MATH's grader
+        (r"\boxed{1}. Wait, actually \boxed{2}.", "2"),
+        (r"Since $x^2 = 4$, $x = \boxed{2}$.", "2"),  # prose around a box: the box
+        (r"\boxed{1} and \boxed{", None),  # a broken last box: never an earlier one
         (r"Since $x^2 = 4$, we get $x = 2$", None),  # prose holding formulas
     ],
 )
 def test_answer_core(answer: str, expected: str | None) -> None:
     assert answer_core(answer) == expected
+
+
+# Found by a differential run against hendrycks/math's grader: each was judged correct before
+# (the number read alone, or two boxes read as a set) where the grader says wrong, or wrong
+# where it takes the last box.
+READ_AS_WRITTEN = [
+    ("5", "5 million", False),
+    ("5000000", "5 million", True),
+    ("5", r"3\textrm{ million}", False),
+    ("48", "4 dozen", True),
+    ("5", "5 squared", False),
+    ("2", "2 cubed", False),
+    ("3", "3 halves", False),
+    ("10", "10 factorial", False),
+    ("7", "7 mod", False),
+    ("5", r"5\text{ squared}", False),
+    ("2", r"\boxed{1}. Wait, actually \boxed{2}", True),
+    ("5", r"\boxed{3} \boxed{5}", True),
+    ("3, 5", r"\boxed{3} \boxed{5}", False),
+    ("5", "5 cm", True),  # units still go
+]
+
+
+async def test_words_that_change_the_value_and_several_boxes() -> None:
+    judge = MathJudge(workers=1)
+    try:
+        got = [
+            (reference, answer, (await judge.judge(reference, answer)).success)
+            for reference, answer, _ in READ_AS_WRITTEN
+        ]
+    finally:
+        await judge.aclose()
+    assert got == READ_AS_WRITTEN
