@@ -17,7 +17,8 @@ Guarantees: the version is verified first (exporting drifted data would publish 
 card contradicts); output is deterministic (rows in data order, no timestamps beyond the
 manifest's own ``created_at``); it is written into a temporary sibling and renamed into place,
 so ``--to`` is either the complete old export or the complete new one; an existing ``--to`` is
-replaced only with ``force``.
+replaced only with ``force``, and only when it is an earlier export (``check_replaceable``:
+never the version itself, an output root, a run's or a version's files, or a user's folder).
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ from trajkit.dataset.export_chat import (
     openai_row,
     sharegpt_row,
 )
-from trajkit.dataset.inputs import is_version_dir
+from trajkit.dataset.inputs import RUN_FILE, is_version_dir
 from trajkit.dataset.summary import DataSummary
 from trajkit.dataset.verify import verify_version
 from trajkit.dataset.version import iter_data, list_versions, read_manifest
@@ -175,6 +176,35 @@ def write_hf_folder(
     result.files = sorted(files)
 
 
+#: What an ``hf`` export folder holds (``write_hf_folder``): the only directory ``--force``
+#: may replace.
+HF_EXPORT_ENTRIES = frozenset({README_FILE, CHANGELOG_FILE, "data"})
+
+
+def check_replaceable(target: Path, version_dir: Path, fmt: str) -> None:
+    """Refuse a ``--force`` that would destroy more than an earlier export: the version being
+    exported or anything holding it (the output root), any file inside a run or a dataset
+    version, a directory for a one-file format, and a directory that is not an ``hf``
+    export (a user's folder: ``--force`` replaces exports, it does not empty directories)."""
+    where = target.resolve()
+    source = version_dir.resolve()
+    if where == source or where in source.parents or source in where.parents:
+        raise ConfigError(f"--to {target}: is, or holds, the dataset version being exported")
+    for folder in (where, *where.parents):
+        if is_version_dir(folder) or (folder / RUN_FILE).is_file():
+            kind = "a dataset version" if is_version_dir(folder) else "a collection run"
+            raise ConfigError(f"--to {target}: is inside {kind} ({folder}); --force never "
+                              "replaces collected data")
+    if not target.is_dir() or target.is_symlink():
+        return
+    if fmt != "hf":
+        raise ConfigError(f"--to {target}: is a directory; --format {fmt} writes one file")
+    entries = {entry.name for entry in target.iterdir()}
+    if not entries <= HF_EXPORT_ENTRIES or (entries and README_FILE not in entries):
+        raise ConfigError(f"--to {target}: is a directory but not an earlier hf export "
+                          "(README.md, data/, CHANGELOG.md); --force replaces only those")
+
+
 def place(tmp: Path, target: Path, force: bool) -> None:
     """Move the finished ``tmp`` onto ``target``: atomic for a file, old-aside-then-swap for a
     directory (both renames are on one filesystem, so a reader sees old or new, never half)."""
@@ -227,6 +257,8 @@ def export_version(
     target = Path(to)
     if target.exists() and not force:
         raise ConfigError(f"--to {target}: already exists (use --force to replace it)")
+    if target.exists() or target.is_symlink():
+        check_replaceable(target, version_dir, fmt)
     if not target.parent.is_dir():
         raise ConfigError(f"--to {target}: directory {target.parent} does not exist")
     result = ExportResult(path=target, format=fmt, version_dir=version_dir, manifest=manifest,

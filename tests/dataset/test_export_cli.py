@@ -94,3 +94,35 @@ def test_find_streams_and_reports_other_matches(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     with pytest.raises(DataError, match="not a run, dataset version"):
         search_files(tmp_path / "empty")
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_force_replaces_only_an_earlier_export(out: Path, tmp_path: Path) -> None:
+    """``--force`` once renamed any ``--to`` aside and deleted it: the version being exported,
+    the whole output root, a run's records, a user's folder. Each is refused now, one line,
+    exit 2, nothing touched; an earlier export (file or hf folder) is still replaced."""
+    version = out / "datasets" / "ds" / "v1"
+    user = tmp_path / "mine"
+    user.mkdir()
+    (user / "notes.txt").write_text("precious\n")
+    before, mine = _tree(out), _tree(user)
+    cases = [
+        (["--format", "hf", "--to", str(version)], "the dataset version being exported"),
+        (["--format", "hf", "--to", str(out)], "the dataset version being exported"),
+        (["--format", "openai", "--to", str(out / "runs" / "r" / "trajectories.jsonl")],
+         "inside a collection run"),
+        (["--format", "hf", "--to", str(user)], "not an earlier hf export"),
+        (["--format", "openai", "--to", str(user)], "is a directory"),
+    ]
+    for args, why in cases:
+        res = runner.invoke(app, ["export", str(version), *args, "--force"])
+        assert res.exit_code == 2 and why in res.output, (args, res.output)
+        assert len(res.output.strip().splitlines()) == 1
+    assert _tree(out) == before and _tree(user) == mine
+    for fmt, to in (("hf", tmp_path / "hf"), ("openai", tmp_path / "a.jsonl")):
+        for _ in range(2):
+            res = runner.invoke(app, ["export", str(version), "--format", fmt, "--to", str(to), "--force"])
+            assert res.exit_code == 0, res.output
