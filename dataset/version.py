@@ -495,7 +495,14 @@ def build_version(
                 # version is never empty: this is the create-exclusive claim of vN.
                 os.rename(tmp, target)
             except OSError as exc:
-                if exc.errno in (errno.EEXIST, errno.ENOTEMPTY) or target.exists():
+                if target.is_dir():  # another writer published vN first: look again
+                    continue
+                if target.exists() or target.is_symlink():  # never a version: no retry helps
+                    raise DataError(
+                        f"{target}: exists and is not a dataset version directory; move it "
+                        "away and run again"
+                    ) from None
+                if exc.errno in (errno.EEXIST, errno.ENOTEMPTY):
                     continue
                 raise
             placed = True

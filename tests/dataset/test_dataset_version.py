@@ -55,6 +55,22 @@ def test_first_build_writes_v1(run_a: Path, out: Path) -> None:
     assert not [p for p in res.path.parent.iterdir() if p.name.startswith(".tmp-")]
 
 
+@pytest.mark.timeout(30)  # before the fix: a busy loop, forever
+@pytest.mark.parametrize("squatter", ["file", "dangling-link"])
+def test_a_non_directory_at_the_next_version_is_one_error(
+    run_a: Path, out: Path, squatter: str
+) -> None:
+    root = out / "datasets" / "mission"
+    root.mkdir(parents=True)
+    if squatter == "file":
+        (root / "v1").write_text("x\n")
+    else:
+        (root / "v1").symlink_to(out / "nowhere")
+    with pytest.raises(DataError, match=r"v1: exists and is not a dataset version directory"):
+        build_version([run_a], "mission", out, default_chain())
+    assert sorted(p.name for p in root.iterdir()) == ["v1"]  # no scratch directory left
+
+
 def test_data_is_canonical(run_a: Path, out: Path) -> None:
     res = build_version([run_a], "all", out, build_chain(["all"]))
     data = (res.path / DATA_FILE).read_bytes()
