@@ -101,10 +101,15 @@ class RunStore:
         self.nodes = NodeTally()  # where episodes ran (--executor ray), for run.json
         self.repaired_bytes = 0
         self.started_at = utc_now()
-        self._check_config()
-        self._add_environment()
-        self._load_existing()
-        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self._check_records = False  # set when run.json cannot say what the run collected
+        try:
+            self._check_config()
+            self._add_environment()
+            self._load_existing()
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        except BaseException:
+            os.close(self._lock_fd)  # refused: the run is free again (an API caller retries)
+            raise
 
     def _acquire_lock(self) -> int:
         fd = os.open(self.dir / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
@@ -120,12 +125,12 @@ class RunStore:
     def _check_config(self) -> None:
         """Resuming with another source or teacher would mix two collections in one run."""
         path = self.dir / RUN_JSON
-        if not path.exists():
-            return
         try:
             previous = RunManifest.model_validate_json(path.read_text())
-        except ValueError:
-            return  # unreadable manifest: the trajectories file is the source of truth
+        except (OSError, ValueError):
+            # missing or unreadable: the records themselves say what the run collected
+            self._check_records = True
+            return
         self.started_at = previous.started_at
         self.sandbox_environments = list(previous.sandbox_environments)
         self.nodes.carry_over(previous.nodes)
@@ -181,7 +186,9 @@ class RunStore:
         if not self.path.exists():
             return
         torn: list[TornTail] = []
-        for _, traj in iter_records(self.path, Trajectory, torn):
+        for lineno, traj in iter_records(self.path, Trajectory, torn):
+            if self._check_records:
+                self._check_record(lineno, traj)
             if episode_key(traj) in self.done:
                 continue
             self._tally(self._priced(traj))
@@ -197,6 +204,19 @@ class RunStore:
             if last != b"\n":  # a complete record that lost only its newline
                 with open(self.path, "ab") as fh:
                     fh.write(b"\n")
+
+    def _check_record(self, lineno: int, traj: Trajectory) -> None:
+        """Without a readable ``run.json``, a resume must still not mix two collections: each
+        record's source and action format must be this command's."""
+        mine = {"source": self.config.get("source"), "action format": _format(self.config)}
+        theirs = {"source": traj.source, "action format": traj.action_format}
+        for key, value in theirs.items():
+            if mine[key] is not None and value != mine[key]:
+                raise ConfigError(
+                    f"--run {self.run}: {self.path}:{lineno} was collected with {key} "
+                    f"{value!r}, not {mine[key]!r} (and {RUN_JSON} is missing or unreadable); "
+                    "use another --run name"
+                )
 
     def _priced(self, traj: Trajectory) -> Trajectory:
         """``traj`` with ``cost_usd`` at its stage's price, unless it has one or none is known."""

@@ -83,3 +83,28 @@ def test_a_config_without_a_sandbox_records_none(tmp_path: Path) -> None:
     store = RunStore(tmp_path / "r", "r", {"source": "math"})
     assert store.write_manifest("completed", 0).sandbox_environments == []
     store.close()
+
+
+@pytest.mark.parametrize("manifest", ["missing", "unreadable"])
+def test_without_run_json_the_records_keep_another_source_out(tmp_path: Path, manifest: str) -> None:
+    """With ``run.json`` gone or torn, a resume under another source once appended its
+    episodes to this run's (a mixed run, then a mixed dataset); the records now decide."""
+    from factories import make_trajectory, write_run
+
+    from trajkit.collect.run_store import RunStore
+    from trajkit.core.errors import ConfigError
+
+    run = write_run(tmp_path / "r", [make_trajectory("t1", ["solve"]), make_trajectory("t2", ["solve"])])
+    if manifest == "missing":
+        (run / "run.json").unlink()
+    else:
+        (run / "run.json").write_text("{")
+    data = (run / "trajectories.jsonl").read_bytes()
+    with pytest.raises(ConfigError, match=r"trajectories.jsonl:1 was collected with source 'math', not 'hotpotqa'"):
+        RunStore(run, "r", {"source": "hotpotqa"}, describe=False)
+    with pytest.raises(ConfigError, match=r"with action format 'code', not 'tools'"):
+        RunStore(run, "r", {"source": "math", "loop": {"action_format": "tools"}}, describe=False)
+    assert (run / "trajectories.jsonl").read_bytes() == data
+    store = RunStore(run, "r", {"source": "math"}, describe=False)
+    assert store.counts.done == 2
+    store.close()
