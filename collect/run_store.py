@@ -134,6 +134,8 @@ class RunStore:
         self.started_at = previous.started_at
         self.sandbox_environments = list(previous.sandbox_environments)
         self.nodes.carry_over(previous.nodes)
+        if not self.path.exists() or not self.path.stat().st_size:
+            return  # nothing collected yet (a start refused over a typo): nothing to mix
         old_ladder = _ladder(previous.config)
         new_ladder = _ladder(self.config)
         shared = min(len(old_ladder), len(new_ladder))

@@ -108,3 +108,15 @@ def test_without_run_json_the_records_keep_another_source_out(tmp_path: Path, ma
     store = RunStore(run, "r", {"source": "math"}, describe=False)
     assert store.counts.done == 2
     store.close()
+
+
+def test_a_run_with_no_records_does_not_pin_its_configuration(tmp_path: Path) -> None:
+    """A start refused over a typo (``--teacher replay:nonexist``) leaves a run.json and no
+    record; the corrected command under the same ``--run`` was then refused as another
+    teacher's run. With nothing collected there is nothing to mix."""
+    first = RunStore(tmp_path / "r", "r", {"source": "math", "teacher": "replay:typo"}, describe=False)
+    first.write_manifest("failed", 0)
+    first.close()
+    assert (tmp_path / "r" / RUN_JSON).is_file()
+    again = RunStore(tmp_path / "r", "r", {"source": "hotpotqa", "teacher": "replay:ok"}, describe=False)
+    again.close()
