@@ -153,21 +153,45 @@ def parse_suite(
 
 
 def _defines(program: str, name: str) -> bool:
+    """Whether ``program`` binds ``name`` at top level: a ``def``/``class``, an assignment
+    (``add = lambda a, b: a + b``, ``add = _impl``) or an import ``as`` it. The official
+    harness runs prompt + completion as one file, where any of these replaces the stub."""
     try:
         tree = ast.parse(program)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return False
-    kinds = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
-    return any(isinstance(node, kinds) and node.name == name for node in tree.body)
+    return any(name in _bound(node) for node in tree.body)
+
+
+def _bound(node: ast.stmt) -> set[str]:
+    """The names a top-level statement binds (only the forms that can replace a function)."""
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return {node.name}
+    if isinstance(node, ast.Assign):
+        return {t.id for t in node.targets if isinstance(t, ast.Name)}
+    if isinstance(node, ast.AnnAssign) and node.value is not None:
+        return {node.target.id} if isinstance(node.target, ast.Name) else set()
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return {(a.asname or a.name).split(".")[0] for a in node.names}
+    return set()
+
+
+def _indented(body: str) -> bool:
+    """Whether a body's first line of code is indented (comments and blank lines, which
+    Python ignores for indentation, may sit at column 0 above it)."""
+    for line in body.splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            return line[:1] in (" ", "\t")
+    return False
 
 
 def program_for(suite: TestSuite, solution: str) -> str:
     """The program a solution is run as. Without a ``prompt``, the solution itself. With one
     (HumanEval's stub), the prompt always comes first, as the official harness prepends it
-    (its imports stay available); a solution that defines ``entry_point`` at top level then
-    replaces the stub's function (its ``from __future__`` lines, which must open a file, move
+    (its imports stay available); a solution that binds ``entry_point`` at top level
+    (``_defines``) then replaces the stub's function (its ``from __future__`` lines, which must open a file, move
     above the stub), and one that does not is taken as the function's body and indented under
-    the stub when it is not indented already."""
+    the stub when its first line of code is not indented already."""
     if not suite.prompt:
         return solution
     head = suite.prompt.rstrip("\n") + "\n"
@@ -177,5 +201,5 @@ def program_for(suite: TestSuite, solution: str) -> str:
         future = [line for line in lines if _FUTURE.match(line)]
         rest = "".join(line for line in lines if not _FUTURE.match(line))
         return "".join(future) + head + "\n" + rest
-    body = solution if solution[:1] in (" ", "\t") else textwrap.indent(solution, "    ")
+    body = solution if _indented(solution) else textwrap.indent(solution, "    ")
     return head + body

