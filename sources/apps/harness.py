@@ -65,21 +65,18 @@ def _exit_status(exc: SystemExit) -> int:
 
 
 def _to_json(value: object) -> str:
-    """JSON text of a return value: tuples become lists, sets sorted lists, iterables lists."""
+    """JSON text of a return value: tuples become lists (as the official grader turns them).
+
+    Anything else that is not JSON (a set, ``range``, ``map``, a generator, ``bytes``, a
+    numpy array) raises ``TypeError``, so the test is wrong, as with the official grader,
+    which compares the value itself with ``==`` and so never finds it equal to a list. A
+    numpy scalar is its number (``numpy.int64(3) == 3`` there).
+    """
 
     def default(obj: object) -> object:
-        if isinstance(obj, (set, frozenset)):
-            try:
-                return sorted(obj)
-            except TypeError:
-                return list(obj)
-        if isinstance(obj, (bytes, bytearray)):
-            return bytes(obj).decode("utf-8", "replace")
-        if hasattr(obj, "tolist"):  # numpy arrays and scalars
+        if hasattr(obj, "tolist") and getattr(obj, "ndim", None) == 0:
             return obj.tolist()
-        if hasattr(obj, "__iter__") and not isinstance(obj, (str, dict)):
-            return list(obj)
-        raise TypeError(f"{type(obj).__name__} is not a JSON value")
+        raise TypeError(f"{type(obj).__name__} is not a JSON value, so it equals no expected value")
 
     return json.dumps(value, default=default)
 

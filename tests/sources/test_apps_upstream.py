@@ -450,8 +450,17 @@ ADD = Task(source="apps", task_id="apps/class-solution", prompt="", reference={
     "mode": "call", "fn_name": "add", "class_name": "Solution", "examples": [],
     "inputs": [[2, 7]], "outputs": [9],
 })
+PAIR = Task(source="apps", task_id="apps/pair", prompt="", reference={
+    "mode": "call", "fn_name": "pair", "class_name": None, "examples": [],
+    "inputs": [[2, 1]], "outputs": [[[1, 2]]],
+})
 # call-based forms: (problem, program, official grader's verdict, trajkit passes)
 CALL_FORMS = {
+    "returns a list": ("pair", "def pair(a, b):\n    return sorted([a, b])\n", "pass", True),
+    "returns a tuple": ("pair", "def pair(a, b):\n    return (min(a, b), max(a, b))\n", "pass", True),
+    "returns a set": ("pair", "def pair(a, b):\n    return {a, b}\n", "wrong", False),
+    "returns a range": ("pair", "def pair(a, b):\n    return range(min(a, b), max(a, b) + 1)\n", "wrong", False),
+    "returns a map": ("pair", "def pair(a, b):\n    return map(int, sorted([a, b]))\n", "wrong", False),
     "class Solution for a plain-function problem": (
         "4184", f"class Solution:\n    def is_prime(self, n):\n        return {PRIME}\n", "pass", True),
     "plain function for a class Solution problem": (
@@ -467,7 +476,7 @@ CALL_FORMS = {
 async def test_call_forms_official_vs_trajkit(tasks: dict[str, Task], form: str) -> None:
     require_isolation()
     problem, program, expected, ours = CALL_FORMS[form]
-    task = ADD if problem == "add" else tasks[problem]
+    task = {"add": ADD, "pair": PAIR}.get(problem) or tasks[problem]
     verdict = await AppsJudge(lambda tools: LocalSandbox(SandboxConfig(), tools)).judge(task.reference, program)
     assert await official_grader(task, program) == expected
     assert verdict.success is ours, verdict.details
