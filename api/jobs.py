@@ -49,6 +49,7 @@ from trajkit.collect.options import CollectOptions
 from trajkit.collect.teachers.provider import get_provider, parse_spec
 from trajkit.core.config_files import read_toml
 from trajkit.core.errors import ConfigError, PluginError
+from trajkit.core.options import output_dir
 from trajkit.dataset.options import ExportOptions, PublishOptions
 from trajkit.filters.chain import FilterChain
 from trajkit.filters.config import chain_from_entries
@@ -102,8 +103,10 @@ def _validated(model: type[BaseModel], where: str, values: dict[str, Any]) -> An
         raise ConfigError(f"{where}: {exc}") from None
 
 
-def _resolve_teacher(job: Path, teacher: str) -> str:
+def _resolve_teacher(job: Path, teacher: Any) -> Any:
     """A teacher whose model is a file (``replay:PATH``) resolves relative to the job file."""
+    if not isinstance(teacher, str):
+        return teacher  # CollectOptions reports the wrong type, naming the key
     try:
         provider_name, model = parse_spec(teacher)
         provider = get_provider(provider_name)
@@ -180,6 +183,10 @@ def load_job(path: Path) -> Job:
     if not isinstance(out, str):
         raise ConfigError(f"{path}: out: expected a path string")
     out_dir = path.parent / out
+    try:
+        output_dir(out_dir)
+    except ValueError as exc:
+        raise ConfigError(f"{path}: out: {exc}") from None
     entries = data.get("collect")
     if not isinstance(entries, list) or not entries:
         raise ConfigError(f"{path}: no [[collect]] tables (say what to collect)")

@@ -10,7 +10,8 @@ import typer
 
 from trajkit.cli.console import guard, say
 from trajkit.cli.options import OneLineErrors
-from trajkit.core.errors import ConfigError
+from trajkit.core.errors import ConfigError, StorageError
+from trajkit.core.options import output_dir
 
 app = typer.Typer()
 
@@ -32,9 +33,15 @@ def schema(
         if out_dir is None:
             print(json.dumps(schemas if name is None else schemas[name], indent=2))
             return
-        out_dir.mkdir(parents=True, exist_ok=True)
-        for key, value in schemas.items():
-            (out_dir / f"{key}.schema.json").write_text(json.dumps(value, indent=2) + "\n")
+        try:
+            output_dir(out_dir)
+            out_dir.mkdir(parents=True, exist_ok=True)
+            for key, value in schemas.items():
+                (out_dir / f"{key}.schema.json").write_text(json.dumps(value, indent=2) + "\n")
+        except ValueError as exc:
+            raise ConfigError(f"--out: {exc}") from None
+        except OSError as exc:
+            raise StorageError(f"--out {out_dir}: cannot write ({exc.strerror or exc})") from None
         say(f"wrote {len(schemas)} schema(s) to {out_dir}")
 
     guard(body)

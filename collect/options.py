@@ -11,6 +11,7 @@ The typer command is generated from this model (``trajkit.cli.options``), job fi
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -30,7 +31,7 @@ from trajkit.collect.teachers.turn_text import (
 )
 from trajkit.core import registry
 from trajkit.core.errors import ConfigError, PluginError, UserError
-from trajkit.core.options import CommandOptions, as_list, options_error, parse_pairs
+from trajkit.core.options import CommandOptions, as_list, options_error, output_dir, parse_pairs
 from trajkit.sources.base import LoadOptions
 
 Price = PriceEntry
@@ -163,6 +164,8 @@ class CollectOptions(CommandOptions):
     @field_validator("source_opt", "sandbox_opt", mode="before")
     @classmethod
     def _pairs(cls, value: Any, info: Any) -> dict[str, str]:
+        if value is not None and not isinstance(value, (Mapping, str, list, tuple)):
+            raise ValueError("expected KEY=VALUE pairs (a table or a list of strings)")
         return parse_pairs(value, cls.flag(info.field_name))
 
     @field_validator("price", mode="before")
@@ -177,7 +180,16 @@ class CollectOptions(CommandOptions):
                 model: parse_price(f"{model}={p}")[1] if isinstance(p, str) else p
                 for model, p in value.items()
             }
-        return dict(parse_price(text) for text in as_list(value))
+        texts = as_list(value)
+        for text in texts:
+            if not isinstance(text, str):
+                raise ValueError("expected MODEL=IN,OUT[,CACHE_READ[,CACHE_WRITE]] strings")
+        return dict(parse_price(text) for text in texts)
+
+    @field_validator("out", mode="before")
+    @classmethod
+    def _output_root(cls, value: Any) -> Any:
+        return output_dir(value)
 
     @field_validator("data", mode="before")
     @classmethod

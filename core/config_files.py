@@ -23,5 +23,7 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"--config {path}: no such file") from None
     except OSError as exc:
         raise ConfigError(f"--config {path}: cannot read ({exc.strerror})") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: not UTF-8 text (byte {exc.start})") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {' '.join(str(exc).split())}") from None

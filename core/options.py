@@ -9,6 +9,7 @@ is flag ``--limit`` and keyword ``limit=``; a model may rename a flag in ``cli_f
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -95,3 +96,17 @@ def as_list(value: Any) -> Any:
     if isinstance(value, (str, int, float)) or not isinstance(value, Iterable):
         return [value]
     return list(value)
+
+
+def output_dir(value: Any) -> Any:
+    """An output root (``--out``) as given, unless the path or one of its parents is an
+    existing non-directory (a regular file): then a ``ValueError`` naming it, so an options
+    model's validator reports it as ``--out: ...`` before anything is written."""
+    if not isinstance(value, (str, Path)):
+        return value
+    probe = Path(value)
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        raise ValueError(f"{probe} is not a directory")
+    return value

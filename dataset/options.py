@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 from pydantic import ConfigDict, Field, field_validator
 
 from trajkit.core.errors import ConfigError
-from trajkit.core.options import CommandOptions, as_list
+from trajkit.core.options import CommandOptions, as_list, output_dir
 from trajkit.filters.chain import FilterChain
 from trajkit.filters.flags import CHAIN_OPTIONS, ChainFlags, chain_from_flags
 from trajkit.filters.registry import rebuildable
@@ -97,6 +97,11 @@ class FilterOptions(CommandOptions):
     @classmethod
     def _one_or_many(cls, value: Any) -> Any:
         return as_list(value)
+
+    @field_validator("out", mode="before")
+    @classmethod
+    def _output_root(cls, value: Any) -> Any:
+        return output_dir(value)
 
     @field_validator("min_turns", "max_turns", "min_tokens", "max_tokens", "ngram", mode="before")
     @classmethod

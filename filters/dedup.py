@@ -37,6 +37,10 @@ from trajkit.filters.two_pass import KeepBitmap, TwoPassUnit
 from trajkit.schemas import ActionKind, Trajectory
 
 MODES = ("exact", "near")
+#: Upper bounds datasketch accepts (a numpy seed is below 2**32); ``num_perm`` is capped well
+#: below its 2**32 so the signature (``num_perm`` × 4 bytes per record) stays small.
+MAX_NUM_PERM = 8192
+MAX_SEED = 2**32 - 1
 _TOKEN = re.compile(r"\w+|[^\w\s]")
 _ORDINAL_BITS = 40
 _TURN_CAP = (1 << 21) - 1
@@ -117,9 +121,14 @@ class DedupFilter(TwoPassUnit):
             raise ParamError("mode", f"must be one of {', '.join(MODES)}, got {mode!r}")
         if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 < threshold <= 1:
             raise ParamError("threshold", f"must be a number in (0, 1], got {threshold!r}")
-        for param, value, low in (("num_perm", num_perm, 16), ("shingle", shingle, 1), ("seed", seed, 0)):
+        for param, value, low, high in (
+            ("num_perm", num_perm, 16, MAX_NUM_PERM), ("shingle", shingle, 1, None),
+            ("seed", seed, 0, MAX_SEED),
+        ):
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise ParamError(param, f"must be a whole number >= {low}, got {value!r}")
+            if high is not None and value > high:
+                raise ParamError(param, f"must be a whole number <= {high}, got {value!r}")
         self.mode, self.threshold = mode, float(threshold)
         self.num_perm, self.shingle, self.seed = num_perm, shingle, seed
 

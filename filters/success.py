@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
-from trajkit.filters.base import KEEP, Decision, Drop
+from trajkit.filters.base import KEEP, Decision, Drop, ParamError
 from trajkit.schemas import Trajectory
 
 
@@ -19,6 +20,11 @@ class SuccessFilter:
     name = "success"
 
     def __init__(self, min_score: float = 1.0) -> None:
+        if (
+            isinstance(min_score, bool) or not isinstance(min_score, (int, float))
+            or not math.isfinite(min_score)
+        ):
+            raise ParamError("min_score", f"must be a finite number, got {min_score!r}")
         self.min_score = float(min_score)
 
     @property

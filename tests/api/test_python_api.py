@@ -116,6 +116,30 @@ def test_bad_options_raise_the_error_the_command_line_prints(
     assert not (tmp_path / "runs" / "bad").exists()  # nothing was touched
 
 
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"source_opt": 5}, "--source-opt: expected KEY=VALUE pairs"),
+        ({"sandbox_opt": 5}, "--sandbox-opt: expected KEY=VALUE pairs"),
+        ({"price": 5}, "--price: expected MODEL="),
+        ({"price": [5]}, "--price: expected MODEL="),
+        ({"out": "FILE"}, "--out: "),
+    ],
+)
+def test_wrong_types_and_a_file_as_out_raise_config_errors(
+    options: dict, message: str, tmp_path: Path
+) -> None:
+    afile = tmp_path / "userfile"
+    afile.write_text("mine\n")
+    options = {k: afile if v == "FILE" else v for k, v in options.items()}
+    with pytest.raises(ConfigError) as info:
+        trajkit.collect("math", TEACHER, **{"out": tmp_path, "run": "bad", **options})
+    assert str(info.value).startswith(message), info.value
+    with pytest.raises(ConfigError, match=r"^--out: .*userfile is not a directory"):
+        trajkit.filter([tmp_path], dataset="d", out=afile)
+    assert afile.read_text() == "mine\n"
+
+
 def test_errors_are_raised_typed_never_printed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(ConfigError, match="limt: unknown option"):
         trajkit.collect("math", TEACHER, out=tmp_path, limt=3)

@@ -3,6 +3,8 @@ one line with exit code 2, and the command line, job files and Python agree on v
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from typer.testing import CliRunner
 
@@ -42,6 +44,31 @@ def test_usage_mistakes_are_one_line_and_exit_2(args: list[str], message: str) -
     result = runner.invoke(app, args)
     assert result.exit_code == 2, result.output
     assert len(result.output.strip().splitlines()) == 1 and message in result.output, result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["collect", "math", "--teacher", "replay:x", "--run", "c1", "--out", "FILE"], "--out: "),
+        (["collect", "math", "--teacher", "replay:x", "--run", "c1", "--out", "FILE/sub"], "--out: "),
+        (["filter", "r", "--dataset", "zz", "--out", "FILE"], "--out: "),
+        (["schema", "--out", "FILE"], "--out: "),
+        (["schema", "--out", "/proc/nope"], "--out /proc/nope: cannot write"),
+    ],
+)
+def test_an_output_root_that_is_a_file_is_one_line_and_exit_2(
+    args: list[str], message: str, tmp_path: Path
+) -> None:
+    afile = tmp_path / "userfile"
+    afile.write_text("mine\n")
+    args = [a.replace("FILE", str(afile)) for a in args]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], lines
+    if message == "--out: ":
+        assert "userfile is not a directory" in lines[0]
+    assert afile.read_text() == "mine\n"
 
 
 def test_options_take_the_same_values_from_every_front_end() -> None:

@@ -151,6 +151,14 @@ def test_estimate_calls_no_teacher_and_prices_the_pending_tasks(tmp_path: Path, 
         ('[[collect]]\nsource = "math"\nteacher = "a:b"\n[dataset]\nname = "d"\n[[filter]]\nname = "nope"\n',
          "filter #1: name: unknown filter 'nope'"),
         ('[[collect]\n', "invalid TOML"),
+        ('[[collect]]\nsource = "math"\nteacher = "replay:x"\nsource_opt = 5\n',
+         "collect #1: source_opt: expected KEY=VALUE pairs"),
+        ('[[collect]]\nsource = "math"\nteacher = "replay:x"\nsandbox_opt = 5\n',
+         "collect #1: sandbox_opt: expected KEY=VALUE pairs"),
+        ('[[collect]]\nsource = "math"\nteacher = "replay:x"\nprice = 5\n', "collect #1: price: expected MODEL="),
+        ('[[collect]]\nsource = "math"\nteacher = "replay:x"\nprice = [5]\n', "collect #1: price: expected MODEL="),
+        ('[[collect]]\nsource = "math"\nteacher = 5\n', "collect #1: teacher: Input should be a valid string"),
+        ('out = "job.toml"\n[[collect]]\nsource = "math"\nteacher = "replay:x"\n', "out: "),
     ],
 )
 def test_bad_job_files_name_file_table_and_key(tmp_path: Path, body: str, message: str) -> None:
@@ -167,6 +175,24 @@ def test_bad_job_file_is_one_line_and_exit_2_on_the_command_line(tmp_path: Path)
     assert len(proc.stderr.strip().splitlines()) == 1 and "unknown key 'limt'" in proc.stderr
     summary = json.loads((tmp_path / "s.json").read_text())
     assert summary["exit_code"] == 2 and "limt" in summary["error"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"\xff\xfe[[collect]]\n",
+        b'[[collect]]\nsource = "math"\nteacher = 5\n',
+        b'[[collect]]\nsource = "math"\nteacher = "replay:x"\nprice = [5]\n',
+        b'out = "job.toml"\n[[collect]]\nsource = "math"\nteacher = "replay:x"\n',
+    ],
+)
+def test_wrong_types_and_bytes_in_a_job_file_exit_2_with_one_line(tmp_path: Path, body: bytes) -> None:
+    job = tmp_path / "job.toml"
+    job.write_bytes(body)
+    proc = trajkit("run", str(job), cwd=tmp_path)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "job.toml" in lines[0], lines
 
 
 def test_job_relative_paths_and_defaults(tmp_path: Path) -> None:

@@ -112,6 +112,39 @@ def test_bad_flags_exit_2_with_one_line(setup: tuple[Path, Path], tmp_path: Path
     assert len(err) == 1 and err[0].startswith("error: --"), err
 
 
+@pytest.mark.parametrize(
+    ("table", "param"),
+    [
+        ('name = "dedup"\nmode = "near"\nnum_perm = 99999999999\n', "num_perm"),
+        ('name = "dedup"\nmode = "near"\nseed = 99999999999999999999\n', "seed"),
+        ('name = "success"\nmin_score = "x"\n', "min_score"),
+        ('name = "success"\nmin_score = nan\n', "min_score"),
+        ('name = "success"\nmin_score = inf\n', "min_score"),
+        ('name = "success"\nmin_score = -inf\n', "min_score"),
+    ],
+)
+def test_bad_config_params_exit_2_before_anything_is_written(
+    setup: tuple[Path, Path], tmp_path: Path, table: str, param: str
+) -> None:
+    config = tmp_path / "chain.toml"
+    config.write_text(f"[[filter]]\n{table}")
+    out = tmp_path / "out"
+    res = invoke(str(setup[0]), "--dataset", "d", "--out", str(out), "--config", str(config))
+    assert res.exit_code == 2, res.output  # type: ignore[attr-defined]
+    err = res.stderr.strip().splitlines()  # type: ignore[attr-defined]
+    assert len(err) == 1 and "chain.toml: filter #1" in err[0] and f": {param}: " in err[0], err
+    assert not (out / "datasets").exists()
+
+
+def test_a_config_that_is_not_utf8_is_one_line(setup: tuple[Path, Path], tmp_path: Path) -> None:
+    config = tmp_path / "chain.toml"
+    config.write_bytes(b"\xff\xfe[[filter]]\n")
+    res = invoke(str(setup[0]), "--dataset", "d", "--out", str(tmp_path / "out"), "--config", str(config))
+    assert res.exit_code == 2, res.output  # type: ignore[attr-defined]
+    err = res.stderr.strip().splitlines()  # type: ignore[attr-defined]
+    assert err == [f"error: {config}: invalid TOML: not UTF-8 text (byte 0)"], err
+
+
 def test_default_tokenizer_offline_names_the_flag(setup: tuple[Path, Path], tmp_path: Path,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     import tiktoken
