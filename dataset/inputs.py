@@ -14,7 +14,6 @@ unterminated final line that is not valid JSON is a torn tail: excluded, and rep
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ import pydantic_core
 from pydantic import ValidationError
 
 from trajkit.core.errors import DataError
+from trajkit.core.jsonl import parse_json
 from trajkit.schemas import SCHEMA_VERSION, DatasetManifest, InputFile, RunManifest, Trajectory
 from trajkit.schemas.manifests import PathBase, SandboxEnvironment
 
@@ -161,7 +161,7 @@ class InputSnapshot:
 
 def _is_json(raw: bytes) -> bool:
     try:
-        json.loads(raw)
+        parse_json(raw)
     except ValueError:
         return False
     return True
@@ -235,7 +235,7 @@ def _parse(path: Path, lineno: int, raw: bytes) -> Trajectory:
         obj = _SLOW
     try:
         if obj is _SLOW:
-            obj = json.loads(raw, parse_constant=_no_constants)
+            obj = parse_json(raw, parse_constant=_no_constants)
     except ValueError as exc:
         raise DataError(f"{path}:{lineno}: not valid JSON ({exc})") from None
     if isinstance(obj, dict):

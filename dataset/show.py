@@ -36,6 +36,7 @@ from rich.text import Text
 
 from trajkit.core.demonstration import split_demonstration
 from trajkit.core.errors import DataError
+from trajkit.core.jsonl import parse_json
 from trajkit.core.self_correction import failed_action, success_step_position
 from trajkit.dataset.inputs import TRAJECTORIES_FILE, VERSION_DATA_FILE, is_version_dir
 from trajkit.dataset.naming import teacher_name
@@ -141,7 +142,7 @@ def _scan(path: Path, ident: str) -> Iterator[tuple[int, dict]]:
             if not any(n in raw for n in needles):
                 continue
             try:
-                obj = json.loads(raw)
+                obj = parse_json(raw)
             except ValueError:
                 if raw.endswith(b"\n"):
                     raise DataError(f"{path}:{lineno}: not valid JSON") from None

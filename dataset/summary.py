@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from trajkit.core.jsonl import parse_json
 from trajkit.dataset.naming import teacher_key_name, teacher_name
 from trajkit.schemas import Usage
 from trajkit.schemas.manifests import EnvironmentUse, SandboxEnvironment
@@ -201,7 +202,7 @@ def iter_objects(path: Path) -> Iterator[tuple[int, bytes, dict[str, Any] | None
     with open(path, "rb") as fh:
         for lineno, raw in enumerate(fh, start=1):
             try:
-                obj = json.loads(raw)
+                obj = parse_json(raw)
             except ValueError:
                 obj = None
             yield lineno, raw, obj if isinstance(obj, dict) else None

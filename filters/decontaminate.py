@@ -27,6 +27,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from trajkit.core.jsonl import parse_json
 from trajkit.core.reference_files import pin_file
 from trajkit.filters.base import KEEP, Decision, Drop, ParamError
 from trajkit.schemas import Trajectory
@@ -64,9 +65,9 @@ def reference_texts(path: Path, field: str | None, name: str | None = None) -> I
             with open(path, encoding="utf-8") as fh:
                 for lineno, line in enumerate(fh, 1):
                     if line.strip():
-                        yield _text_of(json.loads(line), field, f"{shown}:{lineno}")
+                        yield _text_of(parse_json(line), field, f"{shown}:{lineno}")
         elif suffix == ".json":
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = parse_json(path.read_text(encoding="utf-8"))
             if isinstance(data, dict) and isinstance(data.get("data"), list):
                 data = data["data"]
             if not isinstance(data, list):

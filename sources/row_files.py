@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from trajkit.core.errors import DataError
-from trajkit.core.jsonl import TornTail, iter_json_lines
+from trajkit.core.jsonl import TornTail, iter_json_lines, parse_json
 from trajkit.sources.hub import first_line
 
 Row = tuple[str, Any]  # (origin, row)
@@ -30,7 +30,7 @@ def _json_lines(path: Path, lines: Iterable[bytes]) -> Iterator[Row]:
         if not raw.strip():
             continue
         try:
-            yield f"{path}:{lineno}", json.loads(raw)
+            yield f"{path}:{lineno}", parse_json(raw)
         except UnicodeDecodeError as exc:
             raise DataError(f"{path}:{lineno}: not UTF-8 text ({exc.reason})") from None
         except json.JSONDecodeError as exc:
@@ -59,7 +59,7 @@ def read_jsonl(path: Path) -> Iterator[Row]:
 def read_json_list(path: Path, noun: str = "rows") -> Iterator[Row]:
     """The items of a JSON document that is a list (``noun`` says what they should be)."""
     try:
-        obj = json.loads(path.read_text(encoding="utf-8"))
+        obj = parse_json(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError as exc:
         raise DataError(f"{path}: not UTF-8 text ({exc.reason})") from None
     except json.JSONDecodeError as exc:

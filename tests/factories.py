@@ -278,3 +278,18 @@ def make_tools_trajectory(task_id: str = "tools-1", *, malformed: bool = True,
     }
     fields.update(overrides)
     return make_trajectory(task_id, steps, **fields)
+
+
+DEEP_LINE = "[" * 100_000 + "]" * 100_000 + "\n"
+"""Valid JSON nested far deeper than Python's ``json`` can read (it raises ``RecursionError``)."""
+
+
+def nested_line(traj: Trajectory, depth: int) -> str:
+    """``traj``'s line with a list in ``task.metadata`` making the whole record ``depth`` deep
+    (the record, ``task`` and ``metadata`` are the first three levels)."""
+    obj = json.loads(traj.model_dump_json())
+    value: object = 0
+    for _ in range(depth - 3):
+        value = [value]
+    obj["task"]["metadata"]["deep"] = value
+    return json.dumps(obj) + "\n"

@@ -31,6 +31,7 @@ from typing import IO, Any
 from pydantic import ValidationError
 
 from trajkit.core.errors import ConfigError, DataError
+from trajkit.core.jsonl import parse_json
 from trajkit.schemas import Trajectory
 from trajkit.schemas.text import valid_tree
 from trajkit.sources.reading import VerdictReader
@@ -99,7 +100,7 @@ def iter_trajectories(path: Path, torn: list[int]) -> Iterator[tuple[int, Trajec
                 first = exc.errors()[0]
                 if first["type"] == "json_invalid":
                     try:
-                        obj = json.loads(raw)
+                        obj = parse_json(raw)
                     except ValueError as bad:
                         if not raw.endswith(b"\n"):
                             torn.append(lineno)

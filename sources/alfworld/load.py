@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from trajkit.core.errors import ConfigError, DataError
+from trajkit.core.jsonl import parse_json
 from trajkit.schemas import Task
 from trajkit.sources.base import LoadOptions
 from trajkit.sources.sampling import sample_tasks
@@ -152,7 +153,7 @@ def discover(root: Path, split: str, report: LoadReport) -> list[Task]:
 
 def _read_json_object(path: Path) -> dict[str, Any]:
     try:
-        obj = json.loads(path.read_text(encoding="utf-8"))
+        obj = parse_json(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError as exc:
         raise DataError(f"{path}: not UTF-8 text ({exc.reason})") from None
     except json.JSONDecodeError as exc:

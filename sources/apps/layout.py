@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from trajkit.core.errors import DataError
+from trajkit.core.jsonl import parse_json
 
 RawRecord = tuple[str, Any]
 QUESTION = "question.txt"
@@ -54,7 +55,7 @@ def _read_text(path: Path) -> str:
 
 def _read_json(path: Path) -> Any:
     try:
-        return json.loads(_read_text(path))
+        return parse_json(_read_text(path))
     except json.JSONDecodeError as exc:
         raise DataError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from trajkit.core.errors import ConfigError, DataError, TrajkitError
+from trajkit.core.jsonl import parse_json
 from trajkit.schemas import Task
 from trajkit.sources.apps.prompt import CALL_MODE, STDIN_MODE, build_prompt
 
@@ -76,7 +77,7 @@ def _json_field(obj: Mapping[str, Any], key: str, origin: str) -> Any:
     if not value.strip():
         return None
     try:
-        return json.loads(value)
+        return parse_json(value)
     except ValueError as exc:
         reason = getattr(exc, "msg", None) or str(exc)
         raise DataError(f"{origin}: field '{key}' is not valid JSON ({reason})") from None

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from trajkit.core.errors import DataError
+from trajkit.core.jsonl import parse_json
 from trajkit.schemas import Task
 from trajkit.sources.base import LoadOptions
 from trajkit.sources.hotpotqa.records import LEVELS, TYPES, parse_choices, record_to_task
@@ -48,7 +49,7 @@ def _read_json(path: Path) -> list[RawRecord]:
     except UnicodeDecodeError as exc:
         raise DataError(f"{path}: not UTF-8 text ({exc.reason})") from None
     try:
-        obj = json.loads(text)
+        obj = parse_json(text)
     except json.JSONDecodeError as exc:
         raise DataError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
     if isinstance(obj, list):

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from trajkit.core.errors import ConfigError, DataError
-from trajkit.core.jsonl import TornTail, iter_json_lines
+from trajkit.core.jsonl import TornTail, iter_json_lines, parse_json
 from trajkit.schemas import Task
 from trajkit.sources.base import LoadOptions
 from trajkit.sources.hub import load_hf_dataset, pick_records
@@ -57,7 +57,7 @@ def _read_json_file(path: Path, id_hint: str | None) -> list[RawRecord]:
     except UnicodeDecodeError as exc:
         raise DataError(f"{path}: not UTF-8 text ({exc.reason})") from None
     try:
-        obj = json.loads(text)
+        obj = parse_json(text)
     except json.JSONDecodeError as exc:
         raise DataError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
     if isinstance(obj, list):

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from trajkit.core.errors import DataError
+from trajkit.core.jsonl import parse_json
 from trajkit.sources.webshop.reward import Goal, Purchase
 from trajkit.sources.webshop.text import name_nouns
 
@@ -122,7 +123,7 @@ def read_json(path: Path) -> tuple[Any, list[int]]:
     except UnicodeDecodeError as exc:
         raise DataError(f"{path}: not UTF-8 text ({exc.reason})") from None
     try:
-        obj = json.loads(text)
+        obj = parse_json(text)
     except json.JSONDecodeError as exc:
         raise DataError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
     lines = list(_locate_lines(text)) if isinstance(obj, (list, dict)) else []

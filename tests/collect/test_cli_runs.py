@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from factories import DEEP_LINE
 from math_tasks import solve_after_one_error, write_problems
 from support import require, require_isolation
 
@@ -243,3 +244,34 @@ def test_max_cost_stops_new_episodes_and_resumes_with_a_higher_budget(loopback, 
     unpriced = run("collect", "math", "--teacher", "openai:unknown-model", "--data", str(data),
                    "--out", str(tmp_path / "out"), "--run", "nop", "--max-cost", "1", env=env)
     assert unpriced.returncode == 2 and "--price" in unpriced.stderr
+
+
+MATH_REPLAY = Path(__file__).resolve().parents[2] / "sources" / "math" / "samples" / "math_demo_replay.jsonl"
+
+
+def test_valid_json_too_deep_to_read_stops_collect_with_one_line_and_leaves_the_run(tmp_path):
+    """Python's ``json`` raises ``RecursionError`` (not ``ValueError``) on JSON nested ~1000
+    deep. In a run being resumed, a replay file or a task file it is malformed data: exit 2,
+    one line naming ``FILE:LINE``, and the run's files byte for byte as they were."""
+    require_isolation()
+    out = tmp_path / "out"
+    first = run("collect", "math", "--teacher", f"replay:{MATH_REPLAY}", "--out", str(out), "--run", "m1")
+    assert first.returncode == 0, first.stderr
+    run_dir = out / "runs" / "m1"
+    with open(run_dir / "trajectories.jsonl", "a", encoding="utf-8") as fh:
+        fh.write(DEEP_LINE)
+    lines = len((run_dir / "trajectories.jsonl").read_text().splitlines())
+    before = {p.name: p.read_bytes() for p in run_dir.iterdir() if p.is_file()}
+    resumed = run("collect", "math", "--teacher", f"replay:{MATH_REPLAY}", "--out", str(out), "--run", "m1")
+    assert resumed.returncode == 2, resumed.stderr
+    assert f"trajectories.jsonl:{lines}: not valid JSON (nested more than 200 deep)" in resumed.stderr
+    assert len(resumed.stderr.strip().splitlines()) == 1, resumed.stderr
+    assert {p.name: p.read_bytes() for p in run_dir.iterdir() if p.is_file()} == before
+
+    deep = tmp_path / "deep.jsonl"
+    deep.write_text(DEEP_LINE, encoding="utf-8")
+    for args in ([f"replay:{deep}"], [f"replay:{MATH_REPLAY}", "--data", str(deep)]):
+        proc = run("collect", "math", "--teacher", *args, "--out", str(tmp_path / "cc"), "--run", "a")
+        assert proc.returncode == 2, proc.stderr
+        assert f"{deep}:1: not valid JSON (nested more than 200 deep)" in proc.stderr
+        assert "Traceback" not in proc.stderr

@@ -6,9 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
-from factories import make_trajectory, write_jsonl, write_run
+from factories import DEEP_LINE, make_trajectory, nested_line, write_jsonl, write_run
 from rich.console import Console
+from typer.testing import CliRunner
 
+from trajkit.cli.app import app
 from trajkit.core.errors import DataError
 from trajkit.dataset.stats import compute_stats, render_stats, stats_as_dict
 from trajkit.dataset.version import build_version
@@ -53,6 +55,18 @@ def test_even_median_and_empty_file(tmp_path: Path) -> None:
 def test_torn_tail_is_reported_not_raised(tmp_path: Path) -> None:
     stats = compute_stats(write_run(tmp_path / "run", known(), tail='{"id": "t6", "ru'))
     assert stats.records == 5 and stats.torn_tail
+
+
+@pytest.mark.parametrize("tail", [DEEP_LINE, nested_line(make_trajectory("deep"), 201)],
+                         ids=["too-deep-for-json", "deeper-than-pydantic-reads"])
+def test_a_deeply_nested_line_is_one_line_error_naming_file_and_line(tmp_path: Path, tail: str) -> None:
+    """Valid JSON nested past what the readers take (Python's ``json`` raises ``RecursionError``,
+    not ``ValueError``, for the first) is malformed data: exit 2 and ``FILE:LINE``, no traceback."""
+    path = write_jsonl(tmp_path / "deep.jsonl", known()[:1], tail=tail)
+    res = CliRunner().invoke(app, ["stats", str(path)])
+    assert res.exit_code == 2, res.output
+    assert f"{path}:2: not valid JSON (nested more than 200 deep)" in res.output
+    assert "Traceback" not in res.output
 
 
 def test_dataset_version_stats_and_filter_table(tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from factories import make_trajectory, write_jsonl, write_run
+from factories import DEEP_LINE, make_trajectory, nested_line, write_jsonl, write_run
 from typer.testing import CliRunner
 
 from trajkit.cli.app import app
@@ -126,3 +126,36 @@ def test_force_replaces_only_an_earlier_export(out: Path, tmp_path: Path) -> Non
         for _ in range(2):
             res = runner.invoke(app, ["export", str(version), "--format", fmt, "--to", str(to), "--force"])
             assert res.exit_code == 0, res.output
+
+
+def test_filter_of_valid_json_too_deep_to_read_is_one_line_error(out: Path, tmp_path: Path) -> None:
+    """Python's ``json`` raises ``RecursionError`` (not ``ValueError``) on such a line, as an
+    input or as a ``--decontaminate`` reference: exit 2 and ``FILE:LINE``, nothing written."""
+    deep = tmp_path / "deep.jsonl"
+    deep.write_text(DEEP_LINE, encoding="utf-8")
+    res = runner.invoke(app, ["filter", str(deep), "--dataset", "x", "--out", str(tmp_path / "o")])
+    assert res.exit_code == 2, res.output
+    assert f"{deep}:1: not valid JSON (nested more than 200 deep" in res.output
+    ref = runner.invoke(app, ["filter", str(out / "runs" / "r"), "--dataset", "x", "--out", str(tmp_path / "o"),
+                              "--decontaminate", str(deep)])
+    assert ref.exit_code == 2, ref.output
+    assert "deep.jsonl" in ref.output and "nested more than 200 deep" in ref.output
+    assert not (tmp_path / "o" / "datasets" / "x" / "v1").exists()
+
+
+@pytest.mark.parametrize(("depth", "valid"), [(200, True), (201, False), (250, False)])
+def test_filter_and_export_agree_on_a_deeply_nested_record(tmp_path: Path, depth: int, valid: bool) -> None:
+    """Export parses with pydantic, which refuses JSON nested more than 200 deep; ``filter``
+    once read such a record with ``json.loads`` and wrote a version ``export`` then called an
+    invalid Trajectory. Now a record exactly 200 deep passes both, and one deeper neither."""
+    path = tmp_path / "in.jsonl"
+    path.write_text(nested_line(make_trajectory("t1", ["solve"]), depth), encoding="utf-8")
+    built = runner.invoke(app, ["filter", str(path), "--dataset", "ds", "--out", str(tmp_path / "o")])
+    if not valid:
+        assert built.exit_code == 2, built.output
+        assert f"{path}:1: not valid JSON (nested more than 200 deep" in built.output
+        return
+    assert built.exit_code == 0, built.output
+    version = tmp_path / "o" / "datasets" / "ds" / "v1"
+    res = runner.invoke(app, ["export", str(version), "--format", "openai", "--to", str(tmp_path / "e.jsonl")])
+    assert res.exit_code == 0, res.output

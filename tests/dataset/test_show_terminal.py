@@ -8,7 +8,8 @@ import json
 import re
 from pathlib import Path
 
-from factories import make_step, make_trajectory, write_jsonl
+import pytest
+from factories import make_step, make_trajectory, nested_line, write_jsonl
 from rich.console import Console
 from typer.testing import CliRunner
 
@@ -120,3 +121,16 @@ def test_show_reads_in_the_report_order_with_a_compact_verdict() -> None:
     assert order == sorted(order)
     assert "✗ failed" in out and "self-correction: recovers from the failed action in turn 1" in out
     assert "reference" in out[out.index("result") :]
+
+
+@pytest.mark.parametrize("depth", [201, 500, 900])
+@pytest.mark.parametrize("as_json", [False, True], ids=["terminal", "json"])
+def test_show_of_a_deeply_nested_record_is_one_line_error(tmp_path: Path, depth: int, as_json: bool) -> None:
+    """Past 200 levels every reader refuses a line, ``show`` too (it used to read it, and then
+    ``valid_tree`` or ``json.loads`` raised ``RecursionError``): ``FILE:LINE``, exit 2."""
+    path = tmp_path / "deep.jsonl"
+    path.write_text(nested_line(make_trajectory("deep-1"), depth), encoding="utf-8")
+    res = runner.invoke(app, ["show", "deep-1", "--in", str(path), *(["--json"] if as_json else [])])
+    assert res.exit_code == 2, res.output
+    assert f"{path}:1: not valid JSON" in res.output
+    assert "Traceback" not in res.output

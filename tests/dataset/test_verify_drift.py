@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from dataset_helpers import sample
-from factories import write_run
+from factories import DEEP_LINE, write_run
 from typer.testing import CliRunner
 
 from trajkit.cli.app import app
@@ -124,3 +124,19 @@ def test_cli_rebuild_reports_a_changed_parent(version: Path, tmp_path: Path) -> 
     res = runner.invoke(app, ["verify", str(version), "--rebuild", "--input", str(moved)])
     assert res.exit_code == 0, res.output
     assert json.loads((version / MANIFEST_FILE).read_text())["inputs"][0]["path"] == "runs/a/trajectories.jsonl"
+
+
+def test_a_deeply_nested_line_appended_is_drift_not_a_traceback(version: Path) -> None:
+    """Valid JSON too deep for Python's ``json`` (``RecursionError``) is a line that is not a
+    record: a drift report naming it, exit 1, and the version left as it was."""
+    data = version / DATA_FILE
+    os.chmod(data, 0o644)
+    with open(data, "a", encoding="utf-8") as fh:
+        fh.write(DEEP_LINE)
+    os.chmod(data, 0o444)
+    before = data.read_bytes()
+    res = runner.invoke(app, ["verify", str(version)])
+    assert res.exit_code == 1, res.output
+    assert res.stdout.splitlines()[0].startswith(f"drift {version}:")
+    assert f"{data}:5: not a JSON record" in res.stdout
+    assert data.read_bytes() == before

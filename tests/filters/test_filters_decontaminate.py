@@ -150,3 +150,13 @@ def test_catches_planted_leaks_in_a_generated_run(tmp_path: Path) -> None:
     kept = {t.task_id for t in chain.run(trajs)}
     assert kept == {f"t{i}" for i in range(80) if i not in leaky}
     assert chain.reports[0].dropped == 8
+
+
+@pytest.mark.parametrize("name", ["deep.jsonl", "deep.json"])
+def test_a_reference_too_deep_to_read_is_a_param_error(tmp_path: Path, name: str) -> None:
+    """Python's ``json`` raises ``RecursionError`` on JSON nested ~1000 deep: the reference
+    file is unreadable, said in one line, not a traceback."""
+    path = tmp_path / name
+    path.write_text("[" * 100_000 + "]" * 100_000 + "\n")
+    with pytest.raises(ParamError, match=rf"{name}: cannot read \(NestingError: nested more than 200 deep"):
+        DecontaminateFilter([str(path)])

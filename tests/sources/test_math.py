@@ -335,3 +335,16 @@ def test_registry() -> None:
         make_source("gsm9k")
     assert one_line(exc) == f"unknown source 'gsm9k' (available: {', '.join(names('source'))})"
     assert {"apps", "hotpotqa", "math"} <= set(names("source"))
+
+
+@pytest.mark.parametrize("name", ["deep.jsonl", "deep.json"])
+def test_json_too_deep_to_read_names_file_and_line(tmp_path: Path, name: str) -> None:
+    """Python's ``json`` raises ``RecursionError`` on JSON nested ~1000 deep; a task file like
+    that is malformed: one line naming the file and the line where it goes too deep."""
+    deep = "[" * 5000 + "]" * 5000
+    first = '{"problem": "p", "solution": "\\\\boxed{1}"}'
+    path = tmp_path / name
+    path.write_text(f"{first}\n{deep}\n" if name.endswith(".jsonl") else f"[{first},\n{deep}]\n")
+    with pytest.raises(DataError) as exc:
+        load(data=str(path))
+    assert one_line(exc).startswith(f"{path}:2: not valid JSON (nested more than 200 deep")

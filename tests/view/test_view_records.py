@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from factories import make_trajectory, write_run
+from factories import DEEP_LINE, make_trajectory, nested_line, write_run
 from view_helpers import episodes, report_text
 
 from trajkit.core.errors import DataError
@@ -102,3 +102,13 @@ def test_no_path_of_the_collecting_machine_reaches_the_report(tmp_path: Path) ->
         text = report_text(report.path)
         assert "collector-home-Zq7x" not in text and str(tmp_path) not in text
         assert "replay:math_replay.jsonl" in text
+
+
+@pytest.mark.parametrize("depth", [201, 500, 100_000])
+def test_a_deeply_nested_line_is_invalid_json_not_a_recursion_error(tmp_path: Path, depth: int) -> None:
+    """Past 200 levels pydantic's parser refuses a line; the ``json.loads`` fallback (and then
+    ``valid_tree``, from ~500) would raise ``RecursionError``. Such a line is malformed data."""
+    tail = DEEP_LINE if depth == 100_000 else nested_line(make_trajectory("deep"), depth)
+    run = write_run(tmp_path / "runs" / "deep", episodes()[:1], tail=tail)
+    with pytest.raises(DataError, match=r"trajectories\.jsonl:2: not valid JSON \(nested more than 200"):
+        build_site(run)
