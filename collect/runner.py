@@ -47,6 +47,8 @@ from trajkit.sources.base import SourceRuntime, make_source
 log = logging.getLogger(__name__)
 
 MANIFEST_EVERY_S = 2.0
+#: How often a stopping run cancels again a worker that has not ended (``_stop_workers``).
+STOP_RECHECK_S = 0.5
 Player = Callable[[Task, EpisodeKey], Awaitable[Trajectory]]
 
 
@@ -201,6 +203,25 @@ def _teacher_info(config: CollectConfig) -> TeacherInfo:
     )
 
 
+async def _stop_workers(workers: list[asyncio.Task[None]]) -> None:
+    """Cancel the workers until every one has ended.
+
+    Once is not always enough: a cancellation can be lost inside an episode (on Python 3.11
+    ``asyncio.wait_for`` drops one that races its result), and that worker then went on
+    playing, and paying for, the rest of the run after Ctrl-C, and at its end waited forever
+    for the episodes the others had abandoned. Cancelled again every ``STOP_RECHECK_S``, and
+    starting no new episode once the run is stopping, it ends after its current turn.
+    """
+    pending = {w for w in workers if not w.done()}
+    while pending:
+        for w in pending:
+            w.cancel()
+        _, pending = await asyncio.wait(pending, timeout=STOP_RECHECK_S)
+    for w in workers:  # retrieved: an error already raised is not logged again as unseen
+        if not w.cancelled():
+            w.exception()
+
+
 async def _play_safely(
     config: CollectConfig, play: Player, task: Task, key: EpisodeKey
 ) -> Trajectory:
@@ -254,6 +275,7 @@ async def _run_all(
     outage = TeacherOutage(config.outage_streak)
     wake = asyncio.Event()  # an episode finished: more may be owed, or the run may be over
     attempts = config.samples > 1 or bool(config.escalate)
+    stopping = False  # the run is ending: no worker starts another episode
 
     with RunProgress(
         console, config.run, total, store.counts.tasks_settled, tasks=attempts
@@ -262,6 +284,8 @@ async def _run_all(
         async def worker() -> None:
             nonlocal last_manifest
             while True:
+                if stopping:
+                    return
                 if not schedule.ready:
                     if not schedule.in_flight:
                         return
@@ -308,7 +332,7 @@ async def _run_all(
             for record in outage.release():
                 store.append(record)
         finally:
-            for w in workers:
-                w.cancel()
-            await asyncio.gather(*workers, return_exceptions=True)
+            stopping = True
+            wake.set()
+            await _stop_workers(workers)
             await wait_for_closing()

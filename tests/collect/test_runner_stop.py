@@ -1,0 +1,86 @@
+"""A stopped run stops, even when an episode loses the cancellation.
+
+An audit's Ctrl-C was sometimes swallowed under load: one worker's cancellation was lost
+inside an episode (Python 3.11's ``asyncio.wait_for`` drops one that races its result), so
+that worker went on playing, and paying for, the rest of the tasks, then waited forever for
+the episodes the other workers had abandoned. Here the executor is a plugin whose episodes
+always swallow the cancellation, registered as a user's own would be.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from factories import make_trajectory
+
+import trajkit
+from trajkit.collect.attempts import FIRST, EpisodeKey
+from trajkit.collect.executors.base import ExecutorBackend
+from trajkit.core import registry
+from trajkit.schemas import Task, Trajectory
+from trajkit.sources.math import MathSource
+
+
+class SwallowingExecutor:
+    """Each episode takes a moment and, cancelled, finishes anyway."""
+
+    def __init__(self, run: str) -> None:
+        self.run = run
+        self.played: list[str] = []
+        self.started = asyncio.Event()
+
+    async def start(self, n_tasks: int) -> None:
+        pass
+
+    async def play(self, task: Task, key: EpisodeKey = FIRST) -> Trajectory:
+        self.played.append(task.task_id)
+        if len(self.played) >= 2:
+            self.started.set()
+        try:
+            await asyncio.sleep(0.05)
+        except asyncio.CancelledError:
+            pass  # lost, as wait_for can lose it
+        return make_trajectory(task.task_id, ["solve"], run=self.run)
+
+    async def aclose(self) -> None:
+        pass
+
+
+class SwallowingBackend(ExecutorBackend):
+    name = "swallowing"
+    last: SwallowingExecutor | None = None
+
+    def make(self, config, console, *, source, sandbox_factory):  # type: ignore[no-untyped-def]
+        SwallowingBackend.last = SwallowingExecutor(config.run)
+        return SwallowingBackend.last
+
+
+@pytest.fixture
+def swallowing():
+    registry.register("executor", "swallowing", SwallowingBackend(), replace=True)
+    try:
+        yield
+    finally:
+        registry.REGISTRY.unregister("executor", "swallowing")
+
+
+async def test_a_cancelled_run_starts_no_episode_after_the_stop_and_ends(
+    swallowing: None, tmp_path: Path
+) -> None:
+    run = asyncio.ensure_future(trajkit.acollect(
+        "math", f"replay:{MathSource.demo_replay}", executor="swallowing", concurrency=2,
+        out=tmp_path / "out", run="s", no_cache=True,
+    ))
+    while SwallowingBackend.last is None:
+        assert not run.done(), run.exception()
+        await asyncio.sleep(0.01)
+    executor = SwallowingBackend.last
+    await asyncio.wait_for(executor.started.wait(), 30)
+    run.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(run, 30)  # before the fix: every task played first
+    assert len(executor.played) == 2, executor.played  # the two in flight, none after
+    lines = (tmp_path / "out" / "runs" / "s" / "trajectories.jsonl").read_text().splitlines()
+    assert len(lines) <= 2
