@@ -84,7 +84,13 @@ class RunStore:
         self.dir = run_dir
         self.run = run
         self.config = config
-        self.dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # read-only, full, or a parent that cannot exist (/proc/...)
+            raise StorageError(
+                f"{self.dir}: cannot create the run directory ({exc.strerror or exc}); "
+                "check --out"
+            ) from None
         self._lock_fd = self._acquire_lock()
         self.path = self.dir / TRAJECTORIES
         #: (task id, stage, attempt) of every episode recorded, and each task's outcomes
@@ -106,13 +112,25 @@ class RunStore:
             self._check_config()
             self._add_environment()
             self._load_existing()
-            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            try:
+                self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            except OSError as exc:
+                raise StorageError(
+                    f"{self.path}: cannot open for writing ({exc.strerror or exc}); "
+                    "free space or check --out"
+                ) from None
         except BaseException:
             os.close(self._lock_fd)  # refused: the run is free again (an API caller retries)
             raise
 
     def _acquire_lock(self) -> int:
-        fd = os.open(self.dir / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fd = os.open(self.dir / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:  # a read-only (or full) filesystem: nothing can be written here
+            raise StorageError(
+                f"{self.dir / LOCK}: cannot create the run's lock file ({exc.strerror or exc}); "
+                "check that --out is writable"
+            ) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -194,18 +212,24 @@ class RunStore:
             if episode_key(traj) in self.done:
                 continue
             self._tally(self._priced(traj))
-        if torn:
-            size = self.path.stat().st_size
-            self.repaired_bytes = size - torn[0].offset
-            with open(self.path, "r+b") as fh:
-                fh.truncate(torn[0].offset)
-        elif self.path.stat().st_size:
-            with open(self.path, "rb") as fh:
-                fh.seek(-1, os.SEEK_END)
-                last = fh.read(1)
-            if last != b"\n":  # a complete record that lost only its newline
-                with open(self.path, "ab") as fh:
-                    fh.write(b"\n")
+        try:
+            if torn:
+                size = self.path.stat().st_size
+                self.repaired_bytes = size - torn[0].offset
+                with open(self.path, "r+b") as fh:
+                    fh.truncate(torn[0].offset)
+            elif self.path.stat().st_size:
+                with open(self.path, "rb") as fh:
+                    fh.seek(-1, os.SEEK_END)
+                    last = fh.read(1)
+                if last != b"\n":  # a complete record that lost only its newline
+                    with open(self.path, "ab") as fh:
+                        fh.write(b"\n")
+        except OSError as exc:  # the whole records stay as they were
+            raise StorageError(
+                f"{self.path}: cannot repair the last line ({exc.strerror or exc}); "
+                "free space or check that --out is writable"
+            ) from None
 
     def _check_record(self, lineno: int, traj: Trajectory) -> None:
         """Without a readable ``run.json``, a resume must still not mix two collections: each

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from trajkit.core.errors import DataError
+from trajkit.core.errors import DataError, StorageError
 from trajkit.dataset.inputs import VERSION_DATA_FILE
 from trajkit.dataset.lineage import parent_label, read_version_manifest
 from trajkit.dataset.naming import public_value, teacher_key_name
@@ -200,12 +200,18 @@ def write_changelog(directory: Path, text: str) -> FileDigest:
     the version, so it is rewritten for every number tried.
     """
     path = Path(directory) / CHANGELOG_FILE
-    if path.exists():
-        path.unlink()
     data = text.encode("utf-8")
-    with open(path, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.chmod(path, 0o444)
+    try:
+        if path.exists():
+            path.unlink()
+        with open(path, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(path, 0o444)
+    except OSError as exc:  # disk full, quota, read-only: the caller removes the unfinished version
+        raise StorageError(
+            f"{path}: cannot write ({exc.strerror or exc}); no new version was published and "
+            "the existing ones are intact: free space or check --out"
+        ) from None
     return FileDigest(path=CHANGELOG_FILE, sha256=hashlib.sha256(data).hexdigest(), bytes=len(data))

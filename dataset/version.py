@@ -27,6 +27,7 @@ so this naming does not change which version a request finds.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import json
@@ -42,7 +43,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
-from trajkit.core.errors import ConfigError, DataError
+from trajkit.core.errors import ConfigError, DataError, StorageError
 from trajkit.core.yields import YieldTally
 from trajkit.dataset.canonical import canonical_line
 from trajkit.dataset.changelog import (
@@ -366,13 +367,40 @@ def clean_stale_tmp(dataset_dir: Path) -> list[Path]:
 
 def _write_manifest(directory: Path, manifest: DatasetManifest) -> None:
     path = directory / MANIFEST_FILE
-    if path.exists():
-        path.unlink()
-    with open(path, "wb") as fh:
-        fh.write((manifest.model_dump_json(indent=2) + "\n").encode("utf-8"))
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.chmod(path, READ_ONLY)
+    try:
+        if path.exists():
+            path.unlink()
+        with open(path, "wb") as fh:
+            fh.write((manifest.model_dump_json(indent=2) + "\n").encode("utf-8"))
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(path, READ_ONLY)
+    except OSError as exc:
+        raise _write_error(path, exc) from None
+
+
+def _write_error(path: Path, exc: OSError) -> StorageError:
+    """The one-line error for a dataset file the disk refused (full, quota, read-only); the
+    unfinished version is removed, and every version published before stays as it was."""
+    return StorageError(
+        f"{path}: cannot write ({exc.strerror or exc}); no new version was published and the "
+        "existing ones are intact: free space or check --out"
+    )
+
+
+class _OutputFile:
+    """The data file being written, as ``stream_dataset`` writes to it: a write the disk
+    refuses is a ``StorageError`` naming the file (a failure to read an input stays its own)."""
+
+    def __init__(self, fh: BinaryIO, path: Path) -> None:
+        self.fh = fh
+        self.path = path
+
+    def write(self, data: bytes) -> int:
+        try:
+            return self.fh.write(data)
+        except OSError as exc:
+            raise _write_error(self.path, exc) from None
 
 
 def build_version(
@@ -452,20 +480,41 @@ def build_version(
         return DatasetVersion(root / f"v{n}", n, manifest, existed=False, dry_run=True, torn=torn,
                               sandbox_warning=warning, shots_warning=shots_note)
 
-    root.mkdir(parents=True, exist_ok=True)
-    clean_stale_tmp(root)
-    prefix = f"{TMP_PREFIX}{socket.gethostname()}-{os.getpid()}-"
-    tmp = Path(tempfile.mkdtemp(prefix=prefix, dir=root))
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        clean_stale_tmp(root)
+        prefix = f"{TMP_PREFIX}{socket.gethostname()}-{os.getpid()}-"
+        tmp = Path(tempfile.mkdtemp(prefix=prefix, dir=root))
+    except OSError as exc:  # read-only, full, or a parent that cannot exist
+        raise StorageError(
+            f"{root}: cannot create the dataset directory ({exc.strerror or exc}); check --out"
+        ) from None
     placed = False  # once renamed into place, the scratch directory is the version
     try:
-        os.chmod(tmp, 0o755)  # mkdtemp makes it 0o700; the published version must be readable
         data_path = tmp / DATA_FILE
-        with open(data_path, "wb") as fh:
-            sink = SummarySink(fh)  # counts teachers/terminations/tokens/ids as lines are written
+        try:
+            os.chmod(tmp, 0o755)  # mkdtemp makes it 0o700; the published version must be readable
+            fh = open(data_path, "wb")
+        except OSError as exc:
+            raise _write_error(data_path, exc) from None
+        try:
+            # counts teachers/terminations/tokens/ids as lines are written
+            sink = SummarySink(cast(BinaryIO, _OutputFile(fh, data_path)))
             result = stream_dataset(snaps, chain, cast(BinaryIO, sink))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(data_path, READ_ONLY)
+            try:
+                fh.flush()
+                os.fsync(fh.fileno())
+            except OSError as exc:
+                raise _write_error(data_path, exc) from None
+        finally:
+            # after a failed write, close's flush of the rest fails too: the error already
+            # raised is the one to report (the scratch directory is removed below)
+            with contextlib.suppress(OSError):
+                fh.close()
+        try:
+            os.chmod(data_path, READ_ONLY)
+        except OSError as exc:
+            raise _write_error(data_path, exc) from None
         previous_cache: dict[int, Previous] = {}
         while True:
             # One scan decides both "already there?" and N: versions are contiguous, so
@@ -504,7 +553,7 @@ def build_version(
                     ) from None
                 if exc.errno in (errno.EEXIST, errno.ENOTEMPTY):
                     continue
-                raise
+                raise _write_error(target, exc) from None
             placed = True
             _fsync_dir(root)
             return DatasetVersion(target, n, manifest, existed=False, torn=torn,

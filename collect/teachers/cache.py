@@ -27,6 +27,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from trajkit.collect.teachers.base import Completion, Teacher, tools_kwarg
 from trajkit.collect.teachers.sample import current_sample
+from trajkit.core.errors import StorageError
 from trajkit.schemas import Message, TeacherInfo, ToolCall, Usage
 from trajkit.schemas.text import valid_text
 
@@ -99,19 +100,41 @@ def request_key(
     return hashlib.sha256(request.encode("utf-8", "surrogatepass")).hexdigest(), request
 
 
+def _open_error(path: Path, reason: str) -> StorageError:
+    """The one-line error for a cache file that cannot be opened (the run stops before any
+    call is paid for; nothing is written to the file)."""
+    if any(word in reason.lower() for word in ("not a database", "malformed", "corrupt")):
+        hint = "remove the file (it only saves repeated calls) or use --no-cache"
+    else:
+        hint = "free space or use --no-cache"
+    return StorageError(f"{path}: cannot open the response cache ({reason}); {hint}")
+
+
 class ResponseCache:
     """One SQLite file shared by runs (WAL, so concurrent collectors can read while one writes)."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        """Open (or create) the file; one the disk or its content refuses is a
+        ``StorageError`` naming it (disk full, read-only, not a database), never a traceback."""
         self.path = path
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False, timeout=30)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute(SCHEMA)
-        self._add_tool_calls_column()
-        self._db.commit()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise _open_error(path, exc.strerror or str(exc)) from None
+        try:
+            self._db = sqlite3.connect(path, check_same_thread=False, timeout=30)
+        except sqlite3.Error as exc:
+            raise _open_error(path, str(exc)) from None
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute(SCHEMA)
+            self._add_tool_calls_column()
+            self._db.commit()
+        except sqlite3.Error as exc:
+            self._db.close()
+            raise _open_error(path, str(exc)) from None
 
     def _add_tool_calls_column(self) -> None:
         """Migrate a file from before native tool calls (another process may race us)."""

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 
+import trajkit.collect.teachers.cache as cache_module
 from trajkit.collect.teachers.base import Completion, TeacherError
 from trajkit.collect.teachers.cache import CachingTeacher, ResponseCache, request_key
+from trajkit.core.errors import StorageError
 from trajkit.schemas import Message, TeacherInfo, Usage
 
 
@@ -75,3 +79,51 @@ def test_key_changes_with_every_input():
     assert request_key(other_params, MESSAGES, ["</execute>"])[0] != base
     other_model = info.model_copy(update={"model": "n"})
     assert request_key(other_model, MESSAGES, ["</execute>"])[0] != base
+
+
+@pytest.mark.parametrize("content", [b"garbage\n" * 100, b"SQLite format 3\x00" + b"\xff" * 60])
+def test_a_corrupt_cache_file_is_one_storage_error_naming_it(tmp_path, content):
+    """Garbage, or a file cut inside its header: a StorageError naming the file and the way
+    out (before the fix: sqlite3.DatabaseError's traceback); the file is left as it was."""
+    path = tmp_path / "cache" / "responses.sqlite"
+    path.parent.mkdir()
+    path.write_bytes(content)
+    with pytest.raises(StorageError) as err:
+        ResponseCache(path)
+    message = str(err.value)
+    assert message.startswith(f"{path}: cannot open the response cache (")
+    assert "--no-cache" in message and "remove the file" in message and "\n" not in message
+    assert path.read_bytes() == content
+
+
+def test_a_truncated_cache_file_is_a_storage_error(tmp_path):
+    path = tmp_path / "c.sqlite"
+    cache = ResponseCache(path)
+    cache.put("k", TeacherInfo(provider="openai", model="m"), "{}",
+              Completion(text="x", usage=Usage(calls=1)))
+    cache.close()
+    path.write_bytes(path.read_bytes()[:50])  # cut inside the header
+    with pytest.raises(StorageError, match="response cache"):
+        ResponseCache(path)
+
+
+@pytest.mark.parametrize("reason", ["database or disk is full", "disk I/O error"])
+def test_a_cache_the_disk_refuses_is_one_storage_error(tmp_path, monkeypatch, reason):
+    """A nearly full disk fails the cache's first write (journal mode, table): StorageError
+    naming the file, suggesting --no-cache (before the fix: sqlite3.OperationalError)."""
+
+    class FullDisk(sqlite3.Connection):
+        def execute(self, sql, *args):
+            if "CREATE TABLE" in sql or "journal_mode" in sql:
+                raise sqlite3.OperationalError(reason)
+            return super().execute(sql, *args)
+
+    connect = sqlite3.connect
+    monkeypatch.setattr(cache_module.sqlite3, "connect",
+                        lambda *a, **k: connect(*a, **k, factory=FullDisk))
+    path = tmp_path / "c.sqlite"
+    with pytest.raises(StorageError) as err:
+        ResponseCache(path)
+    assert str(err.value) == (
+        f"{path}: cannot open the response cache ({reason}); free space or use --no-cache"
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -13,7 +14,9 @@ import pytest
 from dataset_helpers import sample, tree
 from factories import make_trajectory, trajectory_line, write_jsonl, write_run
 
-from trajkit.core.errors import ConfigError, DataError
+import trajkit.dataset.changelog as changelog_module
+import trajkit.dataset.version as version_module
+from trajkit.core.errors import ConfigError, DataError, StorageError
 from trajkit.dataset.version import (
     DATA_FILE,
     MANIFEST_FILE,
@@ -248,3 +251,50 @@ def test_jsonl_file_inputs_and_sources(tmp_path: Path, out: Path) -> None:
     res = build_version([a, b], "ds", out, default_chain())
     assert res.manifest.counts_by_source == {"apps": 2, "math": 2}
     assert [i.path for i in res.manifest.inputs] == ["a.jsonl", "b.jsonl"]
+
+
+class _FullFile:
+    """A file opened for writing on a disk that is full: every write is ENOSPC."""
+
+    def __init__(self, fh) -> None:
+        self.fh = fh
+
+    def write(self, data: bytes) -> int:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    def __getattr__(self, name: str):
+        return getattr(self.fh, name)
+
+    def __enter__(self) -> _FullFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.fh.close()
+
+
+@pytest.mark.parametrize("victim", [DATA_FILE, "CHANGELOG.md", MANIFEST_FILE])
+def test_disk_full_while_writing_a_version_is_one_storage_error(
+    victim: str, run_a: Path, tmp_path: Path, out: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ENOSPC writing data.jsonl, CHANGELOG.md or manifest.json: a StorageError naming the file
+    (before the fix: a bare OSError traceback); no new version, no scratch left, v1 untouched."""
+    first = build_version([run_a], "mission", out, default_chain())
+    root = first.path.parent
+    before = tree(root)
+    run_b = write_run(tmp_path / "runs" / "run-b", sample("run-b"))
+
+    def full_open(file, mode="r", *args, **kwargs):
+        fh = open(file, mode, *args, **kwargs)
+        if Path(file).name == victim and "w" in mode:
+            return _FullFile(fh)
+        return fh
+
+    monkeypatch.setattr(version_module, "open", full_open, raising=False)
+    monkeypatch.setattr(changelog_module, "open", full_open, raising=False)
+    with pytest.raises(StorageError) as err:
+        build_version([run_a, run_b], "mission", out, default_chain())
+    message = str(err.value)
+    assert "\n" not in message
+    assert victim in message and "No space left on device" in message
+    assert list_versions(root) == [1]
+    assert tree(root) == before  # v1 intact, the scratch directory removed
