@@ -36,6 +36,7 @@ from trajkit.collect.progress import RunProgress
 from trajkit.collect.run_store import TRAJECTORIES, RunStore
 from trajkit.collect.sandbox.backend import sandbox_factory
 from trajkit.collect.schedule import Schedule
+from trajkit.collect.stop_signal import stop_on_sigterm
 from trajkit.collect.teacher_outage import TeacherOutage
 from trajkit.collect.teacher_setup import preload_teacher
 from trajkit.collect.teachers.provider import parse_spec, provider_for
@@ -95,8 +96,12 @@ class RunResult:
 
 
 async def collect(config: CollectConfig, console: Console | None = None) -> RunResult:
-    """Run (or resume) the collection described by ``config``."""
-    console = console or Console(stderr=True)
+    """Run (or resume) the collection described by ``config``; SIGTERM stops it as Ctrl-C
+    does (``stop_signal``)."""
+    return await stop_on_sigterm(_collect(config, console or Console(stderr=True)))
+
+
+async def _collect(config: CollectConfig, console: Console) -> RunResult:
     preload_teacher(config)
     source = make_source(config.source, config.source_options)
     tasks = _playable(source.load(config.load), config, console)

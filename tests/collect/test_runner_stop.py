@@ -10,6 +10,9 @@ always swallow the cancellation, registered as a user's own would be.
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -24,7 +27,9 @@ from trajkit.sources.math import MathSource
 
 
 class SwallowingExecutor:
-    """Each episode takes a moment and, cancelled, finishes anyway."""
+    """Each episode takes a moment (``EPISODE_S``) and, cancelled, finishes anyway."""
+
+    episode_s = 0.05
 
     def __init__(self, run: str) -> None:
         self.run = run
@@ -39,7 +44,7 @@ class SwallowingExecutor:
         if len(self.played) >= 2:
             self.started.set()
         try:
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(self.episode_s)
         except asyncio.CancelledError:
             pass  # lost, as wait_for can lose it
         return make_trajectory(task.task_id, ["solve"], run=self.run)
@@ -84,3 +89,37 @@ async def test_a_cancelled_run_starts_no_episode_after_the_stop_and_ends(
     assert len(executor.played) == 2, executor.played  # the two in flight, none after
     lines = (tmp_path / "out" / "runs" / "s" / "trajectories.jsonl").read_text().splitlines()
     assert len(lines) <= 2
+
+
+def test_sigterm_stops_a_run_as_ctrl_c_does(swallowing: None, tmp_path: Path) -> None:
+    """``timeout``/``docker stop``/Kubernetes send SIGTERM: it killed the process at once, and
+    run.json stayed ``running``. Now the run is cancelled, records ``interrupted`` and
+    surfaces as KeyboardInterrupt (the CLI's exit 130); the handler is removed after."""
+    SwallowingExecutor.episode_s = 0.05
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        run = asyncio.ensure_future(trajkit.acollect(
+            "math", f"replay:{MathSource.demo_replay}", executor="swallowing", concurrency=2,
+            out=tmp_path / "out", run="t", no_cache=True,
+        ))
+        while SwallowingBackend.last is None or not SwallowingBackend.last.started.is_set():
+            assert not run.done(), run.exception()
+            await asyncio.sleep(0.01)
+        loop.call_soon(os.kill, os.getpid(), signal.SIGTERM)
+        await run
+
+    def unhandled(signum: int, frame: object) -> None:
+        raise RuntimeError("SIGTERM reached the process's own handler: the run did not stop")
+
+    SwallowingBackend.last = None
+    before = signal.signal(signal.SIGTERM, unhandled)  # without the fix: fail, not kill pytest
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            asyncio.run(main())
+        assert signal.getsignal(signal.SIGTERM) is unhandled  # put back after the run
+    finally:
+        signal.signal(signal.SIGTERM, before)
+    manifest = json.loads((tmp_path / "out" / "runs" / "t" / "run.json").read_text())
+    assert manifest["status"] == "interrupted"
+    assert SwallowingBackend.last is not None and len(SwallowingBackend.last.played) < 10
