@@ -152,12 +152,37 @@ def _scan(path: Path, ident: str) -> Iterator[tuple[int, dict]]:
 
 
 def find_trajectory(ident: str, where: Path) -> Found:
-    """The trajectory whose ``id`` or ``task_id`` is ``ident`` (``DataError`` if none).
+    """The trajectory whose ``id`` or ``task_id`` is ``ident`` (``DataError`` if none), or,
+    written ``RUN:TASK_ID``, the task's trajectory in that run of the output root ``where``.
 
     Lone surrogates (``"\\ud800"`` in the JSON) are replaced with U+FFFD as the record is
     read: nothing could print or encode them. ``others`` are ids fit for a terminal.
     """
     files = search_files(where)
+    found = _find_in(ident, files)
+    if found is None:
+        in_run = _run_file(ident, Path(where))
+        if in_run is not None:
+            found = _find_in(ident.split(":", 1)[1], [in_run])
+    if found is not None:
+        return found
+    raise DataError(
+        f"{ident}: no trajectory with this id or task id in {where} ({len(files)} file(s) searched)"
+    )
+
+
+def _run_file(ident: str, where: Path) -> Path | None:
+    """``OUT/runs/RUN/trajectories.jsonl`` for ``RUN:TASK_ID`` when that run exists under the
+    output root ``where`` (a run name never holds a path separator)."""
+    run, sep, task_id = ident.partition(":")
+    if not sep or not run or not task_id or "/" in run or run in (".", ".."):
+        return None
+    path = where / "runs" / run / TRAJECTORIES_FILE
+    return path if path.is_file() else None
+
+
+def _find_in(ident: str, files: list[Path]) -> Found | None:
+    """The first file's first record matching ``ident``, with the others in that file."""
     for path in files:
         found: Found | None = None
         for lineno, obj in _scan(path, ident):
@@ -172,9 +197,7 @@ def find_trajectory(ident: str, where: Path) -> Found:
                 found.others.append(terminal_text(str(valid_tree(obj.get("id")))))
         if found is not None:
             return found
-    raise DataError(
-        f"{ident}: no trajectory with this id or task id in {where} ({len(files)} file(s) searched)"
-    )
+    return None
 
 
 # --- Rendering ------------------------------------------------------------------------------

@@ -159,3 +159,14 @@ def test_filter_and_export_agree_on_a_deeply_nested_record(tmp_path: Path, depth
     version = tmp_path / "o" / "datasets" / "ds" / "v1"
     res = runner.invoke(app, ["export", str(version), "--format", "openai", "--to", str(tmp_path / "e.jsonl")])
     assert res.exit_code == 0, res.output
+
+
+def test_show_reads_the_documented_run_colon_task_form(out: Path) -> None:
+    """``trajkit show RUN:TASK_ID`` is the help's own example; it found nothing before."""
+    found = runner.invoke(app, ["show", "r:t1", "--in", str(out), "--json"])
+    assert found.exit_code == 0, found.output
+    assert json.loads(found.stdout)["task_id"] == "t1"
+    assert "runs/r/trajectories.jsonl:1" in found.stderr
+    for missing in ("nope:t1", "r:t9", "../r:t1"):
+        res = runner.invoke(app, ["show", missing, "--in", str(out)])
+        assert res.exit_code == 2 and "no trajectory" in res.output, (missing, res.output)
