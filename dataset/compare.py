@@ -36,7 +36,7 @@ from trajkit.core.jsonl import TornTail, iter_records
 from trajkit.core.numbers import percent
 from trajkit.dataset.inputs import RUN_FILE, TRAJECTORIES_FILE, VERSION_DATA_FILE, is_version_dir
 from trajkit.dataset.naming import teacher_name
-from trajkit.dataset.version import read_manifest
+from trajkit.dataset.verify import require_intact
 from trajkit.dataset.yield_table import money
 from trajkit.schemas import RunManifest, Trajectory
 
@@ -201,7 +201,7 @@ def read_input(path: Path) -> CompareInput:
     if not path.exists():
         raise DataError(f"{path}: no such run directory or dataset version")
     if is_version_dir(path):
-        manifest = read_manifest(path)
+        manifest = require_intact(path)  # never altered data under the version's name
         kind, data, name = "dataset", path / VERSION_DATA_FILE, f"{manifest.name} v{manifest.version}"
     elif path.is_dir() and (path / TRAJECTORIES_FILE).is_file():
         kind, data = "run", path / TRAJECTORIES_FILE

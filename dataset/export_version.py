@@ -46,8 +46,8 @@ from trajkit.dataset.export_chat import (
 )
 from trajkit.dataset.inputs import RUN_FILE, is_version_dir
 from trajkit.dataset.summary import DataSummary
-from trajkit.dataset.verify import verify_version
-from trajkit.dataset.version import iter_data, list_versions, read_manifest
+from trajkit.dataset.verify import require_intact
+from trajkit.dataset.version import iter_data, list_versions
 from trajkit.schemas import DatasetManifest
 
 FORMATS = ("openai", "sharegpt", "codeact", "hf")
@@ -81,17 +81,6 @@ def locate_version(path: Path) -> Path:
     if path.exists():
         raise DataError(f"{path}: not a dataset version (expected OUT/datasets/NAME/vN)")
     raise DataError(f"{path}: no such dataset version")
-
-
-def require_intact(version_dir: Path) -> DatasetManifest:
-    """The manifest of a version that verifies clean; ``DataError`` naming the first problem."""
-    problems = verify_version(version_dir)
-    if problems:
-        more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
-        raise DataError(
-            f"{version_dir}: fails verification: {problems[0]}{more}; see `trajkit verify {version_dir}`"
-        )
-    return read_manifest(version_dir)
 
 
 def _dump(row: dict[str, Any]) -> bytes:

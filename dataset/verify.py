@@ -246,3 +246,17 @@ def rebuild_problems(path: Path, inputs: Sequence[Path] | None = None) -> list[s
                 f"(rebuilt sha256 {sha}, {rebuilt.stat().st_size} bytes)"
             ]
     return []
+
+
+def require_intact(version_dir: Path) -> DatasetManifest:
+    """The manifest of a version that verifies clean; ``DataError`` naming the first problem.
+
+    What reads a version to publish or show it (export, publish, filter, view, compare)
+    calls this first: drifted data would go out under numbers its card contradicts."""
+    problems = verify_version(version_dir)
+    if problems:
+        more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise DataError(
+            f"{version_dir}: fails verification: {problems[0]}{more}; see `trajkit verify {version_dir}`"
+        )
+    return read_manifest(version_dir)

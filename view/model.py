@@ -26,6 +26,7 @@ from trajkit.core.errors import DataError, TrajkitError
 from trajkit.core.self_correction import failed_action, success_step_position
 from trajkit.dataset.inputs import TRAJECTORIES_FILE, VERSION_DATA_FILE, VERSION_MANIFEST_FILE
 from trajkit.dataset.show import teacher_name
+from trajkit.dataset.verify import require_intact
 from trajkit.filters.base import Drop
 from trajkit.filters.presets import default_units
 from trajkit.schemas import DatasetManifest, RunManifest, Trajectory
@@ -75,6 +76,7 @@ def open_target(path: Path) -> Target:
         data = path / VERSION_DATA_FILE
         if not data.is_file():
             raise DataError(f"{path}: dataset version has no {VERSION_DATA_FILE}")
+        require_intact(path)  # a report must not show altered data as the version
         return Target(
             "version", path, data, f"{manifest.name}/v{manifest.version}", manifest=manifest
         )

@@ -42,6 +42,26 @@ def test_open_target_recognises_runs_and_versions(tmp_path: Path) -> None:
     assert v.manifest is not None and v.manifest.records == 3
 
 
+def test_a_tampered_version_is_refused_by_view_and_compare(tmp_path: Path) -> None:
+    """export, publish and filter refused a version whose data changed since it was written;
+    view and compare showed it, under the manifest's name and numbers."""
+    from typer.testing import CliRunner
+
+    from trajkit.cli.app import app
+
+    version = make_version(tmp_path)
+    data = version / "data.jsonl"
+    data.chmod(0o644)
+    data.write_bytes(data.read_bytes().replace(b"{", b"{ ", 1))  # one byte more, same records
+    with pytest.raises(DataError, match="fails verification"):
+        open_target(version)
+    runner = CliRunner()
+    for args in (["view", str(version), "--out", str(tmp_path / "rep")],
+                 ["compare", str(version), str(tmp_path / "runs" / "run-a")]):
+        res = runner.invoke(app, args)
+        assert res.exit_code == 2 and "fails verification" in res.output, (args, res.output)
+
+
 @pytest.mark.parametrize(
     ("make", "message"),
     [
