@@ -59,5 +59,5 @@ def build_teacher(config: CollectConfig, *, cache: bool = True) -> Teacher:
     elif config.adaptive:  # fewer calls in flight while the provider keeps saying 429
         teacher = AdaptiveTeacher(teacher, limit)
     if cache and config.cache and provider.cacheable:
-        teacher = with_cache(teacher, config.cache_path)
+        teacher = with_cache(teacher, config.cache_path, config.run)
     return teacher

@@ -31,6 +31,7 @@ from trajkit.collect.teacher_setup import build_teacher
 from trajkit.collect.teachers.base import Teacher
 from trajkit.collect.teachers.cache import with_cache
 from trajkit.collect.teachers.provider import provider_for
+from trajkit.core.errors import StorageError
 from trajkit.core.sandbox import SandboxFactory
 from trajkit.schemas import Task, Trajectory
 from trajkit.sources.base import Source, SourceRuntime, make_source
@@ -99,7 +100,7 @@ class EpisodeWorker:
             # each worker backs off on 429s by itself
             teacher = build_teacher(stage_config, cache=False)
             if config.cache and provider_for(stage_config.teacher)[0].cacheable:
-                teacher, self._cache_note = _cached(teacher, config.cache_path)
+                teacher, self._cache_note = _cached(teacher, config.cache_path, config.run)
             elif config.cache and stage == 0:
                 self._cache_note = "off (this teacher's answers are not cached)"
             teachers.append(teacher)
@@ -132,7 +133,7 @@ class EpisodeWorker:
             await close()
 
 
-def _cached(teacher: Teacher, path: Path) -> tuple[Teacher, str]:
+def _cached(teacher: Teacher, path: Path, run: str) -> tuple[Teacher, str]:
     """Wrap ``teacher`` in the SQLite response cache at ``path`` if this machine can hold it.
 
     On the driver's machine every worker shares the driver's cache file (SQLite in WAL mode
@@ -140,6 +141,6 @@ def _cached(teacher: Teacher, path: Path) -> tuple[Teacher, str]:
     to that machine; where it cannot be created the worker runs uncached and says so.
     """
     try:
-        return with_cache(teacher, path), str(path)
-    except (OSError, sqlite3.Error) as exc:
+        return with_cache(teacher, path, run), str(path)
+    except (OSError, sqlite3.Error, StorageError) as exc:
         return teacher, f"off ({path}: {exc})"

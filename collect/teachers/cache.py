@@ -7,6 +7,12 @@ it always was and existing caches stay valid). A resumed run (its in-flight epis
 repeated run replays stored turns instead of calling the API again, which also makes
 temperature-0 collections exactly reproducible. Only successful completions are stored.
 
+What a run spent stays counted: each row names the run that paid for it (``paid_by``). A hit
+on a row the same run paid for is a call that run made, then lost with an interrupted
+episode; it is charged to the episode that uses it (not marked ``cached_calls``), so
+``run.json``'s cost and ``--max-cost`` see every call a run paid for, once. A hit on another
+run's row (a repeated run) is free, as it always was.
+
 The cache only ever saves money, so it never ends an episode: a row it cannot read (a
 locked or damaged file, a stored usage that does not parse) is a miss, and a row it cannot
 write is skipped with a warning.
@@ -45,9 +51,12 @@ CREATE TABLE IF NOT EXISTS responses (
     created_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP
 )
 """
-#: Added after the first release (a turn's native tool calls, as a JSON list; NULL: none), by
-#: ``ALTER TABLE`` on open, so files written before it stay readable and writable.
+#: Added after the first release, by ``ALTER TABLE`` on open, so files written before them
+#: stay readable and writable: a turn's native tool calls (a JSON list; NULL: none) and the
+#: run that paid for the row (NULL: unknown, an older file).
 TOOL_CALLS_COLUMN = "tool_calls"
+PAID_BY_COLUMN = "paid_by"
+ADDED_COLUMNS = (TOOL_CALLS_COLUMN, PAID_BY_COLUMN)
 _CALLS = TypeAdapter(list[ToolCall])
 
 
@@ -130,28 +139,32 @@ class ResponseCache:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute(SCHEMA)
-            self._add_tool_calls_column()
+            self._add_columns()
             self._db.commit()
         except sqlite3.Error as exc:
             self._db.close()
             raise _open_error(path, str(exc)) from None
 
-    def _add_tool_calls_column(self) -> None:
-        """Migrate a file from before native tool calls (another process may race us)."""
+    def _add_columns(self) -> None:
+        """Migrate a file from before ``ADDED_COLUMNS`` (another process may race us)."""
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(responses)")}
-        if TOOL_CALLS_COLUMN not in columns:
+        for name in ADDED_COLUMNS:
+            if name in columns:
+                continue
             try:
-                self._db.execute(f"ALTER TABLE responses ADD COLUMN {TOOL_CALLS_COLUMN} TEXT")
+                self._db.execute(f"ALTER TABLE responses ADD COLUMN {name} TEXT")
             except sqlite3.OperationalError as exc:  # added meanwhile by another collector
                 if "duplicate column" not in str(exc).lower():
                     raise
 
-    def get(self, key: str) -> Completion | None:
-        """The stored answer, or None (also for a row that cannot be read back: a miss)."""
+    def get(self, key: str, run: str | None = None) -> Completion | None:
+        """The stored answer, or None (also for a row that cannot be read back: a miss).
+        Marked ``cached_calls`` (free) unless ``run`` is the run that paid for it."""
         try:
             with self._lock:
                 row = self._db.execute(
-                    "SELECT text, usage, stop_reason, tool_calls FROM responses WHERE key = ?",
+                    "SELECT text, usage, stop_reason, tool_calls, paid_by FROM responses "
+                    "WHERE key = ?",
                     (key,),
                 ).fetchone()
             if row is None:
@@ -159,7 +172,9 @@ class ResponseCache:
             text, stop_reason, stored_calls = row[0], row[2], row[3]
             if not isinstance(text, str) or not isinstance(stop_reason, (str, type(None))):
                 raise ValueError("a stored field is not text")
-            usage = Usage.model_validate_json(row[1]).model_copy(update={"cached_calls": 1})
+            usage = Usage.model_validate_json(row[1])
+            if run is None or row[4] != run:
+                usage = usage.model_copy(update={"cached_calls": 1})
             calls = [] if stored_calls is None else _CALLS.validate_json(stored_calls)
         except (sqlite3.Error, ValueError, TypeError, ValidationError) as exc:
             log.warning("response cache %s: unreadable entry %s… (%s); asking the teacher",
@@ -170,18 +185,22 @@ class ResponseCache:
             tool_calls=calls,
         )
 
-    def put(self, key: str, info: TeacherInfo, request: str, completion: Completion) -> None:
-        """Store one answer; a failure to store costs only a future cache hit, never the turn."""
+    def put(
+        self, key: str, info: TeacherInfo, request: str, completion: Completion,
+        run: str | None = None,
+    ) -> None:
+        """Store one answer (``run``: the run that paid for it); a failure to store costs only
+        a future cache hit, never the turn."""
         try:
             with self._lock:
                 calls = completion.tool_calls
                 self._db.execute(
                     "INSERT OR REPLACE INTO responses (key, provider, model, request, text, "
-                    "usage, stop_reason, tool_calls) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    "usage, stop_reason, tool_calls, paid_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         key, info.provider, info.model, request, completion.text,
                         completion.usage.model_dump_json(), completion.stop_reason,
-                        _CALLS.dump_json(calls).decode() if calls else None,
+                        _CALLS.dump_json(calls).decode() if calls else None, run,
                     ),
                 )
                 self._db.commit()
@@ -194,11 +213,13 @@ class ResponseCache:
 
 
 class CachingTeacher:
-    """Wraps a teacher; cache hits cost nothing and are marked ``cached_calls=1``."""
+    """Wraps a teacher; cache hits cost nothing and are marked ``cached_calls=1``, except
+    hits on what ``run`` itself paid for (see the module's docstring)."""
 
-    def __init__(self, inner: Teacher, cache: ResponseCache) -> None:
+    def __init__(self, inner: Teacher, cache: ResponseCache, run: str | None = None) -> None:
         self.inner = inner
         self.cache = cache
+        self.run = run
         self.hits = 0
         self.misses = 0
 
@@ -215,7 +236,7 @@ class CachingTeacher:
         tools: list[dict[str, Any]] | None = None,
     ) -> Completion:
         key, request = request_key(self.info, messages, stop, tools=tools)
-        hit = self.cache.get(key)
+        hit = self.cache.get(key, self.run)
         if hit is not None:
             self.hits += 1
             return hit
@@ -224,7 +245,7 @@ class CachingTeacher:
         if isinstance(completion, Completion) and isinstance(completion.text, str):
             # Stored and returned as valid Unicode, so a hit is the same turn as the miss.
             completion = dataclasses.replace(completion, text=valid_text(completion.text))
-            self.cache.put(key, self.info, request, completion)
+            self.cache.put(key, self.info, request, completion, self.run)
         return completion  # anything else is the loop's to refuse, uncached
 
     async def aclose(self) -> None:
@@ -232,7 +253,7 @@ class CachingTeacher:
         self.cache.close()
 
 
-def with_cache(teacher: Teacher, path: Path) -> CachingTeacher:
+def with_cache(teacher: Teacher, path: Path, run: str | None = None) -> CachingTeacher:
     """``teacher`` behind a response cache at ``path`` (callers skip providers that are not
-    ``cacheable``, such as replays)."""
-    return CachingTeacher(teacher, ResponseCache(path))
+    ``cacheable``, such as replays); ``run``: the run whose calls it pays for."""
+    return CachingTeacher(teacher, ResponseCache(path), run)

@@ -253,9 +253,9 @@ def test_a_worker_that_cannot_create_the_cache_runs_uncached(tmp_path):
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("")
     teacher = Teacher()
-    same, note = _cached(teacher, blocker / "cache" / "responses.sqlite")  # type: ignore[arg-type]
+    same, note = _cached(teacher, blocker / "cache" / "responses.sqlite", "r")  # type: ignore[arg-type]
     assert same is teacher and note.startswith("off (") and "not-a-dir" in note
-    wrapped, note = _cached(teacher, tmp_path / "cache" / "responses.sqlite")  # type: ignore[arg-type]
+    wrapped, note = _cached(teacher, tmp_path / "cache" / "responses.sqlite", "r")  # type: ignore[arg-type]
     assert wrapped is not teacher and note == str(tmp_path / "cache" / "responses.sqlite")
     wrapped.cache.close()
 

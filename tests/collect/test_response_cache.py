@@ -59,6 +59,41 @@ async def test_cache_survives_reopening(tmp_path):
     await two.aclose()
 
 
+async def test_a_call_the_run_paid_for_and_lost_is_charged_when_replayed(tmp_path):
+    """An audit's interrupted runs reported ~9% less than they paid: the turns of an episode
+    lost to Ctrl-C or SIGKILL were paid, then replayed on resume from the cache as free. A
+    hit on a row the same run paid for is charged now; another run's hit stays free."""
+    path = tmp_path / "c.sqlite"
+    killed = CachingTeacher(CountingTeacher(), ResponseCache(path), run="r")
+    paid = await killed.complete(MESSAGES, [], task_id="t")  # its episode is never recorded
+    await killed.aclose()
+    resumed_inner = CountingTeacher()
+    resumed = CachingTeacher(resumed_inner, ResponseCache(path), run="r")
+    again = await resumed.complete(MESSAGES, [], task_id="t")
+    assert resumed_inner.calls == 0 and again.text == paid.text
+    assert again.usage.cached_calls == 0 and again.usage.input_tokens == 10  # charged once
+    await resumed.aclose()
+    other = CachingTeacher(CountingTeacher(), ResponseCache(path), run="another")
+    assert (await other.complete(MESSAGES, [], task_id="t")).usage.cached_calls == 1
+    await other.aclose()
+
+
+async def test_a_file_from_before_paid_by_is_migrated(tmp_path):
+    path = tmp_path / "old.sqlite"
+    db = sqlite3.connect(path)
+    db.execute(cache_module.SCHEMA)
+    db.execute(
+        "INSERT INTO responses (key, provider, model, request, text, usage) VALUES (?,?,?,?,?,?)",
+        ("k", "openai", "m", "{}", "old", Usage(input_tokens=4).model_dump_json()),
+    )
+    db.commit()
+    db.close()
+    cache = ResponseCache(path)
+    hit = cache.get("k", "r")
+    assert hit is not None and hit.text == "old" and hit.usage.cached_calls == 1  # payer unknown
+    cache.close()
+
+
 async def test_failures_are_not_cached(tmp_path):
     cache = ResponseCache(tmp_path / "c.sqlite")
     failing = CachingTeacher(CountingTeacher(fail=True), cache)
