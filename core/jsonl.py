@@ -155,6 +155,12 @@ def iter_records(
         try:
             yield lineno, model.model_validate(obj)
         except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"]) or "record"
-            raise DataError(f"{path}:{lineno}: invalid {model.__name__}: {where}: {first['msg']}") from None
+            raise DataError(f"{path}:{lineno}: invalid {model.__name__}: {first_problem(exc)}") from None
+
+
+def first_problem(exc: ValidationError) -> str:
+    """``field.path: message`` of a validation error's first problem: one line that says
+    what to fix (pydantic's own text starts "N validation errors for Model")."""
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or "record"
+    return f"{where}: {first['msg']}"

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
 from rich.console import Console, Group, RenderableType
 from rich.panel import Panel
 from rich.rule import Rule
@@ -36,7 +37,7 @@ from rich.text import Text
 
 from trajkit.core.demonstration import split_demonstration
 from trajkit.core.errors import DataError
-from trajkit.core.jsonl import parse_json
+from trajkit.core.jsonl import first_problem, parse_json
 from trajkit.core.self_correction import failed_action, success_step_position
 from trajkit.dataset.inputs import TRAJECTORIES_FILE, VERSION_DATA_FILE, is_version_dir
 from trajkit.dataset.naming import teacher_name
@@ -189,6 +190,8 @@ def _find_in(ident: str, files: list[Path]) -> Found | None:
             if found is None:
                 try:
                     found = Found(Trajectory.model_validate(valid_tree(obj)), path, lineno)
+                except ValidationError as exc:
+                    raise DataError(f"{path}:{lineno}: invalid Trajectory: {first_problem(exc)}") from None
                 except ValueError as exc:
                     raise DataError(
                         f"{path}:{lineno}: invalid Trajectory ({str(exc).splitlines()[0]})"

@@ -43,7 +43,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
+from pydantic import ValidationError
+
 from trajkit.core.errors import ConfigError, DataError, StorageError
+from trajkit.core.jsonl import first_problem
 from trajkit.core.yields import YieldTally
 from trajkit.dataset.canonical import canonical_line
 from trajkit.dataset.changelog import (
@@ -169,6 +172,8 @@ def read_manifest(version_dir: Path) -> DatasetManifest:
         return DatasetManifest.model_validate_json(path.read_bytes())
     except FileNotFoundError:
         raise DataError(f"{path}: missing") from None
+    except ValidationError as exc:
+        raise DataError(f"{path}: invalid manifest: {first_problem(exc)}") from None
     except ValueError as exc:
         raise DataError(f"{path}: invalid manifest: {str(exc).splitlines()[0]}") from None
 

@@ -170,3 +170,19 @@ def test_show_reads_the_documented_run_colon_task_form(out: Path) -> None:
     for missing in ("nope:t1", "r:t9", "../r:t1"):
         res = runner.invoke(app, ["show", missing, "--in", str(out)])
         assert res.exit_code == 2 and "no trajectory" in res.output, (missing, res.output)
+
+
+def test_a_bad_record_or_manifest_names_the_field_to_fix(out: Path, tmp_path: Path) -> None:
+    """``show`` said "invalid Trajectory (14 validation errors for Trajectory)" and ``verify``
+    of a ``[]`` manifest "1 validation error for DatasetManifest": neither named the field."""
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps({"id": "x1", "task_id": "t", "success": "maybe"}) + "\n")
+    res = runner.invoke(app, ["show", "x1", "--in", str(bad)])
+    assert res.exit_code == 2 and f"{bad}:1: invalid Trajectory: " in res.output, res.output
+    assert "validation error" not in res.output
+    version = out / "datasets" / "ds" / "v1"
+    manifest = version / "manifest.json"
+    manifest.chmod(0o644)
+    manifest.write_text("[]")
+    res = runner.invoke(app, ["verify", str(version)])
+    assert "invalid manifest: record: Input should be an object" in res.output, res.output
