@@ -22,7 +22,7 @@ from trajkit.collect.executors import check_batch_mode
 from trajkit.collect.formats.base import action_format
 from trajkit.collect.loop import LoopConfig
 from trajkit.collect.pricing import PriceEntry, parse_price
-from trajkit.collect.sandbox.config import SandboxConfig
+from trajkit.collect.sandbox.config import MAX_MB, SandboxConfig
 from trajkit.collect.teachers.provider import provider_for
 from trajkit.collect.teachers.turn_text import (
     DEFAULT_RECORD_CHARS,
@@ -77,7 +77,10 @@ class CollectOptions(CommandOptions):
         description="Sandbox limit KEY=VALUE (repeatable), e.g. cpus=2, image=TAG, max_processes=128.",
     )
     no_isolation: bool = Field(False, description="UNSAFE: run teacher code without namespaces.")
-    temperature: float = Field(0.0, description="Teacher sampling temperature.")
+    temperature: float = Field(
+        0.0, ge=0,
+        description="Teacher sampling temperature (>= 0, at most the provider's maximum: openai 2, anthropic 1).",
+    )
     max_tokens: int = Field(1024, ge=1, description="Teacher max output tokens per turn.")
     observation_chars: int = Field(2000, ge=100, description="Characters of output shown per observation.")
     teacher_turn_chars: int = Field(
@@ -88,7 +91,9 @@ class CollectOptions(CommandOptions):
         DEFAULT_RECORD_CHARS, ge=MIN_TEXT_CHARS,
         description="Characters of teacher text kept over one episode (later turns are cut to what is left).",
     )
-    memory_mb: int = Field(2048, ge=64, description="Sandbox address-space limit.")
+    memory_mb: int = Field(
+        2048, ge=64, le=MAX_MB, description="Sandbox address-space limit in MB (at most 1048576, 1 TiB)."
+    )
     no_cache: bool = Field(
         False, description="Always call the teacher, even for a request answered before."
     )
@@ -258,6 +263,7 @@ class CollectOptions(CommandOptions):
                 _escalation_teacher(config.ladder[stage])
             check_batch_mode(config.for_stage(stage))
             check_tool_calling(config.ladder[stage], self.action_format, stage)
+            check_temperature(config.ladder[stage], self.temperature, stage)
         return config
 
     def _shots_for_format(self) -> int:
@@ -292,6 +298,19 @@ def check_tool_calling(spec: str, format_name: str, stage: int) -> None:
         raise ConfigError(
             f"{flag} {spec}: this teacher cannot call functions natively, which "
             f"--action-format {format_name} needs"
+        )
+
+
+def check_temperature(spec: str, temperature: float, stage: int) -> None:
+    """A one-line error naming ``--temperature`` when it is above what the teacher's provider
+    accepts (a provider declares ``max_temperature``: OpenAI 2, Anthropic 1), before any call
+    is paid for. The field itself already refused a negative or non-finite value."""
+    provider, _ = provider_for(spec)
+    highest = getattr(provider, "max_temperature", None)
+    if highest is not None and temperature > highest:
+        flag = "--escalate" if stage else "--teacher"
+        raise ConfigError(
+            f"--temperature {temperature:g}: {flag} {spec} ({provider.name}) accepts 0 to {highest:g}"
         )
 
 

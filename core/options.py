@@ -20,12 +20,16 @@ from trajkit.core.errors import ConfigError
 class CommandOptions(BaseModel):
     """Base of the per-command options models.
 
+    Every float option must be a finite number: ``nan`` and ``inf`` (which click and TOML
+    both parse) are refused as ``--flag: Input should be a finite number`` before anything
+    runs, for every model, so no field has to remember it.
+
     ``cli_arguments`` are positional on the command line; ``cli_flags`` renames a field's
     flag; ``cli_metavars`` and ``cli_panels`` only change ``--help``. None of them change
     what a value means.
     """
 
-    model_config = ConfigDict(extra="forbid", validate_default=False)
+    model_config = ConfigDict(extra="forbid", validate_default=False, allow_inf_nan=False)
 
     cli_arguments: ClassVar[tuple[str, ...]] = ()
     cli_flags: ClassVar[dict[str, str]] = {}

@@ -165,6 +165,17 @@ class ExportOptions(CommandOptions):
         description="Keep the in-context example episode the teacher was shown (--shots 1) at the end of each system prompt; by default it is cut out exactly, as CodeActInstruct did not train on it.",
     )
 
+    @field_validator("format")
+    @classmethod
+    def _known_format(cls, value: str) -> str:
+        """An unknown format fails when the options are read (a job file: when it is loaded,
+        before any collection), not when the export runs."""
+        from trajkit.dataset.export_version import FORMATS
+
+        if value not in FORMATS:
+            raise ValueError(f"unknown format {value!r} (choose from: {', '.join(FORMATS)})")
+        return value
+
 
 class PublishOptions(CommandOptions):
     """Everything ``trajkit publish`` accepts."""
@@ -176,6 +187,17 @@ class PublishOptions(CommandOptions):
     private: bool = Field(False, description="Create the repo private (if it does not exist).")
     dry_run: bool = Field(False, description="List what would be uploaded; no token or network needed.")
     license: str = Field("other", description="License id for the dataset card.")
+
+    @field_validator("repo_id")
+    @classmethod
+    def _org_name(cls, value: str) -> str:
+        """A repo id that is not ``ORG/NAME`` fails when the options are read (a job file:
+        when it is loaded, before any collection), not when publishing starts."""
+        from trajkit.dataset.publish import REPO_ID
+
+        if not REPO_ID.fullmatch(value):
+            raise ValueError(f"{value!r} is not ORG/NAME")
+        return value
 
 
 class VerifyOptions(CommandOptions):

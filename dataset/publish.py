@@ -37,7 +37,8 @@ from trajkit.schemas import DatasetManifest
 from trajkit.schemas.version import toolkit_version
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
-_REPO_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*")
+#: A Hugging Face repo id, ``ORG/NAME`` (checked by ``PublishOptions``, and here again).
+REPO_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
 class PublishError(UserError):
@@ -84,7 +85,7 @@ def hash_file(root: Path, path: Path) -> LocalFile:
 
 
 def check_repo_id(repo_id: str) -> str:
-    if not _REPO_ID_RE.fullmatch(repo_id or ""):
+    if not REPO_ID.fullmatch(repo_id or ""):
         raise ConfigError(f"--repo-id: {repo_id!r} is not ORG/NAME")
     return repo_id
 

@@ -44,7 +44,7 @@ class YieldCounts(BaseModel):
     kept: Count = 0
     input_tokens: Count = 0
     output_tokens: Count = 0
-    cost_usd: float | None = 0.0
+    cost_usd: float | None = Field(0.0, ge=0)
 
     @property
     def success_rate(self) -> float:
@@ -126,7 +126,7 @@ class RunManifest(BaseModel):
     counts: RunCounts = Field(default_factory=RunCounts)
     usage: Usage = Field(default_factory=Usage)
     cost_usd: float | None = Field(
-        None, description="spent on teacher calls (cache hits are free); None if unpriced"
+        None, ge=0, description="spent on teacher calls (cache hits are free); None if unpriced"
     )
     started_at: str
     updated_at: str

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from trajkit.collect.sandbox import stack
+from trajkit.collect.sandbox.config import check_image_reference
 from trajkit.collect.sandbox.docker_engine import (
     WORKER,
     WORKER_LABEL,
@@ -110,7 +111,16 @@ def build_image(
     force: bool = False,
     log: Log = print,
 ) -> BuildResult:
-    """Build (or find) the sandbox image and tag it ``tag``, on the engine DOCKER_HOST names."""
+    """Build (or find) the sandbox image and tag it ``tag``, on the engine DOCKER_HOST names.
+
+    ``tag`` and ``base`` are checked first: a malformed reference fails before the engine is
+    reached or anything is pulled or built."""
+    for flag, reference in (("--tag", tag), ("--base", base)):
+        if reference is not None:
+            try:
+                check_image_reference(reference)
+            except ValueError as exc:
+                raise ConfigError(f"{flag}: {exc}") from None
     if from_rootfs and base:
         raise ConfigError("--base and --from-rootfs: choose one (--from-rootfs makes the base)")
     client = connect()

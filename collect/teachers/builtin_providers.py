@@ -24,6 +24,7 @@ class OpenAIProvider(TeacherProvider):
     name = "openai"
     batchable = True
     supports_tools = True
+    max_temperature = 2.0
     usage = "openai:MODEL"
 
     def make(
@@ -56,6 +57,7 @@ class AnthropicProvider(TeacherProvider):
     batchable = True
     prompt_caching = True
     supports_tools = True
+    max_temperature = 1.0
     usage = "anthropic:MODEL"
 
     def make(

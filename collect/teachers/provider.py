@@ -12,6 +12,8 @@ what trajkit may do with them, so no other module ever tests a provider's name:
 - ``prompt_caching``: its requests ask for prompt caching themselves (Anthropic's cache
   breakpoints), so its ``make`` takes ``prompt_cache`` (``--no-prompt-cache`` passes False);
   a provider that caches automatically (OpenAI) or not at all leaves it False;
+- ``max_temperature``: the highest sampling temperature its API accepts (``--temperature``
+  above it is refused before the run starts); ``None``: no upper bound known;
 - ``supports_tools``: its teachers take ``complete(..., tools=...)`` and return the turn's
   native calls in ``Completion.tool_calls`` (``--action-format tools`` needs it; a plugin
   teacher that never heard of tool calling leaves it False and serves the other formats).
@@ -43,6 +45,7 @@ class TeacherProvider:
     batchable: ClassVar[bool] = False
     prompt_caching: ClassVar[bool] = False
     supports_tools: ClassVar[bool] = False
+    max_temperature: ClassVar[float | None] = None
     #: Shown in ``--teacher`` help and errors: how a user names one of its models.
     usage: ClassVar[str] = "PROVIDER:MODEL"
 

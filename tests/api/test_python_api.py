@@ -100,6 +100,12 @@ def test_an_unregistered_unit_is_refused_because_its_version_could_not_be_rebuil
         ({"source_opt": ["nokey"]}, ["--source-opt", "nokey"]),
         ({"price": ["gpt=1"]}, ["--price", "gpt=1"]),
         ({"executor": "ray", "mode": "batch"}, ["--executor", "ray", "--mode", "batch"]),
+        ({"temperature": -1}, ["--temperature", "-1"]),
+        ({"temperature": float("nan")}, ["--temperature", "nan"]),
+        ({"exec_timeout": float("inf")}, ["--exec-timeout", "inf"]),
+        ({"max_cost": float("inf")}, ["--max-cost", "inf"]),
+        ({"sandbox_opt": ["cpus=1e999"]}, ["--sandbox-opt", "cpus=1e999"]),
+        ({"memory_mb": 99999999999999}, ["--memory-mb", "99999999999999"]),
     ],
 )
 def test_bad_options_raise_the_error_the_command_line_prints(
@@ -124,6 +130,17 @@ def test_bad_options_raise_the_error_the_command_line_prints(
         ({"price": 5}, "--price: expected MODEL="),
         ({"price": [5]}, "--price: expected MODEL="),
         ({"out": "FILE"}, "--out: "),
+        ({"temperature": float("nan")}, "--temperature: Input should be a finite number"),
+        ({"temperature": -0.5}, "--temperature: Input should be greater than or equal to 0"),
+        ({"batch_poll": float("inf")}, "--batch-poll: Input should be a finite number"),
+        ({"max_cost": float("nan")}, "--max-cost: Input should be a finite number"),
+        ({"sandbox_opt": {"cpus": "nan"}}, "--sandbox-opt cpus: Input should be a finite number"),
+        ({"sandbox_opt": {"kill_grace_s": "inf"}}, "--sandbox-opt kill_grace_s: Input should be a finite"),
+        ({"sandbox_opt": {"memory_mb": 10**14}}, "--sandbox-opt memory_mb: Input should be less than"),
+        ({"memory_mb": 10**14}, "--memory-mb: Input should be less than or equal to 1048576"),
+        ({"sandbox_opt": {"image": "BAD TAG!!"}}, "--sandbox-opt image: 'BAD TAG!!' is not a docker image"),
+        ({"teacher": "openai:gpt-4o-mini", "temperature": 2.5}, "--temperature 2.5: --teacher openai:gpt-4o-mini"),
+        ({"teacher": "anthropic:claude-x", "temperature": 1.5}, "--temperature 1.5: --teacher anthropic:claude-x"),
     ],
 )
 def test_wrong_types_and_a_file_as_out_raise_config_errors(
@@ -132,9 +149,11 @@ def test_wrong_types_and_a_file_as_out_raise_config_errors(
     afile = tmp_path / "userfile"
     afile.write_text("mine\n")
     options = {k: afile if v == "FILE" else v for k, v in options.items()}
+    options = {"teacher": TEACHER, **options}
     with pytest.raises(ConfigError) as info:
-        trajkit.collect("math", TEACHER, **{"out": tmp_path, "run": "bad", **options})
+        trajkit.collect("math", **{"out": tmp_path, "run": "bad", **options})
     assert str(info.value).startswith(message), info.value
+    assert not (tmp_path / "runs").exists()  # refused before anything was written
     with pytest.raises(ConfigError, match=r"^--out: .*userfile is not a directory"):
         trajkit.filter([tmp_path], dataset="d", out=afile)
     assert afile.read_text() == "mine\n"

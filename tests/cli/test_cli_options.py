@@ -47,6 +47,82 @@ def test_usage_mistakes_are_one_line_and_exit_2(args: list[str], message: str) -
 
 
 @pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--temperature", "-1"], "--temperature: Input should be greater than or equal to 0"),
+        (["--temperature", "nan"], "--temperature: Input should be a finite number"),
+        (["--temperature", "inf"], "--temperature: Input should be a finite number"),
+        (["--exec-timeout", "inf"], "--exec-timeout: Input should be a finite number"),
+        (["--exec-timeout", "nan"], "--exec-timeout: Input should be a finite number"),
+        (["--max-cost", "inf"], "--max-cost: Input should be a finite number"),
+        (["--max-cost", "nan"], "--max-cost: Input should be a finite number"),
+        (["--batch-window", "inf"], "--batch-window: Input should be a finite number"),
+        (["--sandbox-opt", "cpus=1e999"], "--sandbox-opt cpus: Input should be a finite number"),
+        (["--sandbox-opt", "cpus=nan"], "--sandbox-opt cpus: Input should be a finite number"),
+        (["--sandbox-opt", "start_timeout_s=inf"], "--sandbox-opt start_timeout_s: Input should be a finite"),
+        (["--memory-mb", "99999999999999"], "--memory-mb: Input should be less than or equal to 1048576"),
+        (["--sandbox-opt", "memory_mb=99999999999999"], "--sandbox-opt memory_mb: Input should be less than"),
+        (["--pool", "9999"], "--pool: Input should be less than or equal to 256"),
+        (["--sandbox-opt", "image=BAD TAG!!"], "--sandbox-opt image: 'BAD TAG!!' is not a docker image"),
+        (["--teacher", "openai:gpt-4o-mini", "--temperature", "2.5"], "--temperature 2.5: --teacher openai:gpt-4o-mini (openai) accepts 0 to 2"),
+        (["--teacher", "anthropic:claude-x", "--temperature", "1.5"], "--temperature 1.5: --teacher anthropic:claude-x (anthropic) accepts 0 to 1"),
+        (["--escalate", "anthropic:claude-x", "--temperature", "1.5"], "--temperature 1.5: --escalate anthropic:claude-x"),
+    ],
+)
+def test_a_bad_number_is_refused_naming_its_flag_before_anything_is_written(
+    flags: list[str], message: str, tmp_path: Path
+) -> None:
+    from trajkit.sources.math import DEMO_REPLAY
+
+    args = ["collect", "math", "--teacher", f"replay:{DEMO_REPLAY}", "--run", "x",
+            "--out", str(tmp_path / "out"), *flags]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_sandbox_build_checks_the_tag_before_reaching_docker(monkeypatch: pytest.MonkeyPatch) -> None:
+    import trajkit.collect.sandbox.docker_image as docker_image
+
+    def no_engine(*_: object, **__: object) -> None:
+        raise AssertionError("docker was reached before the tag was checked")
+
+    monkeypatch.setattr(docker_image, "connect", no_engine)
+    for flags, message in (
+        (["--tag", "BAD TAG!!"], "--tag: 'BAD TAG!!' is not a docker image reference"),
+        (["--tag", "Upper/Case:x"], "--tag: 'Upper/Case:x' is not a docker image reference"),
+        (["--base", "python:3 slim"], "--base: 'python:3 slim' is not a docker image reference"),
+    ):
+        result = runner.invoke(app, ["sandbox", "build", *flags])
+        assert result.exit_code == 2, result.output
+        lines = result.output.strip().splitlines()
+        assert len(lines) == 1 and message in lines[0], result.output
+
+
+@pytest.mark.parametrize(
+    "reference",
+    ["trajkit-sandbox:latest", "python:3.11-slim", "localhost:5000/org/img:v1.2",
+     "ghcr.io/org/img@sha256:" + "a" * 64, "debian:12"],
+)
+def test_valid_docker_references_pass(reference: str) -> None:
+    from trajkit.collect.sandbox.config import SandboxConfig, check_image_reference
+
+    assert check_image_reference(reference) == reference
+    assert SandboxConfig(image=reference).image == reference
+
+
+def test_export_and_publish_options_check_format_and_repo_id_when_built(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"^--format: unknown format 'bogus' \(choose from: openai"):
+        ExportOptions.build(path=tmp_path, format="bogus", to=tmp_path / "x.jsonl")
+    with pytest.raises(ConfigError, match=r"^--repo-id: 'bad' is not ORG/NAME$"):
+        PublishOptions.build(path=tmp_path, repo_id="bad")
+    assert ExportOptions.build(path=tmp_path, format="hf", to=tmp_path / "x").format == "hf"
+    assert PublishOptions.build(path=tmp_path, repo_id="org/name").repo_id == "org/name"
+
+
+@pytest.mark.parametrize(
     ("args", "message"),
     [
         (["collect", "math", "--teacher", "replay:x", "--run", "c1", "--out", "FILE"], "--out: "),

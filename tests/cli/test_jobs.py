@@ -159,6 +159,15 @@ def test_estimate_calls_no_teacher_and_prices_the_pending_tasks(tmp_path: Path, 
         ('[[collect]]\nsource = "math"\nteacher = "replay:x"\nprice = [5]\n', "collect #1: price: expected MODEL="),
         ('[[collect]]\nsource = "math"\nteacher = 5\n', "collect #1: teacher: Input should be a valid string"),
         ('out = "job.toml"\n[[collect]]\nsource = "math"\nteacher = "replay:x"\n', "out: "),
+        ('[[collect]]\nsource = "math"\nteacher = "replay:x"\ntemperature = nan\n',
+         "collect #1: temperature: Input should be a finite number"),
+        ('[[collect]]\nsource = "math"\nteacher = "replay:x"\nexec_timeout = inf\n',
+         "collect #1: exec_timeout: Input should be a finite number"),
+        ('[[collect]]\nsource = "math"\nteacher = "replay:x"\n[dataset]\nname = "d"\n'
+         '[[export]]\nformat = "bogus"\nto = "x.jsonl"\n',
+         "export #1: format: unknown format 'bogus'"),
+        ('[[collect]]\nsource = "math"\nteacher = "replay:x"\n[dataset]\nname = "d"\n'
+         '[publish]\nrepo_id = "bad"\n', "[publish]: repo_id: 'bad' is not ORG/NAME"),
     ],
 )
 def test_bad_job_files_name_file_table_and_key(tmp_path: Path, body: str, message: str) -> None:
@@ -166,6 +175,25 @@ def test_bad_job_files_name_file_table_and_key(tmp_path: Path, body: str, messag
     with pytest.raises(ConfigError, match=r"job\.toml") as info:
         load_job(job)
     assert message in str(info.value) and "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ('[[export]]\nformat = "bogus"\nto = "x.jsonl"\n', "export #1: format: unknown format 'bogus'"),
+        ('[publish]\nrepo_id = "bad"\n', "[publish]: repo_id: 'bad' is not ORG/NAME"),
+    ],
+)
+def test_a_bad_export_or_publish_table_fails_before_anything_is_collected(
+    tmp_path: Path, table: str, message: str
+) -> None:
+    job = write_job(tmp_path / "job.toml", REPLAY_JOB.replace(
+        '[[export]]\nformat = "openai"\nto = "exports/nightly.jsonl"\n', table))
+    proc = trajkit("run", str(job), cwd=tmp_path)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "job.toml" in lines[0] and message in lines[0], lines
+    assert not (tmp_path / "out").exists()  # no collection ran, nothing was paid for
 
 
 def test_bad_job_file_is_one_line_and_exit_2_on_the_command_line(tmp_path: Path) -> None:

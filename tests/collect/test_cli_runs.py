@@ -148,6 +148,31 @@ def test_schema_command_exports_json_schema(tmp_path):
     assert run("schema", "Nope").returncode == 2
 
 
+def test_counts_and_costs_are_never_negative_in_the_schemas(tmp_path):
+    """Token counts and costs are >= 0 in every record trajkit writes: the JSON Schema says
+    so, a negative cost is refused, and a negative count from an old record reads as 0."""
+    from pydantic import ValidationError
+
+    from trajkit.schemas import RunManifest
+    from trajkit.schemas.manifests import YieldCounts
+    from trajkit.schemas.trajectory import Usage
+
+    written = run("schema", "--out", str(tmp_path))
+    assert written.returncode == 0, written.stderr
+    trajectory = json.loads((tmp_path / "Trajectory.schema.json").read_text())
+    usage = trajectory["$defs"]["Usage"]["properties"]
+    assert all(usage[k]["minimum"] == 0 for k in ("input_tokens", "output_tokens", "calls"))
+    assert {"minimum": 0, "type": "number"} in trajectory["properties"]["cost_usd"]["anyOf"]
+    manifest = json.loads((tmp_path / "RunManifest.schema.json").read_text())
+    assert {"minimum": 0, "type": "number"} in manifest["properties"]["cost_usd"]["anyOf"]
+    assert Usage(input_tokens=-5000, output_tokens=-1).input_tokens == 0
+    with pytest.raises(ValidationError, match="cost_usd"):
+        YieldCounts(cost_usd=-1.0)
+    with pytest.raises(ValidationError, match="cost_usd"):
+        RunManifest(run="r", status="completed", config={}, cost_usd=-0.5, started_at="t",
+                    updated_at="t", toolkit_version="0")
+
+
 @pytest.mark.parametrize("flag", ["--json", None])
 def test_stats_of_a_run(flag, loopback, tmp_path):
     require_isolation()
