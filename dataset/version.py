@@ -485,6 +485,7 @@ def build_version(
         return DatasetVersion(root / f"v{n}", n, manifest, existed=False, dry_run=True, torn=torn,
                               sandbox_warning=warning, shots_warning=shots_note)
 
+    created = not root.exists()  # a build that fails leaves no empty dataset behind
     try:
         root.mkdir(parents=True, exist_ok=True)
         clean_stale_tmp(root)
@@ -566,3 +567,6 @@ def build_version(
     finally:
         if not placed:
             shutil.rmtree(tmp, ignore_errors=True)
+            if created:
+                with contextlib.suppress(OSError):  # not empty: another writer's, kept
+                    root.rmdir()
