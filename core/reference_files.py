@@ -101,6 +101,8 @@ def pin_file(param: str, given: str | Path, sha256: str | None = None) -> Pinned
             raise ParamError(param, f"{given}: no such file here, and no copy with sha256 "
                              f"{sha256[:12]}… in the reference store {store_dir()} "
                              f"(put the file {name} there as {sha256}/{name}, or give its path)")
+        if path.is_dir():
+            raise ParamError(param, f"{given}: a directory; give the reference file(s) in it")
         raise ParamError(param, f"{given}: no such file")
     try:
         got = file_sha256(path)

@@ -54,7 +54,7 @@ class BalanceFilter(TwoPassUnit):
             raise ParamError("limits", "give at least one GROUP=LIMIT")
         if isinstance(by, str):
             by = [by]
-        if not by or not all(isinstance(f, str) and f for f in by):
+        if not isinstance(by, (list, tuple)) or not by or not all(isinstance(f, str) and f for f in by):
             raise ParamError("by", f"expected field names such as source, type, level; got {by!r}")
         if isinstance(seed, bool) or not isinstance(seed, int):
             raise ParamError("seed", f"must be a whole number, got {seed!r}")

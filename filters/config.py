@@ -47,8 +47,10 @@ def _entry_units(path: Path, k: int, entry: Any) -> list[Filter]:
             raise ConfigError(f"{where}: preset: unknown {preset!r} (choose from: {', '.join(PRESETS)})")
         return PRESETS[preset]()
     name = entry.get("name")
-    if not isinstance(name, str):
+    if name is None:
         raise ConfigError(f"{where}: missing key 'name' (or 'preset')")
+    if not isinstance(name, str):
+        raise ConfigError(f"{where}: name: expected a filter name in quotes, got {name!r}")
     if name not in known_filters():
         raise ConfigError(f"{where}: name: unknown filter {name!r} (known: {', '.join(known_filters())})")
     params = {key: value for key, value in entry.items() if key != "name"}

@@ -98,6 +98,8 @@ class DecontaminateFilter:
     ) -> None:
         if isinstance(paths, str):
             paths = [paths]
+        if not isinstance(paths, (list, tuple)):
+            raise ParamError("paths", f"expected a file path or a list of them, got {paths!r}")
         given = list(paths)
         if not given:
             raise ParamError("paths", "give at least one reference file")
@@ -105,6 +107,10 @@ class DecontaminateFilter:
             raise ParamError("n", f"must be a whole number >= 1, got {n!r}")
         if field is not None and (not isinstance(field, str) or not field):
             raise ParamError("field", f"must be a key name, got {field!r}")
+        if isinstance(sha256, str):  # one digest for one path, as a user writes it
+            sha256 = [sha256]
+        if sha256 is not None and not isinstance(sha256, (list, tuple)):
+            raise ParamError("sha256", f"expected a digest or a list of them, got {sha256!r}")
         pinned = None if sha256 is None else list(sha256)
         if pinned is not None and len(pinned) != len(given):
             raise ParamError("sha256", f"{len(pinned)} digests for {len(given)} paths")

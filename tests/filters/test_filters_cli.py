@@ -121,6 +121,13 @@ def test_bad_flags_exit_2_with_one_line(setup: tuple[Path, Path], tmp_path: Path
         ('name = "success"\nmin_score = nan\n', "min_score"),
         ('name = "success"\nmin_score = inf\n', "min_score"),
         ('name = "success"\nmin_score = -inf\n', "min_score"),
+        # each said something unrelated before: "params: 'int' object is not iterable",
+        # "missing key 'name'", "3 digests for 1 paths", "no such file" for a directory
+        ('name = "balance"\nlimits = {math = 1}\nby = 5\n', "by"),
+        ('name = "decontaminate"\npaths = 5\n', "paths"),
+        ('name = 5\n', "name"),
+        ('name = "decontaminate"\npaths = ["ref.jsonl"]\nsha256 = ["abc", "def"]\n', "sha256"),
+        ('name = "decontaminate"\npaths = ["."]\n', "paths"),
     ],
 )
 def test_bad_config_params_exit_2_before_anything_is_written(
@@ -189,3 +196,15 @@ def test_parser_level_errors_are_one_line_too(setup: tuple[Path, Path], args: li
     assert res.exit_code == 2, res.output  # type: ignore[attr-defined]
     err = res.stderr.strip().splitlines()  # type: ignore[attr-defined]
     assert len(err) == 1 and err[0].startswith("error: "), err
+
+
+def test_reference_file_mistakes_say_what_is_wrong(tmp_path: Path) -> None:
+    from trajkit.filters.base import ParamError
+    from trajkit.filters.decontaminate import DecontaminateFilter
+
+    with pytest.raises(ParamError, match="a directory; give the reference file"):
+        DecontaminateFilter(paths=[str(tmp_path)])
+    ref = tmp_path / "ref.jsonl"
+    ref.write_text('{"text": "a b c d e f g h i j k l m n"}\n')
+    with pytest.raises(ParamError, match="sha256"):  # one digest, not one per character
+        DecontaminateFilter(paths=[str(ref)], sha256="0" * 64)
