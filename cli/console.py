@@ -32,15 +32,22 @@ class Stop(typer.Exit):
         self.reason = reason
 
 
-def guard(fn: Callable[[], T]) -> T:
-    """Run a command body, turning user errors into one line + their exit code, Ctrl-C into 130."""
+#: What Ctrl-C means for a command that collects (``collect``, ``run``, ``demo``).
+RESUMABLE = "interrupted: finished trajectories are saved; re-run the same command to resume"
+#: ...and for every other command: each writes into place atomically, or not at all.
+INTERRUPTED = "interrupted: nothing half-written is left; re-run the same command"
+
+
+def guard(fn: Callable[[], T], interrupted: str = INTERRUPTED) -> T:
+    """Run a command body, turning user errors into one line + their exit code, Ctrl-C into
+    130 with ``interrupted`` said."""
     try:
         return fn()
     except UserError as exc:
         say_error(str(exc))
         raise Stop(exc.exit_code, str(exc)) from None
     except KeyboardInterrupt:
-        err.print("interrupted: finished trajectories are saved; re-run the same command to resume")
+        err.print(interrupted, highlight=False, markup=False)
         raise Stop(EXIT_INTERRUPTED, "interrupted") from None
 
 

@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from trajkit.cli.console import err, guard, out, say
+from trajkit.cli.console import RESUMABLE, err, guard, out, say
 from trajkit.cli.options import OneLineErrors, examples
 
 app = typer.Typer()
@@ -86,4 +86,4 @@ def demo(
         index = build_site(result.path).index  # OUT/reports/demo-vN
         say(f"report: {index}")
 
-    guard(body)
+    guard(body, RESUMABLE)

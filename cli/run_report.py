@@ -14,7 +14,7 @@ from typing import TypeVar
 import typer
 
 from trajkit.api.summary import Summary
-from trajkit.cli.console import Stop, err, guard, out, say
+from trajkit.cli.console import RESUMABLE, Stop, err, guard, out, say
 from trajkit.collect.outcome import EXIT_BUDGET, EXIT_PARTIAL
 from trajkit.collect.runner import RunResult
 from trajkit.core.numbers import percent
@@ -63,7 +63,7 @@ def guard_with_summary(
 ) -> T:
     """``guard`` that also writes the ``--summary-json`` file, whatever the outcome."""
     try:
-        result = guard(body)
+        result = guard(body, RESUMABLE)
     except Stop as exc:
         summary.finish(exc.exit_code, exc.reason)
         raise

@@ -188,3 +188,18 @@ def test_help_reads_cleanly(command: str) -> None:
     if command in ("collect", "filter", "export", "publish", "verify", "stats", "run", "view",
                    "show", "plugins", "demo"):
         assert "Examples" in result.output and f"$ trajkit {command}" in result.output
+
+
+def test_ctrl_c_says_what_it_means_for_the_command(capsys: pytest.CaptureFixture[str]) -> None:
+    """Every command said "finished trajectories are saved; ... resume", filter included."""
+    from trajkit.cli.console import RESUMABLE, Stop, guard
+
+    def stopped() -> None:
+        raise KeyboardInterrupt
+
+    for interrupted in ((), (RESUMABLE,)):
+        with pytest.raises(Stop) as info:
+            guard(stopped, *interrupted)
+        assert info.value.exit_code == 130
+    said = capsys.readouterr().err.splitlines()
+    assert said == ["interrupted: nothing half-written is left; re-run the same command", RESUMABLE]
