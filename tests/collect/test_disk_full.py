@@ -123,7 +123,7 @@ mount -t tmpfs -o size=40k tmpfs {full}
 {cli} collect math --teacher replay:{replay} --run r --out {ro} 2> {tmp_path}/e1; echo $? > {tmp_path}/rc1
 {cli} filter {src}/runs/r --dataset d --out {ro} 2> {tmp_path}/e2; echo $? > {tmp_path}/rc2
 {cli} filter {src}/runs/r --dataset d --out {full} 2> {tmp_path}/e3; echo $? > {tmp_path}/rc3
-ls -A {full}/datasets/d > {tmp_path}/left
+ls -A {full}/datasets > {tmp_path}/left
 """
     proc = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, text=True,
                           timeout=300, env=dict(os.environ))
@@ -138,5 +138,5 @@ ls -A {full}/datasets/d > {tmp_path}/left
         assert (tmp_path / f"rc{n}").read_text().strip() == "2", err
         assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
         assert start in err and reason in err, err
-    assert (tmp_path / "left").read_text() == ""  # no version, no scratch directory
+    assert (tmp_path / "left").read_text() == ""  # no version, no scratch, no empty datasets/d
     assert (src / "runs" / "r" / "trajectories.jsonl").read_bytes() == before
