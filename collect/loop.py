@@ -100,6 +100,12 @@ from trajkit.sources.base import EpisodeEnv, Source
 
 log = logging.getLogger(__name__)
 
+#: Longest code cell, one day. The worker arms an interval timer with the cell's timeout, and
+#: Python's timer overflows past ~292 years: every cell would then fail with an OverflowError
+#: the teacher did not cause, and the dataset would fill with fake self-corrections.
+MAX_EXEC_TIMEOUT_S = 24 * 3600.0
+
+
 class LoopConfig(BaseModel):
     """Budget and wording of one episode; recorded in ``run.json`` via ``model_dump()``."""
 
@@ -107,7 +113,9 @@ class LoopConfig(BaseModel):
 
     max_turns: int = Field(default=5, ge=1, description="Assistant turns per episode.")
     max_solutions: int = Field(default=2, ge=1, description="Answers the judge will score.")
-    exec_timeout: float = Field(default=10.0, gt=0, description="Seconds per code cell.")
+    exec_timeout: float = Field(
+        default=10.0, gt=0, le=MAX_EXEC_TIMEOUT_S, description="Seconds per code cell."
+    )
     observation_chars: int = Field(
         default=DEFAULT_OBSERVATION_CHARS, ge=100, description="Cap on observation text."
     )

@@ -20,7 +20,7 @@ from pydantic import Field, ValidationError, field_validator
 from trajkit.collect.config import CollectConfig, default_run_name
 from trajkit.collect.executors import check_batch_mode
 from trajkit.collect.formats.base import action_format
-from trajkit.collect.loop import LoopConfig
+from trajkit.collect.loop import MAX_EXEC_TIMEOUT_S, LoopConfig
 from trajkit.collect.pricing import PriceEntry, parse_price
 from trajkit.collect.sandbox.config import MAX_MB, SandboxConfig
 from trajkit.collect.teachers.provider import provider_for
@@ -68,7 +68,9 @@ class CollectOptions(CommandOptions):
     run: str | None = Field(None, description="Run name; re-use it to resume.")
     max_turns: int = Field(5, ge=1, description="Assistant turns per episode.")
     max_solutions: int = Field(2, ge=1, description="Answers the teacher may propose per episode.")
-    exec_timeout: float = Field(10.0, ge=0.1, description="Seconds per code cell.")
+    exec_timeout: float = Field(
+        10.0, ge=0.1, le=MAX_EXEC_TIMEOUT_S, description="Seconds per code cell (at most 86400, a day)."
+    )
     concurrency: int = Field(8, ge=1, le=4096, description="Episodes in flight.")
     sandbox: str = Field("local", description="Sandbox backend: local or docker (or a plugin's).")
     pool: int = Field(0, ge=0, description="Docker: containers kept started ahead (warm pool).")

@@ -138,6 +138,8 @@ def test_bad_options_raise_the_error_the_command_line_prints(
         ({"sandbox_opt": {"kill_grace_s": "inf"}}, "--sandbox-opt kill_grace_s: Input should be a finite"),
         ({"sandbox_opt": {"memory_mb": 10**14}}, "--sandbox-opt memory_mb: Input should be less than"),
         ({"memory_mb": 10**14}, "--memory-mb: Input should be less than or equal to 1048576"),
+        # Past ~292 years the worker's timer overflows and every cell fails as if the teacher erred.
+        ({"exec_timeout": 1e12}, "--exec-timeout: Input should be less than or equal to 86400"),
         ({"sandbox_opt": {"image": "BAD TAG!!"}}, "--sandbox-opt image: 'BAD TAG!!' is not a docker image"),
         ({"teacher": "openai:gpt-4o-mini", "temperature": 2.5}, "--temperature 2.5: --teacher openai:gpt-4o-mini"),
         ({"teacher": "anthropic:claude-x", "temperature": 1.5}, "--temperature 1.5: --teacher anthropic:claude-x"),

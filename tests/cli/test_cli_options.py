@@ -63,6 +63,8 @@ def test_usage_mistakes_are_one_line_and_exit_2(args: list[str], message: str) -
         (["--memory-mb", "99999999999999"], "--memory-mb: Input should be less than or equal to 1048576"),
         (["--sandbox-opt", "memory_mb=99999999999999"], "--sandbox-opt memory_mb: Input should be less than"),
         (["--pool", "9999"], "--pool: Input should be less than or equal to 256"),
+        # Past ~292 years the worker's timer overflows and every cell fails as if the teacher erred.
+        (["--exec-timeout", "1e12"], "--exec-timeout: Input should be less than or equal to 86400"),
         (["--sandbox-opt", "image=BAD TAG!!"], "--sandbox-opt image: 'BAD TAG!!' is not a docker image"),
         (["--teacher", "openai:gpt-4o-mini", "--temperature", "2.5"], "--temperature 2.5: --teacher openai:gpt-4o-mini (openai) accepts 0 to 2"),
         (["--teacher", "anthropic:claude-x", "--temperature", "1.5"], "--temperature 1.5: --teacher anthropic:claude-x (anthropic) accepts 0 to 1"),

@@ -69,6 +69,18 @@ async def test_timeout_interrupts_and_keeps_state(sandbox):
     assert (await sandbox.run("kept", timeout=5)).output == "'yes'\n"
 
 
+async def test_the_longest_allowed_cell_timeout_runs_the_cell(sandbox):
+    """The loop's cap on ``exec_timeout`` is one the worker's interval timer can arm: past it
+    (~292 years) arming fails and the cell would report an OverflowError the code never raised."""
+    from trajkit.collect.loop import MAX_EXEC_TIMEOUT_S, LoopConfig
+
+    r = await sandbox.run("print('ran')", timeout=MAX_EXEC_TIMEOUT_S)
+    assert r.error is None and r.output == "ran\n"
+    for bad in (1e12, float("inf")):
+        with pytest.raises(ValueError, match="less than or equal to 86400"):
+            LoopConfig(exec_timeout=bad)
+
+
 async def test_ignored_interrupt_kills_and_restarts(sandbox):
     await sandbox.run("lost = 1", timeout=5)
     code = "while True:\n    try:\n        sum(range(1000))\n    except BaseException:\n        pass"
