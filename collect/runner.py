@@ -105,6 +105,7 @@ async def _collect(config: CollectConfig, console: Console) -> RunResult:
     preload_teacher(config)
     source = make_source(config.source, config.source_options)
     tasks = _playable(source.load(config.load), config, console)
+    _check_teachers(config, tasks, console)
     factory = sandbox_factory(config.sandbox, config.sandbox_config)
     attach = getattr(source, "attach", None)
     if attach is not None:
@@ -189,6 +190,28 @@ def _playable(tasks: list[Task], config: CollectConfig, console: Console) -> lis
     if not kept:
         raise DataError(f"{config.source}: every task is longer than --task-chars {config.task_chars:,}")
     return kept
+
+
+def _can_go_down(config: CollectConfig) -> bool:
+    """Whether a streak of teacher errors can be an outage: not when every teacher of the
+    ladder is a recording (``TeacherProvider.can_go_down``)."""
+    return any(provider_for(spec)[0].can_go_down for spec in config.ladder)
+
+
+def _check_teachers(config: CollectConfig, tasks: list[Task], console: Console) -> None:
+    """Each teacher of the ladder can answer the run's tasks (a recording: only its own), or
+    the run is refused before its directory exists; a partial recording is a warning."""
+    task_ids = [t.task_id for t in tasks]
+    for stage, spec in enumerate(config.ladder):
+        if spec in config.ladder[:stage]:
+            continue
+        provider, model = provider_for(spec)
+        try:
+            warning = provider.check_tasks(model, task_ids)
+        except ConfigError as exc:
+            raise ConfigError(f"{'--escalate' if stage else '--teacher'} {spec}: {exc}") from None
+        if warning:
+            console.print(warning, markup=False, highlight=False, soft_wrap=True)
 
 
 def _final_manifest(store: RunStore, status: str, total: int, detail: str) -> None:
@@ -277,7 +300,7 @@ async def _run_all(
 ) -> None:
     total = schedule.total
     last_manifest = time.monotonic()
-    outage = TeacherOutage(config.outage_streak)
+    outage = TeacherOutage(config.outage_streak if _can_go_down(config) else None)
     wake = asyncio.Event()  # an episode finished: more may be owed, or the run may be over
     attempts = config.samples > 1 or bool(config.escalate)
     stopping = False  # the run is ending: no worker starts another episode

@@ -20,7 +20,8 @@ DEFAULT_OUTAGE_STREAK = 8
 class TeacherOutage:
     """Holds back ``teacher_error`` records until another episode shows the teacher works."""
 
-    def __init__(self, threshold: int = DEFAULT_OUTAGE_STREAK) -> None:
+    def __init__(self, threshold: int | None = DEFAULT_OUTAGE_STREAK) -> None:
+        """``threshold=None``: no streak is an outage (the teachers cannot go down)."""
         self.threshold = threshold
         self._held: list[Trajectory] = []
 
@@ -29,6 +30,8 @@ class TeacherOutage:
         if traj.termination is not Termination.TEACHER_ERROR:
             held, self._held = self._held, []
             return [*held, traj]
+        if self.threshold is None:
+            return [traj]
         self._held.append(traj)
         if len(self._held) >= self.threshold:
             raise TeacherUnavailableError(

@@ -7,12 +7,14 @@ never loads the OpenAI or Anthropic SDK.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from trajkit.collect.teachers.base import Teacher
 from trajkit.collect.teachers.provider import TeacherProvider
 from trajkit.collect.teachers.rate_control import StatusHook
+from trajkit.core.errors import ConfigError
 
 if TYPE_CHECKING:
     from trajkit.collect.teachers.batch_common import BatchBackend
@@ -100,6 +102,7 @@ class ReplayProvider(TeacherProvider):
     cacheable = False
     free = True
     model_is_path = True
+    can_go_down = False  # a task it did not record fails the same way every time
     supports_tools = True  # a recording may hold native turns (``replay_teacher``)
     usage = "replay:PATH"
 
@@ -114,6 +117,27 @@ class ReplayProvider(TeacherProvider):
         from trajkit.collect.teachers.replay_teacher import ReplayTeacher
 
         return ReplayTeacher(model, params)
+
+    def check_tasks(self, model: str, task_ids: Sequence[str]) -> str | None:
+        """A recording answers only its own tasks: none of the run's is a one-line error before
+        anything starts (each episode would end as ``teacher_error``, and eight in a row read
+        as a provider outage); some missing is a warning naming the first."""
+        from trajkit.collect.teachers.replay_teacher import load_recording, recording_name
+
+        digest, recordings = load_recording(Path(model))
+        missing = [t for t in task_ids if t not in recordings]
+        if not missing:
+            return None
+        name = f"replay:{recording_name(Path(model), digest)}"
+        if len(missing) == len(task_ids):
+            raise ConfigError(
+                f"no recording for any of the run's {len(task_ids)} "
+                f"task(s) (first: {missing[0]!r}; the recording's first: {next(iter(recordings))!r})"
+            )
+        return (
+            f"warning: {name} has no recording for {len(missing)} of the run's {len(task_ids)} "
+            f"task(s) (first: {missing[0]!r}); they will end as teacher_error"
+        )
 
     def record_model(self, model: str) -> str:
         """``FILE@sha256:HASH``, as the teacher names itself; just ``FILE`` if unreadable."""

@@ -17,6 +17,11 @@ what trajkit may do with them, so no other module ever tests a provider's name:
 - ``supports_tools``: its teachers take ``complete(..., tools=...)`` and return the turn's
   native calls in ``Completion.tool_calls`` (``--action-format tools`` needs it; a plugin
   teacher that never heard of tool calling leaves it False and serves the other formats).
+- ``can_go_down``: its calls can fail for a while (a service down or out of quota), so a
+  streak of failed episodes stops the run as an outage (``--outage-streak``); a recording
+  cannot, and its failures are the episodes' own;
+- :meth:`TeacherProvider.check_tasks`: before a run starts, refuses a model that can answer
+  none of its tasks (a recording of other tasks) and warns of those it cannot answer.
 
 A plugin provider subclasses :class:`TeacherProvider`, sets ``name`` and implements
 :meth:`TeacherProvider.make`; its teachers implement ``trajkit.collect.teachers.base.Teacher``.
@@ -24,6 +29,7 @@ A plugin provider subclasses :class:`TeacherProvider`, sets ``name`` and impleme
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from trajkit.collect.teachers.base import Teacher
@@ -46,6 +52,7 @@ class TeacherProvider:
     prompt_caching: ClassVar[bool] = False
     supports_tools: ClassVar[bool] = False
     max_temperature: ClassVar[float | None] = None
+    can_go_down: ClassVar[bool] = True
     #: Shown in ``--teacher`` help and errors: how a user names one of its models.
     usage: ClassVar[str] = "PROVIDER:MODEL"
 
@@ -81,6 +88,13 @@ class TeacherProvider:
         """How a record names ``model`` when no teacher was built to say it (a record written
         for an episode that crashed before its first turn): the model as given by default."""
         return model
+
+    def check_tasks(self, model: str, task_ids: Sequence[str]) -> str | None:
+        """Before a run starts: raise ``ConfigError`` if ``model`` can answer none of the
+        run's tasks (the caller names the flag), or return a warning line for the tasks it
+        cannot answer. A live model can answer anything (``None``); a recording answers only
+        the tasks it recorded."""
+        return None
 
     def batch_backend(self, teacher: Teacher) -> BatchBackend:
         """The provider batch API behind ``teacher`` (only when ``batchable``)."""

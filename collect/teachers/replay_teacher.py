@@ -169,18 +169,29 @@ def sha256_of(path: Path) -> str:
     return file_sha256(path)
 
 
-def load_recording(path: Path, attempts: int = 3) -> tuple[str, dict[str, list[RecordedTurn]]]:
+Recording = tuple[str, dict[str, list[RecordedTurn]]]
+#: The last recording parsed, keyed by its content hash: a run's pre-flight check
+#: (``ReplayProvider.check_tasks``) and its teacher then parse the file once.
+_last_read: dict[str, Recording] = {}
+
+
+def load_recording(path: Path, attempts: int = 3) -> Recording:
     """``(sha256 of the file's bytes, task_id -> assistant turns)``, both of the same bytes.
 
     The hash names the teacher in every record, so it must be the hash of what is replayed:
     if the file changes while it is read (its inode, size or times move), it is read again.
+    The result is shared with the next caller asking for the same unchanged file: read-only.
     """
     try:
         for _ in range(attempts):
             before = _file_state(path)
             digest = sha256_of(path)
+            if digest in _last_read and _file_state(path) == before:
+                return _last_read[digest]
             recordings = load_recordings(path)
             if _file_state(path) == before:
+                _last_read.clear()
+                _last_read[digest] = (digest, recordings)
                 return digest, recordings
     except OSError as exc:
         raise DataError(f"{path}: cannot read replay file ({exc.strerror or exc})") from None
@@ -200,6 +211,11 @@ def load_recordings(path: Path) -> dict[str, list[RecordedTurn]]:
             recordings.setdefault(task_id, turns)
     except OSError as exc:
         raise DataError(f"{path}: cannot read replay file ({exc.strerror or exc})") from None
+    if not recordings:
+        raise DataError(
+            f"{path}: no recordings (one JSON object per line, with 'task_id' and 'turns' or "
+            "'messages')"
+        )
     return recordings
 
 

@@ -300,3 +300,35 @@ def test_valid_json_too_deep_to_read_stops_collect_with_one_line_and_leaves_the_
         assert proc.returncode == 2, proc.stderr
         assert f"{deep}:1: not valid JSON (nested more than 200 deep)" in proc.stderr
         assert "Traceback" not in proc.stderr
+
+
+def test_a_recording_of_other_tasks_is_refused_and_a_partial_one_warns_and_plays_the_rest(tmp_path):
+    """A replay that answers none of the run's tasks (an empty file, another source's or
+    another split's ids) is one line, exit 2, before the run directory exists: each episode
+    used to end as teacher_error until eight in a row stopped the run as a provider 'outage'
+    (exit 4, 're-run when the provider is back'). A partial recording says how many it lacks
+    and plays the rest; its failures are the episodes' own, never an outage."""
+    require_isolation()
+    out = tmp_path / "out"
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n")
+    other = tmp_path / "other.jsonl"
+    other.write_text(json.dumps({"task_id": "gsm8k/1", "turns": ["<solution>1</solution>"]}) + "\n")
+    one = tmp_path / "one.jsonl"
+    one.write_text(MATH_REPLAY.read_text().splitlines()[0] + "\n")
+    cases = [
+        ([f"replay:{empty}"], f"{empty}: no recordings"),
+        ([f"replay:{other}"], f"--teacher replay:{other}: no recording for any of the run's 10 task(s) "
+                              "(first: 'sample/001-dice-sum'; the recording's first: 'gsm8k/1')"),
+        ([f"replay:{MATH_REPLAY}", "--escalate", f"replay:{other}"], f"--escalate replay:{other}: no recording"),
+    ]
+    for teacher, message in cases:
+        proc = run("collect", "math", "--teacher", *teacher, "--out", str(out), "--run", "r")
+        assert proc.returncode == 2 and message in proc.stderr, proc.stderr
+        assert len(proc.stderr.strip().splitlines()) == 1 and not out.exists(), proc.stderr
+
+    partial = run("collect", "math", "--teacher", f"replay:{one}", "--out", str(out), "--run", "r")
+    assert "has no recording for 9 of the run's 10 task(s) (first: 'sample/002-smaller-root')" in partial.stderr
+    assert "teacher unavailable" not in partial.stderr and partial.returncode == 1, partial.stderr
+    done = records(out / "runs" / "r" / "trajectories.jsonl")
+    assert sorted(r["termination"] for r in done) == ["solved"] + ["teacher_error"] * 9

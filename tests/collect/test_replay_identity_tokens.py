@@ -16,7 +16,7 @@ from support import require_isolation
 import trajkit
 from trajkit.collect.teachers import replay_teacher
 from trajkit.collect.teachers.base import TeacherError
-from trajkit.collect.teachers.provider import make_teacher
+from trajkit.collect.teachers.provider import make_teacher, provider_for
 from trajkit.collect.teachers.replay_teacher import TOKENS_COUNTED_WITH, ReplayTeacher
 from trajkit.core import tokenizers
 from trajkit.core.errors import ParamError
@@ -100,9 +100,26 @@ def test_a_file_changing_while_loaded_is_read_again(tmp_path: Path, monkeypatch:
         return real(p)
 
     monkeypatch.setattr(replay_teacher, "load_recordings", append_once)
+    monkeypatch.setattr(replay_teacher, "_last_read", {})  # not parsed by an earlier test
     teacher = ReplayTeacher(path)
     assert len(calls) == 2 and teacher.task_ids == ["a", "b"]
     assert teacher.name.endswith(hashlib.sha256(path.read_bytes()).hexdigest()[:12])
+
+
+def test_the_run_check_and_the_teacher_parse_a_recording_once_and_a_change_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``ReplayProvider.check_tasks`` (before the run) and the teacher share one parse of the
+    same bytes; a file that changed since is parsed again, so its turns and hash agree."""
+    path = write(tmp_path / "r.jsonl", [RECORDING])
+    real, calls = replay_teacher.load_recordings, []
+    monkeypatch.setattr(replay_teacher, "load_recordings", lambda p: calls.append(p) or real(p))
+    monkeypatch.setattr(replay_teacher, "_last_read", {})
+    provider, model = provider_for(f"replay:{path}")
+    assert provider.check_tasks(model, ["a"]) is None
+    assert ReplayTeacher(path).task_ids == ["a"] and len(calls) == 1
+    write(path, [RECORDING, {"task_id": "b", "turns": ["late"]}])
+    assert ReplayTeacher(path).task_ids == ["a", "b"] and len(calls) == 2
 
 
 # --------------------------------------------------------------------------------- tokens

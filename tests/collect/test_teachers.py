@@ -328,3 +328,12 @@ def test_standalone_server_process():
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+@pytest.mark.parametrize("text", ["", "\n\n", '{"task_id": "torn", "tur'])
+def test_replay_with_no_recordings_is_refused(tmp_path: Path, text: str):
+    """An empty recording (or only a torn last line) can answer nothing: refused at once."""
+    path = tmp_path / "r.jsonl"
+    path.write_text(text)
+    with pytest.raises(DataError, match=r"r\.jsonl: no recordings"):
+        ReplayTeacher(path)
