@@ -156,6 +156,8 @@ def _locate(path: Path) -> tuple[str, Path, Path | None]:
         raise DataError(f"{path}: not a dataset version, dataset, or run directory")
     if path.is_file():
         return "jsonl", path, None
+    if path.exists():  # /dev/null, a FIFO (reading it could wait forever), a socket
+        raise DataError(f"{path}: not a regular file or directory")
     raise DataError(f"{path}: no such file or directory")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -118,6 +119,9 @@ def test_unknown_paths_are_data_errors(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     with pytest.raises(DataError, match="not a dataset version, dataset, or run directory"):
         compute_stats(tmp_path / "empty")
+    os.mkfifo(tmp_path / "fifo")  # it exists, and reading it would wait for a writer
+    with pytest.raises(DataError, match="fifo: not a regular file or directory"):
+        compute_stats(tmp_path / "fifo")
 
 
 def test_render_plain_run(tmp_path: Path) -> None:
