@@ -103,6 +103,8 @@ def pin_file(param: str, given: str | Path, sha256: str | None = None) -> Pinned
                              f"(put the file {name} there as {sha256}/{name}, or give its path)")
         if path.is_dir():
             raise ParamError(param, f"{given}: a directory; give the reference file(s) in it")
+        if path.exists():  # /dev/null, a FIFO, a socket: not read (a FIFO could wait forever)
+            raise ParamError(param, f"{given}: not a regular file")
         raise ParamError(param, f"{given}: no such file")
     try:
         got = file_sha256(path)

@@ -204,6 +204,8 @@ def test_reference_file_mistakes_say_what_is_wrong(tmp_path: Path) -> None:
 
     with pytest.raises(ParamError, match="a directory; give the reference file"):
         DecontaminateFilter(paths=[str(tmp_path)])
+    with pytest.raises(ParamError, match="/dev/null: not a regular file"):  # was 'no such file'
+        DecontaminateFilter(paths=["/dev/null"])
     ref = tmp_path / "ref.jsonl"
     ref.write_text('{"text": "a b c d e f g h i j k l m n"}\n')
     with pytest.raises(ParamError, match="sha256"):  # one digest, not one per character
