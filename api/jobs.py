@@ -188,6 +188,8 @@ def load_job(path: Path) -> Job:
     except ValueError as exc:
         raise ConfigError(f"{path}: out: {exc}") from None
     entries = data.get("collect")
+    if isinstance(entries, dict):  # one [collect] table, as one [export] is read
+        entries = [entries]
     if not isinstance(entries, list) or not entries:
         raise ConfigError(f"{path}: no [[collect]] tables (say what to collect)")
     collects = [c for k, e in enumerate(entries, 1) for c in _collect_entry(path, name, out_dir, k, e)]

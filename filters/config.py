@@ -73,7 +73,10 @@ def chain_from_toml(path: Path) -> FilterChain:
 
 
 def chain_from_entries(path: Path, entries: Any) -> FilterChain:
-    """The chain of already-parsed ``[[filter]]`` tables from ``path`` (also job files)."""
+    """The chain of already-parsed ``[[filter]]`` tables from ``path`` (also job files); a
+    single ``[filter]`` table is a chain of one, as a single ``[export]`` is one export."""
+    if isinstance(entries, dict):
+        entries = [entries]
     if not isinstance(entries, list) or not entries:
         raise ConfigError(f"{path}: no [[filter]] tables (an empty chain is --keep all)")
     units: list[Filter] = []

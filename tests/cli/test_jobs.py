@@ -239,3 +239,23 @@ name = "ds"
     assert call.concurrency == 8 and call.max_turns == 5  # the collect command's defaults
     assert job.out == tmp_path / "sub" / "out"
     assert [u.name for u in job.chain.filters] == ["success", "self-correct"]  # default preset
+
+
+def test_one_collect_or_filter_table_in_single_brackets_is_one_entry(tmp_path: Path) -> None:
+    """``[collect]`` and ``[filter]`` (one table) mean one entry, as ``[export]`` already did;
+    they were refused as 'no [[collect]] tables' / 'no [[filter]] tables'."""
+    job = load_job(write_job(tmp_path / "j.toml", f"""
+[collect]
+source = "math"
+teacher = "replay:{DEMO_REPLAY}"
+[dataset]
+name = "ds"
+[filter]
+name = "turns"
+min_turns = 2
+[export]
+format = "openai"
+to = "x.jsonl"
+"""))
+    assert [c.source for c in job.collects] == ["math"]
+    assert [u.name for u in job.chain.filters] == ["turns"] and len(job.exports) == 1

@@ -160,6 +160,11 @@ def test_toml_errors_name_the_file_and_key(tmp_path: Path, text: str, expected: 
     assert message.startswith(str(path)) and expected in message and "\n" not in message, message
 
 
+def test_one_filter_table_in_single_brackets_is_a_chain_of_one(tmp_path: Path) -> None:
+    chain = chain_from_toml(write(tmp_path, "[filter]\nname = 'turns'\nmin_turns = 2\n"))
+    assert [u.name for u in chain.filters] == ["turns"]
+
+
 def test_missing_toml_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"--config .*no such file"):
         chain_from_toml(tmp_path / "absent.toml")
