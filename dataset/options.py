@@ -193,10 +193,11 @@ class PublishOptions(CommandOptions):
     def _org_name(cls, value: str) -> str:
         """A repo id that is not ``ORG/NAME`` fails when the options are read (a job file:
         when it is loaded, before any collection), not when publishing starts."""
-        from trajkit.dataset.publish import REPO_ID
+        from trajkit.dataset.publish import repo_id_problem
 
-        if not REPO_ID.fullmatch(value):
-            raise ValueError(f"{value!r} is not ORG/NAME")
+        problem = repo_id_problem(value)
+        if problem:
+            raise ValueError(problem)
         return value
 
 

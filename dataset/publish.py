@@ -84,9 +84,25 @@ def hash_file(root: Path, path: Path) -> LocalFile:
     return LocalFile(path.relative_to(root).as_posix(), path, len(data), hashlib.sha256(data).hexdigest(), git)
 
 
-def check_repo_id(repo_id: str) -> str:
+def repo_id_problem(repo_id: str) -> str | None:
+    """Why the Hub would refuse ``repo_id``, or ``None``: ``ORG/NAME``, and the Hub client's
+    own rules (at most 96 characters a name, no ``--``/``..``, no ``.git`` or ``.`` at the end),
+    so a bad id fails before the export is built, not at the upload."""
+    from huggingface_hub.utils import HFValidationError, validate_repo_id
+
     if not REPO_ID.fullmatch(repo_id or ""):
-        raise ConfigError(f"--repo-id: {repo_id!r} is not ORG/NAME")
+        return f"{repo_id!r} is not ORG/NAME"
+    try:
+        validate_repo_id(repo_id)
+    except HFValidationError as exc:
+        return str(exc).rstrip(".")
+    return None
+
+
+def check_repo_id(repo_id: str) -> str:
+    problem = repo_id_problem(repo_id)
+    if problem:
+        raise ConfigError(f"--repo-id: {problem}")
     return repo_id
 
 

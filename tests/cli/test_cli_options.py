@@ -3,6 +3,7 @@ one line with exit code 2, and the command line, job files and Python agree on v
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -122,6 +123,27 @@ def test_export_and_publish_options_check_format_and_repo_id_when_built(tmp_path
         PublishOptions.build(path=tmp_path, repo_id="bad")
     assert ExportOptions.build(path=tmp_path, format="hf", to=tmp_path / "x").format == "hf"
     assert PublishOptions.build(path=tmp_path, repo_id="org/name").repo_id == "org/name"
+
+
+
+@pytest.mark.parametrize(
+    ("repo_id", "message"),
+    [  # ORG/NAME in form, refused by the Hub client's own rules (they passed until the upload)
+        ("org/name.", "The name cannot start or end with '-' or '.'"),
+        ("org/" + "n" * 97, "the maximum length is 96"),
+        ("org--x/name", "Cannot have -- or .. in repo_id"),
+        ("org/name.git", "cannot end by '.git'"),
+    ],
+)
+def test_a_repo_id_the_hub_would_refuse_is_refused_before_exporting(
+    tmp_path: Path, repo_id: str, message: str
+) -> None:
+    from trajkit.dataset.publish import check_repo_id
+
+    with pytest.raises(ConfigError, match=r"^--repo-id: .*" + re.escape(message)):
+        PublishOptions.build(path=tmp_path, repo_id=repo_id)
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        check_repo_id(repo_id)
 
 
 @pytest.mark.parametrize(
