@@ -96,9 +96,12 @@ def _validated(model: type[BaseModel], where: str, values: dict[str, Any]) -> An
         return model(**values)
     except ValidationError as exc:
         first = exc.errors()[0]
-        key = str(first["loc"][0]) if first["loc"] else "?"
+        message = first["msg"].removeprefix("Value error, ")
+        if not first["loc"]:  # a rule across keys: its message names them
+            raise ConfigError(f"{where}: {message}") from None
+        key = str(first["loc"][0])
         got = f" (got {values[key]!r})" if key in values else ""
-        raise ConfigError(f"{where}: {key}: {first['msg'].removeprefix('Value error, ')}{got}") from None
+        raise ConfigError(f"{where}: {key}: {message}{got}") from None
     except ConfigError as exc:
         raise ConfigError(f"{where}: {exc}") from None
 

@@ -59,9 +59,9 @@ def options_error(exc: ValidationError, flag_for: Any = None) -> ConfigError:
     field = loc[0] if loc else ""
     if first["type"] == "extra_forbidden":
         return ConfigError(f"{field}: unknown option")
-    name = flag_for(field) if flag_for is not None and field else field or "options"
+    name = flag_for(field) if flag_for is not None and field else field
     message = first["msg"].removeprefix("Value error, ")
-    return ConfigError(f"{name}: {message}")
+    return ConfigError(f"{name}: {message}" if name else message)  # no field: names its flags
 
 
 def parse_pairs(values: Any, flag: str) -> dict[str, str]:

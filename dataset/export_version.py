@@ -216,6 +216,15 @@ def place(tmp: Path, target: Path, force: bool) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
+def check_format_options(fmt: str, *, weights: bool, hf_only: bool) -> None:
+    """Options another format would silently ignore are refused: ``--weights``/``--mask-failed``
+    exist for ``openai`` only, ``--license``/``--max-shard-mb`` for ``hf`` only."""
+    if weights and fmt != "openai":
+        raise ConfigError("--weights/--mask-failed: only for --format openai")
+    if hf_only and fmt != "hf":
+        raise ConfigError("--license/--max-shard-mb: only for --format hf")
+
+
 def export_version(
     version: Path,
     fmt: str,
@@ -224,7 +233,7 @@ def export_version(
     force: bool = False,
     weights: bool = False,
     mask_failed: bool = False,
-    license: str = "other",
+    license: str | None = None,
     repo_id: str | None = None,
     max_shard_bytes: int | None = None,
     keep_demonstration: bool = False,
@@ -233,12 +242,13 @@ def export_version(
 
     ``keep_demonstration``: keep the in-context demonstration in each system prompt (by default
     it is cut out exactly; see ``export_chat``)."""
+    from trajkit.dataset.card import DEFAULT_LICENSE
     from trajkit.dataset.export_hf import DEFAULT_MAX_SHARD_BYTES
 
     if fmt not in FORMATS:
         raise ConfigError(f"--format: unknown format {fmt!r} (choose from: {', '.join(FORMATS)})")
-    if (weights or mask_failed) and fmt != "openai":
-        raise ConfigError("--weights/--mask-failed: only for --format openai")
+    check_format_options(fmt, weights=weights or mask_failed,
+                         hf_only=license is not None or max_shard_bytes is not None)
     if max_shard_bytes is not None and max_shard_bytes < 1:
         raise ConfigError("--max-shard-mb: must be positive")
     version_dir = locate_version(version)
@@ -256,7 +266,7 @@ def export_version(
     try:
         out = work / target.name
         if fmt == "hf":
-            write_hf_folder(version_dir, out, manifest, license=license, repo_id=repo_id,
+            write_hf_folder(version_dir, out, manifest, license=license or DEFAULT_LICENSE, repo_id=repo_id,
                             max_shard_bytes=max_shard_bytes or DEFAULT_MAX_SHARD_BYTES, result=result,
                             keep_demonstration=keep_demonstration)
         else:

@@ -16,7 +16,7 @@ import dataclasses
 from pathlib import Path
 from typing import Any, ClassVar
 
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from trajkit.core.errors import ConfigError
 from trajkit.core.options import CommandOptions, as_list, output_dir
@@ -158,7 +158,7 @@ class ExportOptions(CommandOptions):
     mask_failed: bool = Field(
         False, description="openai: weight 0 on assistant turns whose action failed (implies --weights)."
     )
-    license: str = Field("other", description="hf: license id for the dataset card.")
+    license: str | None = Field(None, description="hf: license id for the dataset card (default: other).")
     max_shard_mb: int | None = Field(None, ge=1, description="hf: cut Parquet shards at about this many MB of rows.")
     keep_demonstration: bool = Field(
         False,
@@ -175,6 +175,21 @@ class ExportOptions(CommandOptions):
         if value not in FORMATS:
             raise ValueError(f"unknown format {value!r} (choose from: {', '.join(FORMATS)})")
         return value
+
+    @model_validator(mode="after")
+    def _options_of_the_format(self) -> ExportOptions:
+        """``--license`` with ``--format openai`` (or ``--weights`` with ``hf``) fails when the
+        options are read, a job file's when it is loaded, rather than being ignored."""
+        from trajkit.dataset.export_version import check_format_options
+
+        try:
+            check_format_options(
+                self.format, weights=self.weights or self.mask_failed,
+                hf_only=self.license is not None or self.max_shard_mb is not None,
+            )
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
+        return self
 
 
 class PublishOptions(CommandOptions):

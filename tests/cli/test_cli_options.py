@@ -121,6 +121,10 @@ def test_export_and_publish_options_check_format_and_repo_id_when_built(tmp_path
         ExportOptions.build(path=tmp_path, format="bogus", to=tmp_path / "x.jsonl")
     with pytest.raises(ConfigError, match=r"^--repo-id: 'bad' is not ORG/NAME$"):
         PublishOptions.build(path=tmp_path, repo_id="bad")
+    with pytest.raises(ConfigError, match=r"^--license/--max-shard-mb: only for --format hf$"):
+        ExportOptions.build(path=tmp_path, format="openai", to=tmp_path / "x.jsonl", license="mit")
+    with pytest.raises(ConfigError, match=r"^--weights/--mask-failed: only for --format openai$"):
+        ExportOptions.build(path=tmp_path, format="hf", to=tmp_path / "x", mask_failed=True)
     assert ExportOptions.build(path=tmp_path, format="hf", to=tmp_path / "x").format == "hf"
     assert PublishOptions.build(path=tmp_path, repo_id="org/name").repo_id == "org/name"
 

@@ -182,6 +182,8 @@ def test_bad_job_files_name_file_table_and_key(tmp_path: Path, body: str, messag
     [
         ('[[export]]\nformat = "bogus"\nto = "x.jsonl"\n', "export #1: format: unknown format 'bogus'"),
         ('[publish]\nrepo_id = "bad"\n', "[publish]: repo_id: 'bad' is not ORG/NAME"),
+        ('[[export]]\nformat = "openai"\nto = "x.jsonl"\nlicense = "mit"\n',
+         "export #1: --license/--max-shard-mb: only for --format hf"),
     ],
 )
 def test_a_bad_export_or_publish_table_fails_before_anything_is_collected(

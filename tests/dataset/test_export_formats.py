@@ -180,6 +180,9 @@ def test_bad_requests_are_refused(version: Path, tmp_path: Path) -> None:
         export_version(version, "alpaca", tmp_path / "x")
     with pytest.raises(ConfigError, match="only for --format openai"):
         export_version(version, "sharegpt", tmp_path / "x", weights=True)
+    for hf_only in ({"license": "mit"}, {"max_shard_bytes": 5_000}):  # were silently ignored
+        with pytest.raises(ConfigError, match=r"^--license/--max-shard-mb: only for --format hf$"):
+            export_version(version, "openai", tmp_path / "x", **hf_only)
     with pytest.raises(ConfigError, match="does not exist"):
         export_version(version, "openai", tmp_path / "no" / "dir" / "x.jsonl")
     with pytest.raises(DataError, match="no such dataset version"):
