@@ -36,7 +36,7 @@ from trajkit.collect.progress import RunProgress
 from trajkit.collect.run_store import TRAJECTORIES, RunStore
 from trajkit.collect.sandbox.backend import sandbox_factory
 from trajkit.collect.schedule import Schedule
-from trajkit.collect.stop_signal import stop_on_sigterm
+from trajkit.collect.stop_signal import sigterm_interrupts, stop_on_sigterm
 from trajkit.collect.teacher_outage import TeacherOutage
 from trajkit.collect.teacher_setup import preload_teacher
 from trajkit.collect.teachers.provider import parse_spec, provider_for
@@ -104,7 +104,9 @@ async def collect(config: CollectConfig, console: Console | None = None) -> RunR
 async def _collect(config: CollectConfig, console: Console) -> RunResult:
     preload_teacher(config)
     source = make_source(config.source, config.source_options)
-    tasks = _playable(source.load(config.load), config, console)
+    with sigterm_interrupts():  # the loop cannot see a signal while this holds it
+        loaded = list(source.load(config.load))
+    tasks = _playable(loaded, config, console)
     _check_teachers(config, tasks, console)
     factory = sandbox_factory(config.sandbox, config.sandbox_config)
     attach = getattr(source, "attach", None)

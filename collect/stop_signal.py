@@ -6,13 +6,21 @@ its only stop. Its default action killed the process at once: sandboxes were lef
 death signals and ``run.json`` stayed ``running``. Here it cancels the run's task, as
 ``asyncio.run`` does on Ctrl-C: the run records ``interrupted``, closes its sandboxes and
 surfaces as ``KeyboardInterrupt`` (the CLI's exit 130, "re-run the same command to resume").
+
+The loop runs that handler only between its steps. While the run's synchronous set-up holds
+the loop (loading the tasks: a slow download, a huge file, a FIFO that never ends),
+:func:`sigterm_interrupts` makes SIGTERM raise ``KeyboardInterrupt`` at once instead: nothing
+is written yet, and otherwise the signal waited for the load, or forever.
 """
 
 from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import Awaitable
+import threading
+from collections.abc import Awaitable, Iterator
+from contextlib import contextmanager
+from types import FrameType
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -43,5 +51,25 @@ async def stop_on_sigterm(run: Awaitable[T]) -> T:
         raise
     finally:
         loop.remove_signal_handler(signal.SIGTERM)
+        if previous is not None:  # None: a handler not set from Python, left as it is
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+@contextmanager
+def sigterm_interrupts() -> Iterator[None]:
+    """Within the block (synchronous code that writes nothing), SIGTERM raises
+    ``KeyboardInterrupt`` where the code is, as Ctrl-C does outside asyncio. Outside the main
+    thread, where no signal handler can be set, it changes nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        yield
+    finally:
         if previous is not None:  # None: a handler not set from Python, left as it is
             signal.signal(signal.SIGTERM, previous)

@@ -13,6 +13,9 @@ import asyncio
 import json
 import os
 import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -123,3 +126,41 @@ def test_sigterm_stops_a_run_as_ctrl_c_does(swallowing: None, tmp_path: Path) ->
     manifest = json.loads((tmp_path / "out" / "runs" / "t" / "run.json").read_text())
     assert manifest["status"] == "interrupted"
     assert SwallowingBackend.last is not None and len(SwallowingBackend.last.played) < 10
+
+
+def test_sigterm_while_the_tasks_load_stops_at_once(tmp_path: Path) -> None:
+    """Loading holds the event loop, which then cannot run its SIGTERM handler: a run whose
+    ``--data`` never ends (a FIFO here; a hung download, a huge file) ignored SIGTERM until the
+    load finished, here forever. Now it stops at once, exit 130, one line, nothing written."""
+    fifo = tmp_path / "problems.jsonl"
+    os.mkfifo(fifo)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "trajkit.cli", "collect", "math", "--teacher",
+         f"replay:{MathSource.demo_replay}", "--data", str(fifo), "--out", str(tmp_path / "out"),
+         "--run", "r"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    writer = None
+    try:
+        deadline = time.monotonic() + 60
+        while writer is None:  # succeeds once the collector opened the FIFO to read it
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            try:
+                writer = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+            except OSError:
+                time.sleep(0.05)
+        os.write(writer, b'{"problem": "1+1?", "solution": "\\boxed{2}"}\n')  # then nothing
+        time.sleep(0.3)  # the collector now waits in read()
+        proc.send_signal(signal.SIGTERM)
+        try:
+            _, err = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            pytest.fail("SIGTERM did not stop a collector loading its tasks")
+    finally:
+        if writer is not None:
+            os.close(writer)
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "out" / "runs" / "r").exists()
