@@ -54,7 +54,7 @@ def build_teacher(config: CollectConfig, *, cache: bool = True) -> Teacher:
             teacher, provider, run_dir=config.run_dir, poll_s=config.batch_poll_s,
             window_s=config.batch_window_s,
             results_path=config.cache_path if config.cache
-            else config.run_dir / "batch-results.sqlite",
+            else config.run_dir / "batch-results.sqlite", run=config.run,
         )
     elif config.adaptive:  # fewer calls in flight while the provider keeps saying 429
         teacher = AdaptiveTeacher(teacher, limit)

@@ -62,11 +62,15 @@ class BatchTeacher:
         poll_s: float = DEFAULT_POLL_S,
         window_s: float = DEFAULT_WINDOW_S,
         max_attempts: int = MAX_ATTEMPTS,
+        run: str | None = None,
     ) -> None:
         """``results`` stores every answered request (the run's response cache, or a private
-        one under ``--no-cache``); ``poll_s`` is the first poll interval (backoff up to 10×)."""
+        one under ``--no-cache``) as paid by ``run``, whose batches they came from, so an
+        answer its lost episode never used is charged when a resumed episode does (the
+        cache's ``paid_by``); ``poll_s`` is the first poll interval (backoff up to 10×)."""
         self.backend = backend
         self.results = results
+        self.run = run
         self.poll_s = poll_s
         self.window_s = window_s
         self.max_attempts = max_attempts
@@ -117,10 +121,10 @@ class BatchTeacher:
         key, request = request_key(self.info, messages, stop, tools=tools)
         if key in self._unclaimed:
             batch_id, completion = self._unclaimed.pop(key)
-            self.results.put(key, self.info, request, completion)
+            self.results.put(key, self.info, request, completion, self.run)
             self._claimed(batch_id, key)
             return completion
-        stored = self.results.get(key)
+        stored = self.results.get(key, self.run)
         if stored is not None:
             return stored
         req = self._inflight.get(key) or self._pending.get(key)
@@ -263,7 +267,7 @@ class BatchTeacher:
                 self._unclaimed[key] = (batch_id, outcome)
                 self._open.setdefault(batch_id, set()).add(key)
             elif isinstance(outcome, Completion):
-                self.results.put(key, self.info, req.request or "{}", outcome)
+                self.results.put(key, self.info, req.request or "{}", outcome, self.run)
                 self._settle(req, outcome)
             elif isinstance(outcome, Retry):
                 if req.waiters and req.body is not None and req.attempts < self.max_attempts:
@@ -316,7 +320,7 @@ class BatchTeacher:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         for key, (batch_id, completion) in list(self._unclaimed.items()):
             note = json.dumps({"batch": batch_id, "custom_id": key})
-            self.results.put(key, self.info, note, completion)
+            self.results.put(key, self.info, note, completion, self.run)
             self._claimed(batch_id, key)
         self._unclaimed.clear()
         await self.backend.aclose()
@@ -331,11 +335,13 @@ def batch_teacher(
     results_path: Path,
     poll_s: float = DEFAULT_POLL_S,
     window_s: float = DEFAULT_WINDOW_S,
+    run: str | None = None,
 ) -> BatchTeacher:
     """Put ``teacher``'s provider batch API behind the ``Teacher`` protocol for one run.
 
-    ``results_path`` is the response cache answered requests land in; batch ids go to
-    ``run_dir/batches.json``. Raises ``ConfigError`` for a provider without a batch API.
+    ``results_path`` is the response cache answered requests land in, paid by ``run``; batch
+    ids go to ``run_dir/batches.json``. Raises ``ConfigError`` for a provider without a batch
+    API.
     """
     return BatchTeacher(
         provider.batch_backend(teacher),
@@ -343,4 +349,5 @@ def batch_teacher(
         results=ResponseCache(results_path),
         poll_s=poll_s,
         window_s=window_s,
+        run=run,
     )

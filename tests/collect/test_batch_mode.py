@@ -177,6 +177,36 @@ def test_batch_run_equals_sync_run_at_half_the_cost(provider, loopback, tmp_path
     assert not loopback.batch.batches and chat_calls(loopback) == 0
 
 
+def test_an_episode_lost_after_its_batch_answered_is_charged_when_replayed(loopback, tmp_path):
+    """``--no-cache``: answers land in the run's private results file. An episode lost after
+    its batch was answered (its record never written) replays from that file on resume with
+    no new batch, and its turns are charged once, as paid by this run; they came back free,
+    so run.json's cost left out what the lost episode had paid for."""
+    require_isolation()
+    loopback.set_policy(ScriptedPolicy(SCRIPTS))
+    data = write_problems(tmp_path / "math.jsonl", PROBLEMS)
+    args = ["--teacher", "openai:gpt-4o-mini", "--data", str(data), "--run", "r", "--out",
+            str(tmp_path / "out"), "--mode", "batch", "--batch-poll", "0.02", "--no-cache"]
+    first = collect(loopback, *args)
+    assert first.returncode == 0, first.stderr
+    run_dir = tmp_path / "out" / "runs" / "r"
+    full = json.loads((run_dir / "run.json").read_text())
+    lines = (run_dir / "trajectories.jsonl").read_text().splitlines(keepends=True)
+    lost = next(line for line in lines if json.loads(line)["task_id"] == "t/0")  # 3 turns
+    (run_dir / "trajectories.jsonl").write_text("".join(x for x in lines if x != lost))
+    batches = len(loopback.batch.batches)
+
+    resumed = collect(loopback, *args)
+    assert resumed.returncode == 0, resumed.stderr
+    assert len(loopback.batch.batches) == batches  # answered from the results file
+    replayed = next(json.loads(x) for x in (run_dir / "trajectories.jsonl").read_text().splitlines()
+                    if json.loads(x)["task_id"] == "t/0")
+    assert replayed["usage"]["calls"] == 3 and replayed["usage"]["cached_calls"] == 0
+    run = json.loads((run_dir / "run.json").read_text())
+    assert run["usage"]["cached_calls"] == 0 and run["usage"]["calls"] == TURNS
+    assert run["cost_usd"] == pytest.approx(full["cost_usd"], abs=1e-9)
+
+
 def test_batch_price_is_half_the_list_price_and_replay_is_refused(tmp_path):
     sync = CollectConfig(source="math", teacher="openai:gpt-4o-mini", run="x")
     batch = CollectConfig(
