@@ -10,8 +10,9 @@ temperature-0 collections exactly reproducible. Only successful completions are 
 What a run spent stays counted: each row names the run that paid for it (``paid_by``). A hit
 on a row the same run paid for is a call that run made, then lost with an interrupted
 episode; it is charged to the episode that uses it (not marked ``cached_calls``), so
-``run.json``'s cost and ``--max-cost`` see every call a run paid for, once. A hit on another
-run's row (a repeated run) is free, as it always was.
+``run.json``'s cost and ``--max-cost`` see every call a run paid for, once. Once: a teacher
+remembers the keys it has charged, so a second hit in the same process (two tasks with the
+same prompt) is free. A hit on another run's row (a repeated run) is free, as it always was.
 
 The cache only ever saves money, so it never ends an episode: a row it cannot read (a
 locked or damaged file, a stored usage that does not parse) is a miss, and a row it cannot
@@ -222,6 +223,7 @@ class CachingTeacher:
         self.run = run
         self.hits = 0
         self.misses = 0
+        self._charged: set[str] = set()  # keys whose call an episode of this process paid
 
     @property
     def info(self) -> TeacherInfo:
@@ -239,6 +241,11 @@ class CachingTeacher:
         hit = self.cache.get(key, self.run)
         if hit is not None:
             self.hits += 1
+            if not hit.usage.cached_calls:  # this run paid for it: charged to one episode
+                if key in self._charged:
+                    usage = hit.usage.model_copy(update={"cached_calls": 1})
+                    return dataclasses.replace(hit, usage=usage)
+                self._charged.add(key)
             return hit
         self.misses += 1
         completion = await self.inner.complete(messages, stop, task_id=task_id, **tools_kwarg(tools))
@@ -246,6 +253,7 @@ class CachingTeacher:
             # Stored and returned as valid Unicode, so a hit is the same turn as the miss.
             completion = dataclasses.replace(completion, text=valid_text(completion.text))
             self.cache.put(key, self.info, request, completion, self.run)
+            self._charged.add(key)
         return completion  # anything else is the loop's to refuse, uncached
 
     async def aclose(self) -> None:

@@ -78,6 +78,24 @@ async def test_a_call_the_run_paid_for_and_lost_is_charged_when_replayed(tmp_pat
     await other.aclose()
 
 
+async def test_one_process_charges_a_call_once_however_many_tasks_share_it(tmp_path):
+    """Two tasks with the same prompt in one run: the second's hit on the row the first paid
+    for was charged again (run.json over-reported); a lost episode's replay in a new process
+    is still charged once."""
+    path = tmp_path / "c.sqlite"
+    inner = CountingTeacher()
+    teacher = CachingTeacher(inner, ResponseCache(path), run="r")
+    first = await teacher.complete(MESSAGES, [], task_id="a")
+    twin = await teacher.complete(MESSAGES, [], task_id="b")
+    assert inner.calls == 1 and first.usage.cached_calls == 0 and twin.usage.cached_calls == 1
+    await teacher.aclose()
+    resumed = CachingTeacher(CountingTeacher(), ResponseCache(path), run="r")
+    lost = await resumed.complete(MESSAGES, [], task_id="a")  # charged to the replaying episode
+    again = await resumed.complete(MESSAGES, [], task_id="b")
+    assert (lost.usage.cached_calls, again.usage.cached_calls) == (0, 1)
+    await resumed.aclose()
+
+
 async def test_a_file_from_before_paid_by_is_migrated(tmp_path):
     path = tmp_path / "old.sqlite"
     db = sqlite3.connect(path)
