@@ -28,6 +28,7 @@ from trajkit.cli import (
     view_command,
 )
 from trajkit.cli.options import QuietGroup
+from trajkit.collect.stop_signal import sigterm_interrupts
 
 app = typer.Typer(
     cls=QuietGroup,
@@ -44,8 +45,12 @@ for command in (
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point. SIGTERM (``timeout``, ``docker stop``, a scheduler) stops a
+    command as Ctrl-C does, so it cleans up (a publish its scratch export, a filter its
+    scratch version) instead of dying at once; a collection stops gracefully
+    (``collect.stop_signal``)."""
     try:
-        app()
+        with sigterm_interrupts():
+            app()
     except BrokenPipeError:  # e.g. `trajkit schema | head`
         sys.exit(0)

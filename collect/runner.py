@@ -107,8 +107,8 @@ async def _collect(config: CollectConfig, console: Console) -> RunResult:
     with sigterm_interrupts():  # the loop cannot see a signal while this holds it
         loaded = list(source.load(config.load))
     tasks = _playable(loaded, config, console)
-    _check_teachers(config, tasks, console)
     factory = sandbox_factory(config.sandbox, config.sandbox_config)
+    _check_teachers(config, tasks, console)
     attach = getattr(source, "attach", None)
     if attach is not None:
         attach(

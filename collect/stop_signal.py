@@ -10,7 +10,8 @@ surfaces as ``KeyboardInterrupt`` (the CLI's exit 130, "re-run the same command 
 The loop runs that handler only between its steps. While the run's synchronous set-up holds
 the loop (loading the tasks: a slow download, a huge file, a FIFO that never ends),
 :func:`sigterm_interrupts` makes SIGTERM raise ``KeyboardInterrupt`` at once instead: nothing
-is written yet, and otherwise the signal waited for the load, or forever.
+is written yet, and otherwise the signal waited for the load, or forever. The CLI runs every
+command inside it too, so each stops on SIGTERM as on Ctrl-C, cleaning up what it would.
 """
 
 from __future__ import annotations
@@ -61,9 +62,10 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 
 @contextmanager
 def sigterm_interrupts() -> Iterator[None]:
-    """Within the block (synchronous code that writes nothing), SIGTERM raises
-    ``KeyboardInterrupt`` where the code is, as Ctrl-C does outside asyncio. Outside the main
-    thread, where no signal handler can be set, it changes nothing."""
+    """Within the block, SIGTERM raises ``KeyboardInterrupt`` where the code is, as Ctrl-C
+    does outside asyncio: for code that copes with Ctrl-C (it writes nothing, or writes into
+    place atomically). Outside the main thread, where no signal handler can be set, it changes
+    nothing."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return

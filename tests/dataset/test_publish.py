@@ -3,7 +3,11 @@ files, commit message and tag the server received, and that re-publishing change
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -166,3 +170,36 @@ def test_cli_publish(hub: HubServer, versions: tuple[Path, Path], monkeypatch: p
     refused = runner.invoke(app, ["publish", str(v1), "--repo-id", "org/mix"])
     assert refused.exit_code == 2 and len(refused.stderr.strip().splitlines()) == 1
     assert "HTTP 401" in refused.stderr
+
+
+def test_sigterm_stops_a_stalled_publish_and_leaves_no_scratch_export(
+    versions: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """A scheduler stops a publish stuck on the network with SIGTERM: it killed the process at
+    once, leaving the whole Parquet export in the temp directory. Now SIGTERM is Ctrl-C for
+    every command: exit 130, the command's line, the scratch export removed."""
+    stall = socket.socket()
+    stall.bind(("127.0.0.1", 0))
+    stall.listen(8)  # accepts connections, never answers
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    env = {**os.environ, "HF_ENDPOINT": f"http://127.0.0.1:{stall.getsockname()[1]}",
+           "HF_TOKEN": TOKEN, "TMPDIR": str(scratch), "HF_HUB_DISABLE_XET": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "trajkit.cli", "publish", str(versions[0]), "--repo-id", "org/mix"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        stall.settimeout(120)
+        conn, _ = stall.accept()  # the export is built; the client waits for the Hub
+        assert list(scratch.glob("trajkit-publish-*")), "the scratch export should exist now"
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+        conn.close()
+    finally:
+        stall.close()
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    assert err.strip().splitlines() == ["interrupted: nothing half-written is left; re-run the same command"]
+    assert list(scratch.iterdir()) == []
