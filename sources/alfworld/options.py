@@ -11,6 +11,8 @@ from trajkit.sources.alfworld.openings import default_cache_dir
 
 #: ALFWorld's own training configs cap an episode at 50 environment steps.
 DEFAULT_MAX_STEPS = 50
+#: The most a run may allow (WebShop's bound too): a cap past it is no cap at all.
+MAX_MAX_STEPS = 10_000
 
 
 @dataclass(frozen=True)
@@ -34,8 +36,10 @@ class AlfWorldOptions:
             value = int(text)
         except ValueError:
             value = 0
-        if value < 1:
-            raise ConfigError(f"--source-opt max_steps={text!r}: expected a whole number >= 1")
+        if not 1 <= value <= MAX_MAX_STEPS:
+            raise ConfigError(
+                f"--source-opt max_steps={text!r}: expected a whole number from 1 to {MAX_MAX_STEPS:,}"
+            )
         cache = raw.get("cache")
         if cache is None:
             return cls(max_steps=value)

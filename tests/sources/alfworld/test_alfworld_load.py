@@ -229,7 +229,8 @@ def test_source_options_are_checked_up_front(tmp_path: Path) -> None:
     opts = AlfWorldSource.from_options({"max_steps": "12", "cache": str(tmp_path)}).options
     assert opts.max_steps == 12 and opts.cache == tmp_path
     assert AlfWorldSource.from_options({"cache": "none"}).options.cache is None
-    with pytest.raises(ConfigError, match="max_steps='0': expected a whole number >= 1"):
-        AlfWorldSource.from_options({"max_steps": "0"})
+    for bad in ("0", "10001", "1" * 5000):  # 5,000 digits: past int()'s own limit
+        with pytest.raises(ConfigError, match=r"max_steps='1*0*1*': expected a whole number from 1 to 10,000"):
+            AlfWorldSource.from_options({"max_steps": bad})
     with pytest.raises(ConfigError, match="--source-opt search: unknown ALFWorld option"):
         AlfWorldSource.from_options({"search": "x"})
