@@ -9,7 +9,10 @@ reaches any message. ``SECURITY.md`` tabulates the measured outcomes.
 from __future__ import annotations
 
 import os
+import socket
+import tempfile
 import textwrap
+import uuid
 from pathlib import Path
 from string import Template
 
@@ -40,6 +43,48 @@ async def test_outbound_tcp_to_a_host_listener(battery: Battery, host: Host) -> 
     assert "CONNECTED" not in out.attack.output and out.attack.output.count("\n") == 2
     report(out, "outbound TCP to a listener on the host (loopback, bridge gateway)",
            out.attack.output.strip().replace("\n", "; "))
+
+
+async def test_connecting_to_the_hosts_unix_sockets(battery: Battery, host: Host) -> None:
+    """A unix socket ignores a read-only bind (connecting needs no write to the file system)
+    and an abstract one has no file at all: the daemons behind them (docker's, containerd's,
+    a session bus) would hand a teacher the host. None may be reachable."""
+    name = f"trajkit-canary-{uuid.uuid4().hex}"
+    abstract = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    abstract.bind("\0" + name)
+    abstract.listen()
+    abstract.setblocking(False)
+    with tempfile.TemporaryDirectory(prefix="trajkit-canary-", dir="/tmp") as scratch:
+        path = f"{scratch}/host.sock"
+        on_disk = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        on_disk.bind(path)
+        on_disk.listen()
+        on_disk.setblocking(False)
+        targets = ["\0" + name, path, "/var/run/docker.sock", "/run/containerd/containerd.sock"]
+        code = cell("""
+            import socket
+            for address in $targets:
+                s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                try:
+                    s.connect(address)
+                    print(repr(address), 'CONNECTED')
+                except OSError as e:
+                    print(repr(address), type(e).__name__)
+        """, targets=targets)
+        try:
+            out = await battery.attack(code)
+            for listener in (abstract, on_disk):
+                try:
+                    listener.accept()
+                    raise AssertionError("the sandbox reached a unix socket of the host")
+                except BlockingIOError:
+                    pass
+        finally:
+            abstract.close()
+            on_disk.close()
+    assert "CONNECTED" not in out.attack.output and out.attack.output.count("\n") == 4
+    report(out, "connect to the host's unix sockets (abstract, in /tmp, docker's, containerd's)",
+           out.attack.output.strip().replace("\n", "; ").replace(name, "NAME").replace(scratch, "/tmp/DIR"))
 
 
 async def test_dns_lookup(battery: Battery, host: Host) -> None:
