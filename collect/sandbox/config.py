@@ -17,6 +17,16 @@ from trajkit.core.errors import ConfigError
 MAX_MB = 1024 * 1024
 #: The most CPUs one docker container may be given (``cpus``).
 MAX_CPUS = 1024.0
+#: Files (inodes) a private tmpfs may hold per MB of its size. A file costs the kernel ~1 KB
+#: that neither the tmpfs's ``size=`` nor RLIMIT_AS counts, and the kernel's default allows
+#: millions: 300,000 empty files in /tmp took 300 MB of the host's unreclaimable memory. At
+#: 256 per MB, /tmp's default 128 MB holds 32,768 files, for ~32 MB of kernel memory.
+FILES_PER_MB = 256
+
+
+def tmpfs_files(size_mb: int) -> int:
+    """``nr_inodes`` of a private tmpfs of ``size_mb`` MB (see :data:`FILES_PER_MB`)."""
+    return size_mb * FILES_PER_MB
 
 #: A docker image reference: ``[HOST[:PORT]/]PATH[:TAG][@DIGEST]`` (the grammar of
 #: distribution/reference), so a bad ``--tag`` or ``image=`` fails before docker is asked.

@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from trajkit.collect.sandbox.config import SandboxConfig
+from trajkit.collect.sandbox.config import SandboxConfig, tmpfs_files
 from trajkit.collect.sandbox.docker_attach import attach
 from trajkit.collect.sandbox.docker_host import EngineAddress, connect_engine, env_key, image_hint
 from trajkit.collect.sandbox.docker_ssh import close_all as close_tunnels
@@ -138,8 +138,9 @@ def create_kwargs(config: SandboxConfig) -> dict[str, Any]:
         "pids_limit": config.max_processes,
         "read_only": True,
         "tmpfs": {
-            "/sandbox": f"rw,nosuid,nodev,size={config.work_mb}m,mode=1777",
-            "/tmp": f"rw,nosuid,nodev,size={config.tmp_mb}m,mode=1777",
+            # nr_inodes as the local sandbox's (config.FILES_PER_MB)
+            "/sandbox": f"rw,nosuid,nodev,size={config.work_mb}m,nr_inodes={tmpfs_files(config.work_mb)},mode=1777",
+            "/tmp": f"rw,nosuid,nodev,size={config.tmp_mb}m,nr_inodes={tmpfs_files(config.tmp_mb)},mode=1777",
         },
         "user": config.user,
         "cap_drop": ["ALL"],

@@ -379,8 +379,12 @@ def _enter_root(template: str, cfg: dict) -> None:
     _, pivot_root = _syscalls()
     # A bind of a locked tree is an unlocked mount on top: pivot_root refuses locked ones.
     mount(template, template, None, MS_BIND | MS_REC)
-    for name, size in (("sandbox", cfg["work_mb"]), ("tmp", cfg["tmp_mb"]), ("dev/shm", cfg["tmp_mb"])):
-        mount("tmpfs", f"{template}/{name}", "tmpfs", MS_NOSUID | MS_NODEV, f"size={size}m,mode=1777")
+    for name, size, files in (("sandbox", cfg["work_mb"], cfg["work_files"]),
+                              ("tmp", cfg["tmp_mb"], cfg["tmp_files"]),
+                              ("dev/shm", cfg["tmp_mb"], cfg["tmp_files"])):
+        # nr_inodes: files cost kernel memory that size= does not count (config.FILES_PER_MB)
+        mount("tmpfs", f"{template}/{name}", "tmpfs", MS_NOSUID | MS_NODEV,
+              f"size={size}m,nr_inodes={files},mode=1777")
     _bind_all(template, [b for b in cfg["binds"] if _under_tmp(b)])
     # Mounted while the host's /proc is still visible: the kernel allows a new proc inside a
     # user namespace only where a full one is already in sight.

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from trajkit.collect.sandbox.backend import SandboxBackend
-from trajkit.collect.sandbox.config import SandboxConfig
+from trajkit.collect.sandbox.config import SandboxConfig, tmpfs_files
 from trajkit.collect.sandbox.environment import bind_paths, sandbox_env
 from trajkit.collect.sandbox.forkserver_client import STREAM_LIMIT, fork_server
 from trajkit.collect.sandbox.python_env import SandboxPython, cached_python, sandbox_python
@@ -130,6 +130,8 @@ class LocalSandbox(WorkerSession):
             "binds": bind_paths(python.binds, cfg.extra_binds),
             "work_mb": cfg.work_mb,
             "tmp_mb": cfg.tmp_mb,
+            "work_files": tmpfs_files(cfg.work_mb),
+            "tmp_files": tmpfs_files(cfg.tmp_mb),
             "rlimits": self._rlimits(),
             "env": env,
             "sys_path": python.jail_sys_path,

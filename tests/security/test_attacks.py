@@ -206,6 +206,30 @@ async def test_filling_the_disk(battery: Battery, host: Host) -> None:
     report(out, "fill the disk (32 MiB files until refused)", out.attack.output.strip())
 
 
+async def test_filling_the_disk_with_empty_files(battery: Battery, host: Host) -> None:
+    """Empty files take no space, so a tmpfs's size never stops them, but each costs the
+    kernel ~1 KB that no sandbox limit counted: 300,000 in /tmp held 300 MB of the host's
+    memory (the kernel's default allowed ~3 million per tmpfs). Each tmpfs now holds at most
+    256 files per MB of its size."""
+    code = cell("""
+        import os
+        for where in ('/tmp', '/sandbox'):
+            made = 0
+            try:
+                for i in range(1_000_000):
+                    open(f'{where}/e{i}', 'w').close()
+                    made += 1
+            except OSError as exc:
+                print(where, 'stopped at', made, 'files:', exc.strerror)
+    """)
+    out = await battery.attack(code, timeout=120)
+    assert out.attack.output.splitlines() == [  # tmp_mb 128, work_mb 256 (each file: 1 inode)
+        "/tmp stopped at 32767 files: No space left on device",
+        "/sandbox stopped at 65535 files: No space left on device",
+    ], out.attack.output[:300]
+    report(out, "fill a tmpfs with empty files (inodes: kernel memory)", out.attack.output.strip().replace("\n", "; "))
+
+
 async def test_no_network_interface_but_loopback(battery: Battery, host: Host) -> None:
     out = await battery.attack("import socket\nprint([n for _, n in socket.if_nameindex()])")
     assert out.attack.output.strip() in {"['lo']", "[]"}, out.attack.output
