@@ -21,12 +21,15 @@ import random
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from trajkit.core.errors import DataError
 from trajkit.filters.base import ParamError
 from trajkit.filters.two_pass import KeepBitmap, TwoPassUnit
 from trajkit.schemas import Trajectory
 
 ANY_GROUP = "*"
 MISSING = "-"
+#: Metadata keys named when a ``by`` field is found in no record.
+MAX_KEYS_SHOWN = 12
 
 
 def _limit(group: str, value: Any) -> int | float:
@@ -85,14 +88,29 @@ class BalanceFilter(TwoPassUnit):
         return min(size, math.floor(limit * size + 0.5))
 
     def plan(self, trajs: Iterable[Trajectory]) -> KeepBitmap:
+        """Counts per group, then each group's seeded sample. A ``by`` field that no record
+        has is refused (``DataError``): every record would fall into one ``-`` group and the
+        whole dataset be cut to that group's limit, silently, over a typo."""
         groups: list[str] = []  # per position; group names are shared strings
         names: dict[str, str] = {}
         sizes: dict[str, int] = {}
+        unseen = {f for f in self.by if f != "source"}
+        keys: set[str] = set()  # metadata keys seen, to name in the refusal
         for traj in trajs:
             g = self.group(traj)
             g = names.setdefault(g, g)
             groups.append(g)
             sizes[g] = sizes.get(g, 0) + 1
+            if unseen:
+                unseen.difference_update(traj.task.metadata)
+                if len(keys) < MAX_KEYS_SHOWN:
+                    keys.update(traj.task.metadata)
+        if unseen and groups:
+            shown = ", ".join(sorted(keys)[:MAX_KEYS_SHOWN]) or "none"
+            raise DataError(
+                f"balance by {sorted(unseen)[0]!r}: no record has this field (group by source, "
+                f"or by a key of the tasks' metadata: {shown})"
+            )
         chosen: dict[str, set[int] | None] = {}
         for g, size in sizes.items():
             q = self.quota(g, size)

@@ -210,3 +210,14 @@ def test_reference_file_mistakes_say_what_is_wrong(tmp_path: Path) -> None:
     ref.write_text('{"text": "a b c d e f g h i j k l m n"}\n')
     with pytest.raises(ParamError, match="sha256"):  # one digest, not one per character
         DecontaminateFilter(paths=[str(ref)], sha256="0" * 64)
+
+
+def test_balance_by_a_field_no_record_has_is_one_line_and_writes_nothing(
+    setup: tuple[Path, Path], tmp_path: Path
+) -> None:
+    res = invoke(str(setup[0]), "--dataset", "d", "--out", str(tmp_path / "out"),
+                 "--balance", "difficulty=3")
+    assert res.exit_code == 2, res.output  # type: ignore[attr-defined]
+    err = res.stderr.strip().splitlines()  # type: ignore[attr-defined]
+    assert len(err) == 1 and "balance by 'difficulty': no record has this field" in err[0], err
+    assert not (tmp_path / "out" / "datasets" / "d").exists()

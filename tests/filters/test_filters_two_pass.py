@@ -9,6 +9,7 @@ import pytest
 from factories import make_trajectory
 from filter_helpers import episode, near_copy, rewrite
 
+from trajkit.core.errors import DataError
 from trajkit.filters.balance import BalanceFilter
 from trajkit.filters.base import KEEP, Drop, ParamError, is_two_pass
 from trajkit.filters.chain import FilterChain
@@ -160,6 +161,18 @@ def test_balance_by_metadata_fields() -> None:
     groups = sorted(unit.group(t) for t in kept)
     assert groups == ["apps/L0", "apps/L0", "apps/L1", "apps/L1", "math/L0", "math/L0", "math/L1", "math/L1"]
     assert BalanceFilter({"*": 1}, by=["difficulty"]).group(kept[0]) == "-"
+
+
+def test_balance_by_a_field_no_record_has_is_refused_not_a_silent_cap() -> None:
+    """A typo (``difficulty`` for ``level``) grouped every record as ``-`` and cut the whole
+    dataset to that one group's limit; a field some records lack still groups them as ``-``."""
+    with pytest.raises(DataError, match=r"balance by 'difficulty': no record has this field .*: level"):
+        list(FilterChain([BalanceFilter({"*": 2}, by=["difficulty"])]).run(mixed_sources()))
+    some = mixed_sources()
+    some[0].task.metadata.pop("level")
+    kept = list(FilterChain([BalanceFilter({"*": 2}, by=["level"])]).run(some))
+    assert len(kept) == 5  # L0, L1 and the one '-'
+    assert list(FilterChain([BalanceFilter({"*": 2}, by=["difficulty"])]).run([])) == []
 
 
 @pytest.mark.parametrize("limits", [{}, {"math": -1}, {"math": 1.5}, {"math": "10"}, {"math": True}])
