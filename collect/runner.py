@@ -104,11 +104,10 @@ async def collect(config: CollectConfig, console: Console | None = None) -> RunR
 async def _collect(config: CollectConfig, console: Console) -> RunResult:
     preload_teacher(config)
     source = make_source(config.source, config.source_options)
-    with sigterm_interrupts():  # the loop cannot see a signal while this holds it
-        loaded = list(source.load(config.load))
-    tasks = _playable(loaded, config, console)
-    factory = sandbox_factory(config.sandbox, config.sandbox_config)
-    _check_teachers(config, tasks, console)
+    with sigterm_interrupts():  # reading the tasks and a recording holds the loop, deaf to signals
+        tasks = _playable(list(source.load(config.load)), config, console)
+        factory = sandbox_factory(config.sandbox, config.sandbox_config)
+        _check_teachers(config, tasks, console)
     attach = getattr(source, "attach", None)
     if attach is not None:
         attach(

@@ -213,6 +213,11 @@ class ResponseCache:
             self._db.close()
 
 
+def _short(key: str) -> int:
+    """A request key's first 64 bits (keys are sha256 hex digests)."""
+    return int(key[:16], 16)
+
+
 class CachingTeacher:
     """Wraps a teacher; cache hits cost nothing and are marked ``cached_calls=1``, except
     hits on what ``run`` itself paid for (see the module's docstring)."""
@@ -223,7 +228,9 @@ class CachingTeacher:
         self.run = run
         self.hits = 0
         self.misses = 0
-        self._charged: set[str] = set()  # keys whose call an episode of this process paid
+        # Keys whose call an episode of this process paid, as their first 64 bits: one entry
+        # per call of a long run, so ints (a third of a 64-hex-digit str), colliding ~never.
+        self._charged: set[int] = set()
 
     @property
     def info(self) -> TeacherInfo:
@@ -242,10 +249,10 @@ class CachingTeacher:
         if hit is not None:
             self.hits += 1
             if not hit.usage.cached_calls:  # this run paid for it: charged to one episode
-                if key in self._charged:
+                if _short(key) in self._charged:
                     usage = hit.usage.model_copy(update={"cached_calls": 1})
                     return dataclasses.replace(hit, usage=usage)
-                self._charged.add(key)
+                self._charged.add(_short(key))
             return hit
         self.misses += 1
         completion = await self.inner.complete(messages, stop, task_id=task_id, **tools_kwarg(tools))
@@ -253,7 +260,7 @@ class CachingTeacher:
             # Stored and returned as valid Unicode, so a hit is the same turn as the miss.
             completion = dataclasses.replace(completion, text=valid_text(completion.text))
             self.cache.put(key, self.info, request, completion, self.run)
-            self._charged.add(key)
+            self._charged.add(_short(key))
         return completion  # anything else is the loop's to refuse, uncached
 
     async def aclose(self) -> None:

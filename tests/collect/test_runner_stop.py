@@ -128,16 +128,20 @@ def test_sigterm_stops_a_run_as_ctrl_c_does(swallowing: None, tmp_path: Path) ->
     assert SwallowingBackend.last is not None and len(SwallowingBackend.last.played) < 10
 
 
-def test_sigterm_while_the_tasks_load_stops_at_once(tmp_path: Path) -> None:
-    """Loading holds the event loop, which then cannot run its SIGTERM handler: a run whose
-    ``--data`` never ends (a FIFO here; a hung download, a huge file) ignored SIGTERM until the
-    load finished, here forever. Now it stops at once, exit 130, one line, nothing written."""
-    fifo = tmp_path / "problems.jsonl"
+@pytest.mark.parametrize("what", ["data", "replay"])
+def test_sigterm_while_the_tasks_load_stops_at_once(tmp_path: Path, what: str) -> None:
+    """Loading the tasks, and reading a replay's recording to check it covers them, hold the
+    event loop, which then cannot run its SIGTERM handler: a run whose ``--data`` or recording
+    never ends (a FIFO here; a hung download, a huge file) ignored SIGTERM until the read
+    finished, here forever. Now it stops at once, exit 130, one line, nothing written."""
+    fifo = tmp_path / "input.jsonl"
     os.mkfifo(fifo)
+    replay = fifo if what == "replay" else MathSource.demo_replay
+    data = ["--data", str(fifo)] if what == "data" else []
     proc = subprocess.Popen(
-        [sys.executable, "-m", "trajkit.cli", "collect", "math", "--teacher",
-         f"replay:{MathSource.demo_replay}", "--data", str(fifo), "--out", str(tmp_path / "out"),
-         "--run", "r"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [sys.executable, "-m", "trajkit.cli", "collect", "math", "--teacher", f"replay:{replay}",
+         *data, "--out", str(tmp_path / "out"), "--run", "r"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     writer = None
     try:
