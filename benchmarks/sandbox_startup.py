@@ -233,6 +233,7 @@ async def local_cycles(n: int, pool: int) -> list[tuple[float, float | None, flo
         proc, box._proc = box._proc, None
         proc.stdin.close()
         await proc.wait()
+        await box._release_cgroup()  # as close() does, where the sandbox has a cgroup
         await asyncio.sleep(EPISODE_S)
     fork_server().shutdown()
     return out

@@ -50,6 +50,7 @@ def env_cmd(
     """
     import json
 
+    from trajkit.collect.sandbox.cgroup import memory_scope
     from trajkit.collect.sandbox.python_env import forget, prepare, sandbox_python
 
     def body() -> None:
@@ -64,12 +65,16 @@ def env_cmd(
             resolved = sandbox_python(None if python is None else str(directory))
             where = str(directory)
         env = resolved.describe("local")
+        scope = memory_scope()
         if json_:
-            say(json.dumps({"path": where, **env.model_dump(mode="json")}, indent=2))
+            memory = {"per_sandbox": scope.per_sandbox, "detail": scope.detail}
+            say(json.dumps({"path": where, **env.model_dump(mode="json"), "memory": memory}, indent=2))
             return
         say(f"sandbox python: {where}")
         for line in _environment_lines(env):
             say(line)
+        bound = "the whole sandbox" if scope.per_sandbox else "each process only (RLIMIT_AS; see SECURITY.md)"
+        say(f"  memory_mb bounds {bound}: {scope.detail}")
         if python is not None and show is None:
             say(f"use it with: --sandbox-opt python={where}")
 

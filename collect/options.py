@@ -94,7 +94,7 @@ class CollectOptions(CommandOptions):
         description="Characters of teacher text kept over one episode (later turns are cut to what is left).",
     )
     memory_mb: int = Field(
-        2048, ge=64, le=MAX_MB, description="Sandbox address-space limit in MB (at most 1048576, 1 TiB)."
+        2048, ge=64, le=MAX_MB, description="Sandbox memory limit in MB: each process's address space, and the whole sandbox's where it gets a cgroup (docker; local where `trajkit sandbox env` says so). At most 1048576, 1 TiB."
     )
     no_cache: bool = Field(
         False, description="Always call the teacher, even for a request answered before."

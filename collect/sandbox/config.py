@@ -10,8 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from trajkit.core.errors import ConfigError
 
-#: The largest size in MB a sandbox limit may name (1 TiB): ``memory_mb`` is an address-space
-#: limit (RLIMIT_AS) locally and the container's memory limit under docker, and the tmpfs and
+#: The largest size in MB a sandbox limit may name (1 TiB): ``memory_mb`` is each process's
+#: address space (RLIMIT_AS) locally, and the whole sandbox's memory under docker and, where the
+#: collector may make cgroups, locally too (``cgroup.py``); the tmpfs and
 #: file sizes are MB too. Beyond this a value is a typo, and a big enough one overflows the
 #: kernel's limit and fails only once the run has started ("sandbox worker failed to start").
 MAX_MB = 1024 * 1024
@@ -65,7 +66,7 @@ class SandboxConfig(BaseModel):
     model_config = ConfigDict(allow_inf_nan=False)
 
     isolation: bool = True
-    memory_mb: int = Field(2048, ge=64, le=MAX_MB, description="address-space limit (RLIMIT_AS)")
+    memory_mb: int = Field(2048, ge=64, le=MAX_MB, description="memory per process (RLIMIT_AS) and, with a cgroup, per sandbox")
     cpu_seconds: int = Field(600, ge=1, le=10**9, description="CPU time for the worker's whole life")
     file_size_mb: int = Field(64, ge=1, le=MAX_MB, description="largest file the code may write")
     max_processes: int = Field(64, ge=4, le=4_194_304, description="RLIMIT_NPROC inside the sandbox")

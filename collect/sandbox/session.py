@@ -141,6 +141,10 @@ class WorkerSession:
     async def _raise_start_failure(self, exc: BaseException) -> NoReturn:
         raise NotImplementedError
 
+    async def _before_cell(self) -> None:
+        """What must be done before the worker runs code it was sent (set-up that ``start()``
+        left running, off the start path); nothing by default."""
+
     async def __aenter__(self) -> WorkerSession:
         await self.start()
         return self
@@ -164,6 +168,7 @@ class WorkerSession:
         """Run one cell; never raises for anything the code does, only if no worker can start."""
         if self._proc is None:
             await self.start()
+        await self._before_cell()
         self._seq += 1
         cell_id = self._seq
         clock = _CellClock(time.perf_counter(), timeout, self.config.kill_grace_s)

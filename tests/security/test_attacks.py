@@ -16,8 +16,10 @@ import uuid
 from pathlib import Path
 from string import Template
 
-from battery import SECRET, Battery, Host, report
+from battery import CONFIG, SECRET, Battery, Host, report
+from support import require
 
+from trajkit.collect.sandbox.cgroup import memory_scope
 from trajkit.schemas import ErrorKind
 
 
@@ -187,6 +189,41 @@ async def test_50_gb_allocation(battery: Battery, host: Host) -> None:
     assert r.error is not None and (r.error.type == "MemoryError" or r.restarted)
     report(out, "50 GB allocation", f"{r.error.type}{' (restarted)' if r.restarted else ''}")
 
+
+async def test_memory_held_across_forked_processes(battery: Battery, host: Host) -> None:
+    """Each process stays under ``memory_mb``, so no rlimit stops eight of them holding 300 MB
+    each: 2.4 GB under a 1 GB limit. The sandbox as a whole is bounded: docker by its
+    container's cgroup, the local sandbox by one of its own (``cgroup.py``); the kernel
+    kills what does not fit."""
+    if battery.backend == "local":
+        scope = memory_scope()
+        require(scope.per_sandbox, f"a memory cgroup per local sandbox: {scope.detail}")
+    code = cell("""
+        import os, time
+        children = []
+        for _ in range(8):
+            pid = os.fork()
+            if pid == 0:
+                block = bytearray(300 * 2**20)
+                block[::4096] = bytes(len(block) // 4096)  # every page written
+                block[::4096] = b'x' * (len(block) // 4096)
+                time.sleep(30)
+                os._exit(0)
+            children.append(pid)
+        time.sleep(4)
+        alive = [pid for pid in children if os.waitpid(pid, os.WNOHANG) == (0, 0)]
+        for pid in children:
+            try:
+                os.kill(pid, 9)
+                os.waitpid(pid, 0)
+            except (ProcessLookupError, ChildProcessError):
+                pass
+        print(len(alive), 'of 8 children hold 300 MB together')
+    """)
+    out = await battery.attack(code, timeout=30)
+    held = out.attack.output.split(" of 8")[0]
+    assert held.isdigit() and int(held) * 300 < CONFIG.memory_mb, out.attack.output[:300]
+    report(out, "hold 8 × 300 MB in forked processes (memory_mb 1024)", out.attack.output.strip())
 
 async def test_filling_the_disk(battery: Battery, host: Host) -> None:
     code = cell("""

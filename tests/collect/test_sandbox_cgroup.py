@@ -1,0 +1,221 @@
+"""A memory cgroup per local sandbox (``collect/sandbox/cgroup.py``): every process of a
+sandbox shares ``memory_mb``, where ``RLIMIT_AS`` alone let each of them have it.
+
+The real-cgroup tests need a cgroup v1 memory controller the collector may write (root on
+CI); the attack itself is also in the security battery."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from support import require, require_isolation
+from typer.testing import CliRunner
+
+from trajkit.cli.app import app
+from trajkit.collect.sandbox.cgroup import (
+    PREFIX,
+    SandboxCgroups,
+    memory_scope,
+    own_memory_cgroup,
+    remove_stale,
+    sandbox_cgroups,
+)
+from trajkit.collect.sandbox.config import SandboxConfig
+from trajkit.collect.sandbox.local import LocalSandbox
+from trajkit.collect.sandbox.python_env import sandbox_python
+
+V1_MOUNTS = """\
+31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755
+35 31 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory
+39 31 0:36 / /sys/fs/cgroup/pids rw,relatime - cgroup cgroup rw,pids
+41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw
+"""
+V1_CGROUPS = "8:pids:/a\n4:memory:/process_api/abc\n0::/\n"
+
+
+@pytest.mark.parametrize(
+    ("cgroups", "mounts", "expected"),
+    [
+        (V1_CGROUPS, V1_MOUNTS, "/sys/fs/cgroup/memory/process_api/abc"),
+        # memory co-mounted with another controller, as some distributions do
+        ("3:cpu,memory:/job\n", V1_MOUNTS.replace("rw,memory", "rw,cpu,memory"), "/sys/fs/cgroup/memory/job"),
+        # a container that sees only its own part of the hierarchy, mounted at its root
+        ("4:memory:/docker/c1/inner\n", "35 31 0:32 /docker/c1 /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n",
+         "/sys/fs/cgroup/memory/inner"),
+        ("4:memory:/docker/c1\n", "35 31 0:32 /docker/c1 /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n",
+         "/sys/fs/cgroup/memory"),
+        # the process lives outside the part that is mounted: nothing to write
+        ("4:memory:/other\n", "35 31 0:32 /docker/c1 /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n", None),
+        # a mount point with a space, octal-escaped by the kernel
+        ("4:memory:/\n", "35 31 0:32 / /cg\\040v1/memory rw - cgroup cgroup rw,memory\n", "/cg v1/memory"),
+        # cgroup v2 only, or no memory controller mounted
+        ("0::/user.slice/app.scope\n", "41 31 0:38 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n", None),
+        (V1_CGROUPS, V1_MOUNTS.replace("rw,memory", "rw,blkio"), None),
+    ],
+)
+def test_the_collectors_own_memory_cgroup_is_found(cgroups: str, mounts: str, expected: str | None) -> None:
+    found = own_memory_cgroup(cgroups, mounts)
+    assert (None if found is None else str(found)) == expected
+
+
+def _cgroups() -> SandboxCgroups:
+    require_isolation()
+    cgroups = sandbox_cgroups()
+    require(cgroups is not None, f"a memory cgroup per local sandbox: {memory_scope().detail}")
+    assert cgroups is not None
+    return cgroups
+
+
+FORKED_HOLDERS = r"""
+import os, time
+children = []
+for _ in range(6):
+    pid = os.fork()
+    if pid == 0:
+        block = bytearray(150 * 2**20)
+        block[::4096] = b'x' * (len(block) // 4096)
+        time.sleep(30)
+        os._exit(0)
+    children.append(pid)
+time.sleep(3)
+alive = [pid for pid in children if os.waitpid(pid, os.WNOHANG) == (0, 0)]
+for pid in children:
+    try:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+    except (ProcessLookupError, ChildProcessError):
+        pass
+print(len(alive))
+"""
+
+
+async def test_a_sandboxs_processes_share_its_memory_limit() -> None:
+    """Six processes of 150 MB, each under a 512 MB ``RLIMIT_AS``: without a cgroup all six
+    hold 900 MB together; in one they hold at most 512 MB. The sandbox goes on, and its
+    cgroup is gone once it is closed."""
+    _cgroups()
+    box = LocalSandbox(SandboxConfig(memory_mb=512, kill_grace_s=1.0))
+    async with box:
+        assert (await box.run("pass", timeout=10)).error is None
+        cgroup = box._cgroup  # moved in beside the handshake, waited for before a cell
+        assert cgroup is not None and cgroup.is_dir()
+        assert int((cgroup / "memory.limit_in_bytes").read_text()) == 512 * 2**20
+        assert [int(p) for p in (cgroup / "cgroup.procs").read_text().split()] == [box._proc.pid]
+        held = await box.run(FORKED_HOLDERS, timeout=30)
+        assert held.error is None and int(held.output) * 150 < 512, held.output
+        after = await box.run("print(6 * 7)", timeout=10)
+        assert after.output == "42\n"
+    assert box._cgroup is None and not cgroup.exists()
+
+
+async def test_a_restarted_worker_gets_a_fresh_cgroup() -> None:
+    """A worker that dies is replaced; the new one is bounded too, and the old cgroup goes."""
+    _cgroups()
+    async with LocalSandbox(SandboxConfig(kill_grace_s=1.0)) as box:
+        await box.run("pass", timeout=10)
+        first = box._cgroup
+        died = await box.run("import os\nos._exit(3)", timeout=10)
+        assert died.restarted
+        await box.run("pass", timeout=10)
+        assert box._cgroup is not None and box._cgroup != first
+        assert first is not None and not first.exists()
+        assert (box._cgroup / "cgroup.procs").read_text().split() == [str(box._proc.pid)]
+
+
+def test_a_gone_process_leaves_no_cgroup_behind() -> None:
+    cgroups = _cgroups()
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    before = set(cgroups._directory().iterdir())
+    with pytest.raises(ProcessLookupError):
+        cgroups.attach(proc.pid, 64 * 2**20)
+    assert set(cgroups._directory().iterdir()) == before
+
+
+def test_cgroups_of_collectors_that_died_are_removed(tmp_path: Path) -> None:
+    """A collector killed with SIGKILL cannot remove its directory; the next one does, and
+    leaves a live collector's alone."""
+    cgroups = _cgroups()
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    dead = cgroups.parent / f"{PREFIX}{proc.pid}"
+    (dead / "sandbox-0").mkdir(parents=True)
+    live = cgroups.parent / f"{PREFIX}1"  # pid 1 is always alive
+    live.mkdir(exist_ok=True)
+    try:
+        assert remove_stale(cgroups.parent) >= 1
+        assert not dead.exists() and live.exists()
+    finally:
+        for path in (dead / "sandbox-0", dead, live):
+            if path.exists():
+                path.rmdir()
+
+
+def test_sandbox_env_says_what_bounds_memory() -> None:
+    python = sandbox_python(None).executable
+    scope = memory_scope()
+    text = CliRunner().invoke(app, ["sandbox", "env", "--show", python])
+    assert text.exit_code == 0, text.output
+    expected = "the whole sandbox" if scope.per_sandbox else "each process only"
+    assert f"memory_mb bounds {expected}: {scope.detail}" in text.output
+    data = json.loads(CliRunner().invoke(app, ["sandbox", "env", "--show", python, "--json"]).output)
+    assert data["memory"] == {"per_sandbox": scope.per_sandbox, "detail": scope.detail}
+    assert os.path.samefile(data["path"], python)
+
+
+EXITING_COLLECTOR = """
+import asyncio, os
+from trajkit.collect.sandbox.config import SandboxConfig
+from trajkit.collect.sandbox.local import LocalSandbox
+
+async def main():
+    names = []
+    for _ in range(3):
+        async with LocalSandbox(SandboxConfig(kill_grace_s=1.0)) as box:
+            await box.run("pass", timeout=10)
+            names.append(box._cgroup.name)
+    print(os.getpid(), *names)
+
+asyncio.run(main())
+"""
+
+
+def test_a_collectors_cgroups_are_all_removed_at_exit() -> None:
+    """Used ones, and the one made ahead for a next sandbox that never came."""
+    cgroups = _cgroups()
+    out = subprocess.run(
+        [sys.executable, "-c", EXITING_COLLECTOR], capture_output=True, text=True, timeout=120, check=True
+    ).stdout.split()
+    pid, names = out[0], out[1:]
+    assert len(set(names)) == 3  # a fresh cgroup for each sandbox, never a used one
+    assert not (cgroups.parent / f"{PREFIX}{pid}").exists()
+
+
+async def test_the_next_sandboxs_cgroup_is_made_when_one_closes() -> None:
+    cgroups = _cgroups()
+    config = SandboxConfig(memory_mb=300, kill_grace_s=1.0)
+    async with LocalSandbox(config) as box:
+        await box.run("pass", timeout=10)
+        used = box._cgroup
+    spare = cgroups._spares[300 * 2**20][-1]
+    assert spare != used and int((spare / "memory.limit_in_bytes").read_text()) == 300 * 2**20
+    async with LocalSandbox(config) as box:
+        await box.run("pass", timeout=10)
+        assert box._cgroup == spare
+
+
+async def test_a_sandbox_closed_before_its_first_cell_leaves_no_cgroup() -> None:
+    """Closed while the move into its cgroup may still be under way (judges start a
+    sandbox and may stop before a cell): the cgroup is removed all the same."""
+    cgroups = _cgroups()
+    before = set(cgroups._directory().iterdir())
+    for _ in range(3):
+        async with LocalSandbox(SandboxConfig(memory_mb=320, kill_grace_s=1.0)):
+            pass
+    spares = set(cgroups._spares.get(320 * 2**20, ()))
+    assert set(cgroups._directory().iterdir()) - spares == before - spares
