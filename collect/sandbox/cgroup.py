@@ -158,6 +158,19 @@ class SandboxCgroups:
             with self._lock:
                 self._spares.setdefault(memory_bytes, []).append(spare)
 
+    @staticmethod
+    def oom_kills(directory: Path) -> int:
+        """How many of the cgroup's processes the kernel killed for want of memory."""
+        try:
+            text = (directory / "memory.oom_control").read_text()
+        except OSError:
+            return 0
+        for line in text.splitlines():
+            name, _, value = line.partition(" ")
+            if name == "oom_kill" and value.strip().isdigit():
+                return int(value)
+        return 0
+
     def close(self) -> None:
         """At exit: remove every directory this process made that is empty by now."""
         if self._dir is None or self._owner != os.getpid():

@@ -249,6 +249,13 @@ class Engine:
         except Exception:
             return None
 
+    def oom_killed(self, container_id: str) -> bool:
+        """Whether the kernel killed a process of the container for want of memory."""
+        try:
+            return bool(self.client.api.inspect_container(container_id)["State"]["OOMKilled"])
+        except Exception:
+            return False
+
     # -- warm pool -------------------------------------------------------------------------
 
     def ensure_pool(self, size: int) -> None:

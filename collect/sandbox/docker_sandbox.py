@@ -10,6 +10,7 @@ container is never handed to a second episode. Limits and lock-down: ``docker_en
 from __future__ import annotations
 
 import asyncio
+import signal
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn, TypeVar
 
@@ -34,6 +35,7 @@ class DockerSandbox(WorkerSession):
     def __init__(self, config: SandboxConfig | None = None, tools: Sequence[Tool] = ()) -> None:
         super().__init__(config, tools)
         self._engine: Engine | None = None
+        self._oom_killed = False  # the last container's, read when it is removed
         self.acquire_s = 0.0  # how long the last start waited for its container
         self.warm = False  # whether that container came from the warm pool
 
@@ -80,12 +82,21 @@ class DockerSandbox(WorkerSession):
             return None
         engine = self._engine
         status = None
+        self._oom_killed = False
         if grace and await proc.wait_closed(grace):
             status = await _blocking(engine, engine.exit_code, proc.id, grace)
+            if status == 128 + signal.SIGKILL:
+                self._oom_killed = await _blocking(engine, engine.oom_killed, proc.id)
         proc.close()
         # Shielded: a cancelled episode still removes its container before going away.
         await asyncio.shield(_blocking(engine, engine.remove, proc.id))
         return status
+
+    def _death_note(self, status: int) -> str:
+        """A container the kernel killed a process of for memory ran out of it."""
+        if not self._oom_killed:
+            return ""
+        return self._out_of_memory()
 
     async def _raise_start_failure(self, exc: BaseException) -> NoReturn:
         proc = self._proc

@@ -76,6 +76,7 @@ class LocalSandbox(WorkerSession):
         self._root: str | None = None
         self._cgroup: Path | None = None
         self._bounding: asyncio.Future[Path | None] | None = None
+        self._oom_kills = 0  # in the last worker's cgroup, read when it is released
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -215,6 +216,7 @@ class LocalSandbox(WorkerSession):
         """Remove the reaped worker's cgroup, once the move into it (if still running) ends."""
         bounding, self._bounding = self._bounding, None
         cgroup, self._cgroup = self._cgroup, None
+        self._oom_kills = 0
         if bounding is not None:
             try:
                 cgroup = await asyncio.shield(bounding)
@@ -222,7 +224,14 @@ class LocalSandbox(WorkerSession):
                 return  # nothing was made: attach leaves nothing behind when it fails
         cgroups = sandbox_cgroups()
         if cgroup is not None and cgroups is not None:
+            self._oom_kills = cgroups.oom_kills(cgroup)
             cgroups.release(cgroup, self.config.memory_mb * 2**20)
+
+    def _death_note(self, status: int) -> str:
+        """A worker killed (SIGKILL) in a cgroup the kernel killed for memory ran out of it."""
+        if status != -signal.SIGKILL or not self._oom_kills:
+            return ""
+        return self._out_of_memory()
 
     async def _raise_start_failure(self, exc: BaseException) -> NoReturn:
         proc = self._proc

@@ -141,6 +141,18 @@ class WorkerSession:
     async def _raise_start_failure(self, exc: BaseException) -> NoReturn:
         raise NotImplementedError
 
+    def _death_note(self, status: int) -> str:
+        """Why a worker that stopped with ``status`` died, where the backend can tell (out of
+        memory, say), so the teacher can act on it; appended to the exit code."""
+        return ""
+
+    def _out_of_memory(self) -> str:
+        """The death note of a worker the kernel killed for the sandbox's memory."""
+        return (
+            f": out of memory, the sandbox's {self.config.memory_mb} MB (memory_mb) were used up, "
+            "files in /sandbox and /tmp included"
+        )
+
     async def _before_cell(self) -> None:
         """What must be done before the worker runs code it was sent (set-up that ``start()``
         left running, off the start path); nothing by default."""
@@ -208,7 +220,7 @@ class WorkerSession:
             )
         except (ProtocolError, OSError, ConnectionError) as exc:
             status = await self._kill(grace=0.5)
-            detail = f"exit code {status}" if status is not None else str(exc)
+            detail = f"exit code {status}{self._death_note(status)}" if status is not None else str(exc)
             return await self._restart(
                 clock.started,
                 ErrorKind.WORKER_RESTART,

@@ -13,10 +13,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from support import require, require_isolation
+from support import require, require_backend, require_isolation
 from typer.testing import CliRunner
 
 from trajkit.cli.app import app
+from trajkit.collect.sandbox.backend import sandbox_factory
 from trajkit.collect.sandbox.cgroup import (
     PREFIX,
     SandboxCgroups,
@@ -170,6 +171,7 @@ def test_sandbox_env_says_what_bounds_memory() -> None:
 
 EXITING_COLLECTOR = """
 import asyncio, os
+from trajkit.collect.sandbox.backend import sandbox_factory
 from trajkit.collect.sandbox.config import SandboxConfig
 from trajkit.collect.sandbox.local import LocalSandbox
 
@@ -219,3 +221,42 @@ async def test_a_sandbox_closed_before_its_first_cell_leaves_no_cgroup() -> None
             pass
     spares = set(cgroups._spares.get(320 * 2**20, ()))
     assert set(cgroups._directory().iterdir()) - spares == before - spares
+
+
+FILLS_MEMORY_WITH_FILES_AND_AN_ARRAY = r"""
+for i in range(4):
+    with open(f'/sandbox/big{i}', 'wb') as f:
+        for _ in range(50):
+            f.write(b'x' * 2**20)
+block = bytearray(120 * 2**20)
+block[::4096] = b'y' * (len(block) // 4096)
+print('held')
+"""
+
+
+@pytest.mark.parametrize("backend", ["local", "docker"])
+async def test_a_worker_killed_for_memory_says_so(backend: str) -> None:
+    """200 MB of files and a 120 MB array under a 256 MB limit: the kernel kills the worker.
+    The teacher reads why ("out of memory", the limit, the files counting), not only
+    "exit code -9", and can act on it; a worker that exits for another reason does not get
+    the note even after a child of its was killed for memory."""
+    if backend == "local":
+        _cgroups()
+    else:
+        require_backend("docker")
+    config = SandboxConfig(memory_mb=256, kill_grace_s=1.0, label="cgroup-tests")
+    async with sandbox_factory(backend, config)([]) as box:
+        died = await box.run(FILLS_MEMORY_WITH_FILES_AND_AN_ARRAY, timeout=30)
+        assert died.restarted and died.error is not None
+        assert "out of memory, the sandbox's 256 MB (memory_mb) were used up" in died.error.message
+        child_killed = await box.run(
+            "import os\nfor i in range(2):\n    open(f'/sandbox/f{i}', 'wb').write(b'x' * 60 * 2**20)\n"
+            "pid = os.fork()\nif pid == 0:\n    b = bytearray(150 * 2**20)\n"
+            "    b[::4096] = b'z' * (len(b) // 4096)\n    os._exit(0)\n"
+            "print(os.waitpid(pid, 0)[1])",
+            timeout=30,
+        )
+        assert child_killed.error is None and child_killed.output.strip() == "9"  # SIGKILL
+        exited = await box.run("import os\nos._exit(3)", timeout=10)
+        assert exited.restarted and exited.error is not None
+        assert "out of memory" not in exited.error.message
