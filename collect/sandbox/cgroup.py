@@ -118,8 +118,16 @@ class SandboxCgroups:
         with self._lock:
             spares = self._spares.get(memory_bytes)
             directory = spares.pop() if spares else None
-        if directory is None:
-            directory = self._make(memory_bytes)
+        if directory is not None:
+            try:
+                _write(directory / "cgroup.procs", pid)
+                return directory
+            except FileNotFoundError:
+                pass  # removed under us (by hand, or a collector of another PID namespace)
+            except BaseException:
+                _rmdir(directory)
+                raise
+        directory = self._make(memory_bytes)
         try:
             _write(directory / "cgroup.procs", pid)
         except BaseException:
@@ -128,8 +136,13 @@ class SandboxCgroups:
         return directory
 
     def _make(self, memory_bytes: int) -> Path:
-        directory = self._directory() / f"{SANDBOX_PREFIX}{next(self._numbers)}"
-        directory.mkdir()
+        base = self._directory()
+        directory = base / f"{SANDBOX_PREFIX}{next(self._numbers)}"
+        try:
+            directory.mkdir()
+        except FileNotFoundError:  # our own directory was removed under us: make it again
+            base.mkdir(exist_ok=True)
+            directory.mkdir()
         try:
             _write(directory / "memory.limit_in_bytes", memory_bytes)
             swap = directory / "memory.memsw.limit_in_bytes"

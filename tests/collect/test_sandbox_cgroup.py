@@ -260,3 +260,24 @@ async def test_a_worker_killed_for_memory_says_so(backend: str) -> None:
         exited = await box.run("import os\nos._exit(3)", timeout=10)
         assert exited.restarted and exited.error is not None
         assert "out of memory" not in exited.error.message
+
+
+async def test_cgroups_removed_under_a_collector_are_made_again() -> None:
+    """Another collector sharing the cgroup parent from another PID namespace sees our PID as
+    dead and removes what is empty: our spares, even our directory. The next sandbox is
+    bounded all the same, not an episode error."""
+    cgroups = _cgroups()
+    config = SandboxConfig(memory_mb=330, kill_grace_s=1.0)
+    for removed in ("spare", "directory"):
+        async with LocalSandbox(config) as box:
+            await box.run("pass", timeout=10)
+        for spare in cgroups._spares[330 * 2**20]:
+            spare.rmdir()
+        if removed == "directory":  # with what earlier tests left in it (other limits' spares)
+            for child in cgroups._directory().iterdir():
+                if child.is_dir():
+                    child.rmdir()
+            cgroups._directory().rmdir()
+        async with LocalSandbox(config) as box:
+            assert (await box.run("print(1)", timeout=10)).output == "1\n"
+            assert box._cgroup is not None and box._cgroup.is_dir()
