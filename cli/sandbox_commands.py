@@ -50,7 +50,7 @@ def env_cmd(
     """
     import json
 
-    from trajkit.collect.sandbox.cgroup import memory_scope
+    from trajkit.collect.sandbox.cgroup import cgroup_scope
     from trajkit.collect.sandbox.python_env import forget, prepare, sandbox_python
 
     def body() -> None:
@@ -65,16 +65,17 @@ def env_cmd(
             resolved = sandbox_python(None if python is None else str(directory))
             where = str(directory)
         env = resolved.describe("local")
-        scope = memory_scope()
+        scope = cgroup_scope()
         if json_:
-            memory = {"per_sandbox": scope.per_sandbox, "detail": scope.detail}
-            say(json.dumps({"path": where, **env.model_dump(mode="json"), "memory": memory}, indent=2))
+            bounds = {"memory": scope.memory, "cpu": scope.cpu, "detail": scope.detail}
+            say(json.dumps({"path": where, **env.model_dump(mode="json"), "cgroup": bounds}, indent=2))
             return
         say(f"sandbox python: {where}")
         for line in _environment_lines(env):
             say(line)
-        bound = "the whole sandbox" if scope.per_sandbox else "each process only (RLIMIT_AS; see SECURITY.md)"
-        say(f"  memory_mb bounds {bound}: {scope.detail}")
+        say(f"  memory_mb bounds {'the whole sandbox' if scope.memory else 'each process (RLIMIT_AS; SECURITY.md)'}")
+        say(f"  cpus bounds {'the whole sandbox' if scope.cpu else 'docker sandboxes only'}")
+        say(f"  cgroups: {scope.detail}")
         if python is not None and show is None:
             say(f"use it with: --sandbox-opt python={where}")
 

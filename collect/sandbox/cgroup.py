@@ -1,22 +1,24 @@
-"""One memory cgroup per local sandbox, where this machine lets the collector make one.
+"""One cgroup per local sandbox, where this machine lets the collector make one.
 
 ``RLIMIT_AS`` bounds each process of a sandbox, not the sandbox: a cell that forks can hold
 ``max_processes`` × ``memory_mb`` of the host's memory, plus kernel memory (files, socket
-buffers) that no rlimit counts. A memory cgroup around the sandbox's worker bounds all of it
-together, as docker's container limit does, with the same value (``memory_mb``, swap
-included). Everything the worker forks inherits the cgroup; nothing in the sandbox can leave
-it (the cgroup file system is not in the jail, and its files belong to the host's root).
+buffers) that no rlimit counts; and its processes, which outlive the cell, can keep every
+core of the host busy for ``cpu_seconds`` each. A cgroup around the sandbox's worker bounds
+them together, as docker's container limits do, with the same values: ``memory_mb`` of
+memory (swap included) and, where the CPU controller is writable too, ``cpus`` CPUs.
+Everything the worker forks inherits it; nothing in the sandbox can leave it (the cgroup
+file system is not in the jail, and its files belong to the host's root).
 
-The collector makes ``trajkit-<pid>`` under its own memory cgroup, one ``sandbox-<n>`` in it
-per worker, and moves the worker in before the worker runs a line of a cell: the host only
-sends the first cell after ``start()`` returns. A directory is removed when its worker has
-been reaped; ones left by a collector that died are removed by the next one.
+In each controller's hierarchy the collector makes ``trajkit-<pid>`` under its own cgroup,
+one ``sandbox-<n>`` in it per worker, and moves the worker in before the worker runs a line of
+a cell: the host only sends a cell once the move is done. A directory is removed when its
+worker has been reaped; ones left by a collector that died are removed by the next one.
 
-Supported: the cgroup v1 memory controller, where the collector may write it (root, or a
+Supported: cgroup v1, where the collector may write its memory controller (root, or a
 delegated hierarchy). On cgroup v2 the collector's own cgroup holds the collector, and v2
 allows no controller below a cgroup that holds processes, so making per-sandbox cgroups there
 means moving the collector itself; not done yet. Where no cgroup can be made, a sandbox's
-memory stays bounded per process (SECURITY.md), and :func:`memory_scope` says why.
+memory stays bounded per process (SECURITY.md), and :func:`cgroup_scope` says why.
 """
 
 from __future__ import annotations
@@ -34,26 +36,48 @@ PREFIX = "trajkit-"
 SANDBOX_PREFIX = "sandbox-"
 #: Cgroups made ahead per limit, one per sandbox closed, up to this many.
 MAX_SPARES = 8
+#: The CFS period a sandbox's CPU quota is counted in (the kernel's default, docker's too).
+CPU_PERIOD_US = 100_000
 _PROC_CGROUP = Path("/proc/self/cgroup")
 _MOUNTINFO = Path("/proc/self/mountinfo")
 
 
 @dataclass(frozen=True)
-class MemoryScope:
-    """What bounds a local sandbox's memory on this machine, for messages and ``sandbox env``."""
+class CgroupScope:
+    """What bounds a local sandbox as a whole on this machine, for ``sandbox env``."""
 
-    per_sandbox: bool
+    memory: bool
+    cpu: bool
     detail: str
 
 
-def own_memory_cgroup(proc_cgroup: str, mountinfo: str) -> Path | None:
-    """The directory of this process's cgroup v1 memory controller, from the text of
-    ``/proc/self/cgroup`` and ``/proc/self/mountinfo``; ``None`` if it is not mounted here
-    (or only a part of the hierarchy that does not hold this process is)."""
+@dataclass(frozen=True)
+class Limits:
+    """A sandbox's cgroup limits: bytes of memory (and swap), CPU time per 100 ms period."""
+
+    memory_bytes: int
+    cpu_quota_us: int
+
+
+@dataclass(frozen=True)
+class SandboxCgroup:
+    """One sandbox's cgroup in each controller's hierarchy, memory's first."""
+
+    dirs: tuple[Path, ...]
+
+    @property
+    def memory(self) -> Path:
+        return self.dirs[0]
+
+
+def own_cgroup(controller: str, proc_cgroup: str, mountinfo: str) -> Path | None:
+    """The directory of this process's cgroup in the cgroup v1 ``controller``'s hierarchy,
+    from the text of ``/proc/self/cgroup`` and ``/proc/self/mountinfo``; ``None`` if it is
+    not mounted here (or only a part of the hierarchy that does not hold this process is)."""
     path = None
     for line in proc_cgroup.splitlines():
         _, controllers, cgroup = [*line.split(":", 2), "", ""][:3]
-        if "memory" in controllers.split(","):
+        if controller in controllers.split(","):
             path = cgroup
     if path is None:
         return None
@@ -64,7 +88,7 @@ def own_memory_cgroup(proc_cgroup: str, mountinfo: str) -> Path | None:
         sep = fields.index("-")
         if len(fields) < sep + 4 or fields[sep + 1] != "cgroup" or len(fields) < 5:
             continue
-        if "memory" not in fields[sep + 3].split(","):
+        if controller not in fields[sep + 3].split(","):
             continue
         root, mountpoint = _unescape(fields[3]), _unescape(fields[4])
         relative = os.path.relpath(path, root)
@@ -82,100 +106,109 @@ def _unescape(field: str) -> str:
 
 
 class SandboxCgroups:
-    """Per-sandbox memory cgroups under ``parent`` (the collector's own memory cgroup);
-    thread-safe: sandboxes start from several event loops' threads."""
+    """Per-sandbox cgroups under ``parents`` (the collector's own cgroup per controller:
+    ``memory`` always, ``cpu`` where writable too); thread-safe, since sandboxes are moved in
+    from the event loops' executor threads."""
 
-    def __init__(self, parent: Path) -> None:
-        self.parent = parent
+    def __init__(self, parents: dict[str, Path]) -> None:
+        self.parents = parents
         self._lock = threading.Lock()
-        self._dir: Path | None = None
+        self._dirs: dict[str, Path] = {}
         self._owner = 0
         self._numbers = itertools.count()
         self._busy: list[Path] = []
-        self._spares: dict[int, list[Path]] = {}
+        self._spares: dict[Limits, list[SandboxCgroup]] = {}
 
-    def _directory(self) -> Path:
-        """``trajkit-<pid>``, made on first use (after removing dead collectors' ones); a
-        forked child makes its own, since the parent's removes its own at exit."""
+    @property
+    def controllers(self) -> tuple[str, ...]:
+        return tuple(self.parents)
+
+    def _directories(self) -> dict[str, Path]:
+        """``trajkit-<pid>`` per controller, made on first use (after removing dead
+        collectors' ones); a forked child makes its own, since the parent's removes its own
+        at exit."""
         with self._lock:
-            if self._dir is None or self._owner != os.getpid():
-                remove_stale(self.parent)
-                directory = self.parent / f"{PREFIX}{os.getpid()}"
-                directory.mkdir(exist_ok=True)
-                self._dir, self._owner = directory, os.getpid()
+            if not self._dirs or self._owner != os.getpid():
+                dirs = {}
+                for controller, parent in self.parents.items():
+                    remove_stale(parent)
+                    dirs[controller] = parent / f"{PREFIX}{os.getpid()}"
+                    dirs[controller].mkdir(exist_ok=True)
+                self._dirs, self._owner = dirs, os.getpid()
                 self._busy, self._spares = [], {}
                 atexit.register(self.close)
-            return self._dir
+            return self._dirs
 
-    def attach(self, pid: int, memory_bytes: int) -> Path:
-        """Move process ``pid`` (a worker that has not run a cell yet) into a new cgroup
-        limited to ``memory_bytes`` of memory and swap; its directory, for :meth:`release`.
-        Raises ``OSError`` (``ESRCH`` when the process is gone) with nothing left behind.
+    def attach(self, pid: int, limits: Limits) -> SandboxCgroup:
+        """Move process ``pid`` (a worker that has not run a cell yet) into a new cgroup with
+        ``limits``; it, for :meth:`release`. Raises ``OSError`` (``ESRCH`` when the process is
+        gone) with nothing left behind.
 
-        A cgroup made ahead by :meth:`release` is used if there is one, so the start path
-        only moves the process (~20 µs of the ~150 µs a cgroup costs, measured)."""
-        self._directory()
+        A cgroup made ahead by :meth:`release` is used if there is one, so this only moves
+        the process (~20 µs of CPU per controller, of the ~150 µs a cgroup costs, measured)."""
+        self._directories()
         with self._lock:
-            spares = self._spares.get(memory_bytes)
-            directory = spares.pop() if spares else None
-        if directory is not None:
+            spares = self._spares.get(limits)
+            cgroup = spares.pop() if spares else None
+        if cgroup is not None:
             try:
-                _write(directory / "cgroup.procs", pid)
-                return directory
+                return self._move(pid, cgroup)
             except FileNotFoundError:
                 pass  # removed under us (by hand, or a collector of another PID namespace)
-            except BaseException:
+        return self._move(pid, self._make(limits))
+
+    def _move(self, pid: int, cgroup: SandboxCgroup) -> SandboxCgroup:
+        try:
+            for directory in cgroup.dirs:
+                _write(directory / "cgroup.procs", pid)
+        except BaseException:
+            for directory in cgroup.dirs:
                 _rmdir(directory)
-                raise
-        directory = self._make(memory_bytes)
-        try:
-            _write(directory / "cgroup.procs", pid)
-        except BaseException:
-            _rmdir(directory)
             raise
-        return directory
+        return cgroup
 
-    def _make(self, memory_bytes: int) -> Path:
-        base = self._directory()
-        directory = base / f"{SANDBOX_PREFIX}{next(self._numbers)}"
+    def _make(self, limits: Limits) -> SandboxCgroup:
+        name = f"{SANDBOX_PREFIX}{next(self._numbers)}"
+        made: list[Path] = []
         try:
-            directory.mkdir()
-        except FileNotFoundError:  # our own directory was removed under us: make it again
-            base.mkdir(exist_ok=True)
-            directory.mkdir()
-        try:
-            _write(directory / "memory.limit_in_bytes", memory_bytes)
-            swap = directory / "memory.memsw.limit_in_bytes"
-            if swap.exists():  # swap accounting on: swap counts against the same limit
-                _write(swap, memory_bytes)
+            for controller, base in self._directories().items():
+                directory = base / name
+                try:
+                    directory.mkdir()
+                except FileNotFoundError:  # our own directory was removed under us
+                    base.mkdir(exist_ok=True)
+                    directory.mkdir()
+                made.append(directory)
+                _set_limits(controller, directory, limits)
         except BaseException:
-            _rmdir(directory)
+            for directory in made:
+                _rmdir(directory)
             raise
-        return directory
+        return SandboxCgroup(tuple(made))
 
-    def release(self, directory: Path, memory_bytes: int) -> None:
+    def release(self, cgroup: SandboxCgroup, limits: Limits) -> None:
         """Remove a reaped worker's cgroup (one that still holds a process, a child not yet
         gone, is tried again at the next release and at exit), and make the next sandbox's
         ahead: a fresh one, never a used one, whose counters and charges would carry over."""
         with self._lock:
-            pending, self._busy = [*self._busy, directory], []
+            pending, self._busy = [*self._busy, *cgroup.dirs], []
             for path in pending:
                 if not _rmdir(path):
                     self._busy.append(path)
-            wanted = len(self._spares.get(memory_bytes, ())) < MAX_SPARES
+            wanted = len(self._spares.get(limits, ())) < MAX_SPARES
         if wanted:
             try:
-                spare = self._make(memory_bytes)
+                spare = self._make(limits)
             except OSError:
                 return  # the next start makes its own, and says why if it cannot
             with self._lock:
-                self._spares.setdefault(memory_bytes, []).append(spare)
+                self._spares.setdefault(limits, []).append(spare)
 
     @staticmethod
-    def oom_kills(directory: Path) -> int:
+    def oom_kills(cgroup: SandboxCgroup) -> int:
         """How many of the cgroup's processes the kernel killed for want of memory."""
         try:
-            text = (directory / "memory.oom_control").read_text()
+            text = (cgroup.memory / "memory.oom_control").read_text()
         except OSError:
             return 0
         for line in text.splitlines():
@@ -186,12 +219,27 @@ class SandboxCgroups:
 
     def close(self) -> None:
         """At exit: remove every directory this process made that is empty by now."""
-        if self._dir is None or self._owner != os.getpid():
+        if not self._dirs or self._owner != os.getpid():
             return
         self._spares.clear()
-        for path in [*self._busy, *self._dir.glob(f"{SANDBOX_PREFIX}*")]:
-            _rmdir(path)
-        _rmdir(self._dir)
+        try:
+            for directory in self._dirs.values():
+                for path in [*self._busy, *directory.glob(f"{SANDBOX_PREFIX}*")]:
+                    _rmdir(path)
+                _rmdir(directory)
+        except OSError:
+            pass  # at exit, with nothing to report to: the next collector removes them
+
+
+def _set_limits(controller: str, directory: Path, limits: Limits) -> None:
+    if controller == "memory":
+        _write(directory / "memory.limit_in_bytes", limits.memory_bytes)
+        swap = directory / "memory.memsw.limit_in_bytes"
+        if swap.exists():  # swap accounting on: swap counts against the same limit
+            _write(swap, limits.memory_bytes)
+    elif controller == "cpu":
+        _write(directory / "cpu.cfs_period_us", CPU_PERIOD_US)
+        _write(directory / "cpu.cfs_quota_us", limits.cpu_quota_us)
 
 
 def remove_stale(parent: Path) -> int:
@@ -240,24 +288,36 @@ def _rmdir(path: Path) -> bool:
 
 
 @functools.cache
-def _probe() -> tuple[SandboxCgroups | None, MemoryScope]:
+def _probe() -> tuple[SandboxCgroups | None, CgroupScope]:
     try:
         proc_cgroup, mountinfo = _PROC_CGROUP.read_text(), _MOUNTINFO.read_text()
     except OSError as exc:
-        return None, MemoryScope(False, f"cannot read this process's cgroups: {exc.strerror}")
-    parent = own_memory_cgroup(proc_cgroup, mountinfo)
-    if parent is None:
-        v2 = any(line.startswith("0::") for line in proc_cgroup.splitlines())
-        why = "cgroup v2 (per-sandbox cgroups need cgroup v1 for now)" if v2 else "no memory cgroup controller"
-        return None, MemoryScope(False, why)
-    if not os.access(parent, os.W_OK):
-        return None, MemoryScope(False, f"{parent} is not writable by this user")
-    cgroups = SandboxCgroups(parent)
-    try:
-        cgroups._directory()
-    except OSError as exc:
-        return None, MemoryScope(False, f"cannot make a cgroup in {parent}: {exc.strerror}")
-    return cgroups, MemoryScope(True, f"a memory cgroup per sandbox (cgroup v1, under {parent})")
+        return None, CgroupScope(False, False, f"cannot read this process's cgroups: {exc.strerror}")
+    parents: dict[str, Path] = {}
+    reasons: dict[str, str] = {}
+    for controller in ("memory", "cpu"):
+        parent = own_cgroup(controller, proc_cgroup, mountinfo)
+        if parent is None:
+            v2 = any(line.startswith("0::") for line in proc_cgroup.splitlines())
+            reasons[controller] = (
+                "cgroup v2 (per-sandbox cgroups need cgroup v1 for now)" if v2
+                else f"no {controller} cgroup controller"
+            )
+        elif not os.access(parent, os.W_OK):
+            reasons[controller] = f"{parent} is not writable by this user"
+        else:
+            try:
+                SandboxCgroups({controller: parent})._directories()
+            except OSError as exc:
+                reasons[controller] = f"cannot make a cgroup in {parent}: {exc.strerror}"
+            else:
+                parents[controller] = parent
+    if "memory" not in parents:
+        return None, CgroupScope(False, False, reasons["memory"])
+    detail = f"a cgroup per sandbox (cgroup v1, under {parents['memory']})"
+    if "cpu" not in parents:
+        detail += f"; CPU not bounded: {reasons['cpu']}"
+    return SandboxCgroups(parents), CgroupScope(True, "cpu" in parents, detail)
 
 
 def sandbox_cgroups() -> SandboxCgroups | None:
@@ -266,6 +326,6 @@ def sandbox_cgroups() -> SandboxCgroups | None:
     return _probe()[0]
 
 
-def memory_scope() -> MemoryScope:
-    """Whether a local sandbox's memory is bounded as a whole here, and how or why not."""
+def cgroup_scope() -> CgroupScope:
+    """What a local sandbox's cgroup bounds here (memory, CPU), and how or why not."""
     return _probe()[1]

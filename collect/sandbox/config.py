@@ -85,11 +85,14 @@ class SandboxConfig(BaseModel):
         description="interpreter or venv the local sandbox runs (default: trajkit's pinned "
         "stack, prepared by `trajkit sandbox env`)",
     )
-    # Docker backend only (``--sandbox docker``); memory_mb is the container's memory limit
-    # there, max_processes its pids limit, work_mb/tmp_mb its tmpfs sizes.
+    # Docker backend only (``--sandbox docker``), but ``cpus``; memory_mb is the container's
+    # memory limit there, max_processes its pids limit, work_mb/tmp_mb its tmpfs sizes.
     image: str = Field("trajkit-sandbox:latest", description="image `trajkit sandbox build` makes")
     pool: int = Field(0, ge=0, le=256, description="containers kept started ahead (warm pool)")
-    cpus: float = Field(1.0, gt=0, le=MAX_CPUS, description="CPU share of one container")
+    cpus: float = Field(
+        1.0, gt=0, le=MAX_CPUS,
+        description="CPUs one sandbox may use: a container's, or a local sandbox's cgroup where it has one",
+    )
     user: str = Field("65534:65534", description="uid:gid the container runs as (non-root)")
     network: str = Field("none", description="docker network mode; anything but none is UNSAFE")
     label: str = Field("", description="run name put on containers (trajkit.run) for prune")

@@ -21,7 +21,13 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from trajkit.collect.sandbox.backend import SandboxBackend
-from trajkit.collect.sandbox.cgroup import SandboxCgroups, sandbox_cgroups
+from trajkit.collect.sandbox.cgroup import (
+    CPU_PERIOD_US,
+    Limits,
+    SandboxCgroup,
+    SandboxCgroups,
+    sandbox_cgroups,
+)
 from trajkit.collect.sandbox.config import SandboxConfig, tmpfs_files
 from trajkit.collect.sandbox.environment import bind_paths, sandbox_env
 from trajkit.collect.sandbox.forkserver_client import STREAM_LIMIT, fork_server
@@ -74,8 +80,8 @@ class LocalSandbox(WorkerSession):
         super().__init__(config, tools)
         self._proc: Any = None  # asyncio.subprocess.Process or JailedProcess
         self._root: str | None = None
-        self._cgroup: Path | None = None
-        self._bounding: asyncio.Future[Path | None] | None = None
+        self._cgroup: SandboxCgroup | None = None
+        self._bounding: asyncio.Future[SandboxCgroup | None] | None = None
         self._oom_kills = 0  # in the last worker's cgroup, read when it is released
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -139,8 +145,13 @@ class LocalSandbox(WorkerSession):
         cgroups = sandbox_cgroups()
         if cgroups is None or self._proc.returncode is not None:
             return
-        pid, limit = self._proc.pid, self.config.memory_mb * 2**20
-        self._bounding = asyncio.get_running_loop().run_in_executor(None, _attach, cgroups, pid, limit)
+        pid, limits = self._proc.pid, self._cgroup_limits()
+        self._bounding = asyncio.get_running_loop().run_in_executor(None, _attach, cgroups, pid, limits)
+
+    def _cgroup_limits(self) -> Limits:
+        """``memory_mb`` (with swap) and ``cpus`` for the whole sandbox, as docker's."""
+        cfg = self.config
+        return Limits(cfg.memory_mb * 2**20, max(1000, round(cfg.cpus * CPU_PERIOD_US)))
 
     async def _before_cell(self) -> None:
         """The worker is in its cgroup before it runs a cell; one that could not be put in
@@ -225,7 +236,7 @@ class LocalSandbox(WorkerSession):
         cgroups = sandbox_cgroups()
         if cgroup is not None and cgroups is not None:
             self._oom_kills = cgroups.oom_kills(cgroup)
-            cgroups.release(cgroup, self.config.memory_mb * 2**20)
+            cgroups.release(cgroup, self._cgroup_limits())
 
     def _death_note(self, status: int) -> str:
         """A worker killed (SIGKILL) in a cgroup the kernel killed for memory ran out of it."""
@@ -270,10 +281,10 @@ class LocalSandbox(WorkerSession):
             resource.setrlimit(getattr(resource, name), (value, value))
 
 
-def _attach(cgroups: SandboxCgroups, pid: int, memory_bytes: int) -> Path | None:
+def _attach(cgroups: SandboxCgroups, pid: int, limits: Limits) -> SandboxCgroup | None:
     """``cgroups.attach``, or ``None`` for a worker already gone (its cell will say so)."""
     try:
-        return cgroups.attach(pid, memory_bytes)
+        return cgroups.attach(pid, limits)
     except ProcessLookupError:
         return None
 

@@ -20,9 +20,10 @@ from trajkit.cli.app import app
 from trajkit.collect.sandbox.backend import sandbox_factory
 from trajkit.collect.sandbox.cgroup import (
     PREFIX,
+    Limits,
     SandboxCgroups,
-    memory_scope,
-    own_memory_cgroup,
+    cgroup_scope,
+    own_cgroup,
     remove_stale,
     sandbox_cgroups,
 )
@@ -60,14 +61,14 @@ V1_CGROUPS = "8:pids:/a\n4:memory:/process_api/abc\n0::/\n"
     ],
 )
 def test_the_collectors_own_memory_cgroup_is_found(cgroups: str, mounts: str, expected: str | None) -> None:
-    found = own_memory_cgroup(cgroups, mounts)
+    found = own_cgroup("memory", cgroups, mounts)
     assert (None if found is None else str(found)) == expected
 
 
 def _cgroups() -> SandboxCgroups:
     require_isolation()
     cgroups = sandbox_cgroups()
-    require(cgroups is not None, f"a memory cgroup per local sandbox: {memory_scope().detail}")
+    require(cgroups is not None, f"a cgroup per local sandbox: {cgroup_scope().detail}")
     assert cgroups is not None
     return cgroups
 
@@ -104,14 +105,15 @@ async def test_a_sandboxs_processes_share_its_memory_limit() -> None:
     async with box:
         assert (await box.run("pass", timeout=10)).error is None
         cgroup = box._cgroup  # moved in beside the handshake, waited for before a cell
-        assert cgroup is not None and cgroup.is_dir()
-        assert int((cgroup / "memory.limit_in_bytes").read_text()) == 512 * 2**20
-        assert [int(p) for p in (cgroup / "cgroup.procs").read_text().split()] == [box._proc.pid]
+        assert cgroup is not None and all(d.is_dir() for d in cgroup.dirs)
+        assert int((cgroup.memory / "memory.limit_in_bytes").read_text()) == 512 * 2**20
+        for directory in cgroup.dirs:
+            assert [int(p) for p in (directory / "cgroup.procs").read_text().split()] == [box._proc.pid]
         held = await box.run(FORKED_HOLDERS, timeout=30)
         assert held.error is None and int(held.output) * 150 < 512, held.output
         after = await box.run("print(6 * 7)", timeout=10)
         assert after.output == "42\n"
-    assert box._cgroup is None and not cgroup.exists()
+    assert box._cgroup is None and not any(d.exists() for d in cgroup.dirs)
 
 
 async def test_a_restarted_worker_gets_a_fresh_cgroup() -> None:
@@ -124,18 +126,19 @@ async def test_a_restarted_worker_gets_a_fresh_cgroup() -> None:
         assert died.restarted
         await box.run("pass", timeout=10)
         assert box._cgroup is not None and box._cgroup != first
-        assert first is not None and not first.exists()
-        assert (box._cgroup / "cgroup.procs").read_text().split() == [str(box._proc.pid)]
+        assert first is not None and not first.memory.exists()
+        assert (box._cgroup.memory / "cgroup.procs").read_text().split() == [str(box._proc.pid)]
 
 
 def test_a_gone_process_leaves_no_cgroup_behind() -> None:
     cgroups = _cgroups()
     proc = subprocess.Popen(["true"])
     proc.wait()
-    before = set(cgroups._directory().iterdir())
+    listing = lambda: {p for d in cgroups._directories().values() for p in d.iterdir()}  # noqa: E731
+    before = listing()
     with pytest.raises(ProcessLookupError):
-        cgroups.attach(proc.pid, 64 * 2**20)
-    assert set(cgroups._directory().iterdir()) == before
+        cgroups.attach(proc.pid, Limits(64 * 2**20, 100_000))
+    assert listing() == before
 
 
 def test_cgroups_of_collectors_that_died_are_removed(tmp_path: Path) -> None:
@@ -144,12 +147,13 @@ def test_cgroups_of_collectors_that_died_are_removed(tmp_path: Path) -> None:
     cgroups = _cgroups()
     proc = subprocess.Popen(["true"])
     proc.wait()
-    dead = cgroups.parent / f"{PREFIX}{proc.pid}"
+    parent = cgroups.parents["memory"]
+    dead = parent / f"{PREFIX}{proc.pid}"
     (dead / "sandbox-0").mkdir(parents=True)
-    live = cgroups.parent / f"{PREFIX}1"  # pid 1 is always alive
+    live = parent / f"{PREFIX}1"  # pid 1 is always alive
     live.mkdir(exist_ok=True)
     try:
-        assert remove_stale(cgroups.parent) >= 1
+        assert remove_stale(parent) >= 1
         assert not dead.exists() and live.exists()
     finally:
         for path in (dead / "sandbox-0", dead, live):
@@ -157,15 +161,17 @@ def test_cgroups_of_collectors_that_died_are_removed(tmp_path: Path) -> None:
                 path.rmdir()
 
 
-def test_sandbox_env_says_what_bounds_memory() -> None:
+def test_sandbox_env_says_what_bounds_a_sandbox() -> None:
     python = sandbox_python(None).executable
-    scope = memory_scope()
+    scope = cgroup_scope()
     text = CliRunner().invoke(app, ["sandbox", "env", "--show", python])
     assert text.exit_code == 0, text.output
-    expected = "the whole sandbox" if scope.per_sandbox else "each process only"
-    assert f"memory_mb bounds {expected}: {scope.detail}" in text.output
+    memory = "the whole sandbox" if scope.memory else "each process (RLIMIT_AS"
+    cpus = "the whole sandbox" if scope.cpu else "docker sandboxes only"
+    assert f"memory_mb bounds {memory}" in text.output and f"cpus bounds {cpus}" in text.output
+    assert f"cgroups: {scope.detail}" in text.output
     data = json.loads(CliRunner().invoke(app, ["sandbox", "env", "--show", python, "--json"]).output)
-    assert data["memory"] == {"per_sandbox": scope.per_sandbox, "detail": scope.detail}
+    assert data["cgroup"] == {"memory": scope.memory, "cpu": scope.cpu, "detail": scope.detail}
     assert os.path.samefile(data["path"], python)
 
 
@@ -180,7 +186,7 @@ async def main():
     for _ in range(3):
         async with LocalSandbox(SandboxConfig(kill_grace_s=1.0)) as box:
             await box.run("pass", timeout=10)
-            names.append(box._cgroup.name)
+            names.append(box._cgroup.memory.name)
     print(os.getpid(), *names)
 
 asyncio.run(main())
@@ -195,7 +201,7 @@ def test_a_collectors_cgroups_are_all_removed_at_exit() -> None:
     ).stdout.split()
     pid, names = out[0], out[1:]
     assert len(set(names)) == 3  # a fresh cgroup for each sandbox, never a used one
-    assert not (cgroups.parent / f"{PREFIX}{pid}").exists()
+    assert not any((parent / f"{PREFIX}{pid}").exists() for parent in cgroups.parents.values())
 
 
 async def test_the_next_sandboxs_cgroup_is_made_when_one_closes() -> None:
@@ -204,8 +210,8 @@ async def test_the_next_sandboxs_cgroup_is_made_when_one_closes() -> None:
     async with LocalSandbox(config) as box:
         await box.run("pass", timeout=10)
         used = box._cgroup
-    spare = cgroups._spares[300 * 2**20][-1]
-    assert spare != used and int((spare / "memory.limit_in_bytes").read_text()) == 300 * 2**20
+    spare = cgroups._spares[Limits(300 * 2**20, 100_000)][-1]
+    assert spare != used and int((spare.memory / "memory.limit_in_bytes").read_text()) == 300 * 2**20
     async with LocalSandbox(config) as box:
         await box.run("pass", timeout=10)
         assert box._cgroup == spare
@@ -215,12 +221,13 @@ async def test_a_sandbox_closed_before_its_first_cell_leaves_no_cgroup() -> None
     """Closed while the move into its cgroup may still be under way (judges start a
     sandbox and may stop before a cell): the cgroup is removed all the same."""
     cgroups = _cgroups()
-    before = set(cgroups._directory().iterdir())
+    listing = lambda: {p for d in cgroups._directories().values() for p in d.iterdir()}  # noqa: E731
+    before = listing()
     for _ in range(3):
         async with LocalSandbox(SandboxConfig(memory_mb=320, kill_grace_s=1.0)):
             pass
-    spares = set(cgroups._spares.get(320 * 2**20, ()))
-    assert set(cgroups._directory().iterdir()) - spares == before - spares
+    spares = {d for spare in cgroups._spares.get(Limits(320 * 2**20, 100_000), ()) for d in spare.dirs}
+    assert listing() - spares == before - spares
 
 
 FILLS_MEMORY_WITH_FILES_AND_AN_ARRAY = r"""
@@ -271,13 +278,48 @@ async def test_cgroups_removed_under_a_collector_are_made_again() -> None:
     for removed in ("spare", "directory"):
         async with LocalSandbox(config) as box:
             await box.run("pass", timeout=10)
-        for spare in cgroups._spares[330 * 2**20]:
-            spare.rmdir()
+        for spare in cgroups._spares[Limits(330 * 2**20, 100_000)]:
+            for directory in spare.dirs:
+                directory.rmdir()
         if removed == "directory":  # with what earlier tests left in it (other limits' spares)
-            for child in cgroups._directory().iterdir():
-                if child.is_dir():
-                    child.rmdir()
-            cgroups._directory().rmdir()
+            for base in cgroups._directories().values():
+                for child in base.iterdir():
+                    if child.is_dir():
+                        child.rmdir()
+                base.rmdir()
         async with LocalSandbox(config) as box:
             assert (await box.run("print(1)", timeout=10)).output == "1\n"
-            assert box._cgroup is not None and box._cgroup.is_dir()
+            assert box._cgroup is not None and all(d.is_dir() for d in box._cgroup.dirs)
+
+
+SPINNERS = r"""
+import os, resource, time
+def cpu():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+before, start = cpu(), time.monotonic()
+children = []
+for _ in range(3):
+    pid = os.fork()
+    if pid == 0:
+        end = time.monotonic() + 1.5
+        while time.monotonic() < end:
+            pass
+        os._exit(0)
+    children.append(pid)
+for pid in children:
+    os.waitpid(pid, 0)
+print(round((cpu() - before) / (time.monotonic() - start), 2))
+"""
+
+
+async def test_a_sandboxs_processes_share_its_cpus() -> None:
+    """Three spinning processes get ``cpus`` (half a CPU here) between them, not a core
+    each; the limit is the cgroup's CFS quota."""
+    cgroups = _cgroups()
+    require("cpu" in cgroups.parents, f"a CPU cgroup per local sandbox: {cgroup_scope().detail}")
+    async with LocalSandbox(SandboxConfig(cpus=0.5, kill_grace_s=1.0)) as box:
+        used = await box.run(SPINNERS, timeout=30)
+        assert used.error is None and float(used.output) <= 0.5 * 1.25, used.output
+        assert box._cgroup is not None
+        assert int((box._cgroup.dirs[1] / "cpu.cfs_quota_us").read_text()) == 50_000

@@ -19,7 +19,7 @@ from string import Template
 from battery import CONFIG, SECRET, Battery, Host, report
 from support import require
 
-from trajkit.collect.sandbox.cgroup import memory_scope
+from trajkit.collect.sandbox.cgroup import cgroup_scope
 from trajkit.schemas import ErrorKind
 
 
@@ -196,8 +196,8 @@ async def test_memory_held_across_forked_processes(battery: Battery, host: Host)
     container's cgroup, the local sandbox by one of its own (``cgroup.py``); the kernel
     kills what does not fit."""
     if battery.backend == "local":
-        scope = memory_scope()
-        require(scope.per_sandbox, f"a memory cgroup per local sandbox: {scope.detail}")
+        scope = cgroup_scope()
+        require(scope.memory, f"a memory cgroup per local sandbox: {scope.detail}")
     code = cell("""
         import os, time
         children = []
@@ -224,6 +224,38 @@ async def test_memory_held_across_forked_processes(battery: Battery, host: Host)
     held = out.attack.output.split(" of 8")[0]
     assert held.isdigit() and int(held) * 300 < CONFIG.memory_mb, out.attack.output[:300]
     report(out, "hold 8 × 300 MB in forked processes (memory_mb 1024)", out.attack.output.strip())
+
+async def test_cpu_taken_by_forked_processes(battery: Battery, host: Host) -> None:
+    """Four processes spinning for 2 s, each within its own RLIMIT_CPU, took every core of
+    the host from the other episodes; processes a cell leaves behind keep doing so after it
+    returns. The sandbox as a whole gets ``cpus`` CPUs (1 here): docker by its container's
+    cgroup, the local sandbox by one of its own where the CPU controller is writable."""
+    if battery.backend == "local":
+        scope = cgroup_scope()
+        require(scope.cpu, f"a CPU cgroup per local sandbox: {scope.detail}")
+    code = cell("""
+        import os, resource, time
+        def cpu():
+            usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+            return usage.ru_utime + usage.ru_stime
+        before, start = cpu(), time.monotonic()
+        children = []
+        for _ in range(4):
+            pid = os.fork()
+            if pid == 0:
+                end = time.monotonic() + 2
+                while time.monotonic() < end:
+                    pass
+                os._exit(0)
+            children.append(pid)
+        for pid in children:
+            os.waitpid(pid, 0)
+        print(f'{(cpu() - before) / (time.monotonic() - start):.2f} CPUs for 4 spinning processes')
+    """)
+    out = await battery.attack(code, timeout=30)
+    used = float(out.attack.output.split()[0])
+    assert used <= 1.25 * CONFIG.cpus, out.attack.output
+    report(out, "4 processes spinning for 2 s (cpus 1)", out.attack.output.strip())
 
 async def test_filling_the_disk(battery: Battery, host: Host) -> None:
     code = cell("""
