@@ -47,6 +47,7 @@ from pydantic import ValidationError
 
 from trajkit.core.errors import ConfigError, DataError, StorageError
 from trajkit.core.jsonl import first_problem
+from trajkit.core.processes import pid_alive
 from trajkit.core.yields import YieldTally
 from trajkit.dataset.canonical import canonical_line
 from trajkit.dataset.changelog import (
@@ -331,18 +332,6 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    except OSError:
-        return True
-    return True
-
-
 def clean_stale_tmp(dataset_dir: Path) -> list[Path]:
     """Remove ``.tmp-*`` dirs left by interrupted builds; never one whose writer is alive.
 
@@ -358,7 +347,7 @@ def clean_stale_tmp(dataset_dir: Path) -> list[Path]:
             continue
         m = _TMP_RE.fullmatch(entry.name)
         if m and m.group("host") == host:
-            stale = not _pid_alive(int(m.group("pid")))
+            stale = not pid_alive(int(m.group("pid")))
         else:
             try:
                 stale = time.time() - entry.stat().st_mtime > STALE_FOREIGN_TMP_S

@@ -108,3 +108,54 @@ async def kill_local_workers_busy_for(seconds: float) -> None:
                     os.kill(worker, signal.SIGKILL)
                 except ProcessLookupError:
                     pass
+
+
+def forked_holders_cell(children: int, mb: int, wait_s: float) -> str:
+    """A code action forking ``children`` processes that each hold ``mb`` MB (every page
+    written), each within its own rlimits; after ``wait_s`` it prints how many still hold
+    theirs (the kernel kills what does not fit the sandbox's memory) and kills them."""
+    return f"""
+import os, time
+children = []
+for _ in range({children}):
+    pid = os.fork()
+    if pid == 0:
+        block = bytearray({mb} * 2**20)
+        block[::4096] = b'x' * (len(block) // 4096)
+        time.sleep(30)
+        os._exit(0)
+    children.append(pid)
+time.sleep({wait_s})
+alive = [pid for pid in children if os.waitpid(pid, os.WNOHANG) == (0, 0)]
+for pid in children:
+    try:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+    except (ProcessLookupError, ChildProcessError):
+        pass
+print(len(alive))
+"""
+
+
+def spinners_cell(children: int, seconds: float) -> str:
+    """A code action forking ``children`` processes that spin for ``seconds``; it prints the
+    CPUs they used together (their CPU time over the wall time)."""
+    return f"""
+import os, resource, time
+def cpu():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+before, start = cpu(), time.monotonic()
+children = []
+for _ in range({children}):
+    pid = os.fork()
+    if pid == 0:
+        end = time.monotonic() + {seconds}
+        while time.monotonic() < end:
+            pass
+        os._exit(0)
+    children.append(pid)
+for pid in children:
+    os.waitpid(pid, 0)
+print(round((cpu() - before) / (time.monotonic() - start), 2))
+"""

@@ -32,6 +32,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from trajkit.core.processes import pid_alive
+
 PREFIX = "trajkit-"
 SANDBOX_PREFIX = "sandbox-"
 #: Cgroups made ahead per limit, one per sandbox closed, up to this many.
@@ -248,22 +250,12 @@ def remove_stale(parent: Path) -> int:
     removed = 0
     for directory in parent.glob(f"{PREFIX}*"):
         pid = directory.name.removeprefix(PREFIX)
-        if not pid.isdigit() or _alive(int(pid)):
+        if not pid.isdigit() or pid_alive(int(pid)):
             continue
         for child in directory.glob(f"{SANDBOX_PREFIX}*"):
             _rmdir(child)
         removed += _rmdir(directory)
     return removed
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _write(path: Path, value: int) -> None:

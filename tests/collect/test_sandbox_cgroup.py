@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from support import require, require_backend, require_isolation
+from support import forked_holders_cell, require, require_backend, require_isolation, spinners_cell
 from typer.testing import CliRunner
 
 from trajkit.cli.app import app
@@ -73,27 +73,6 @@ def _cgroups() -> SandboxCgroups:
     return cgroups
 
 
-FORKED_HOLDERS = r"""
-import os, time
-children = []
-for _ in range(6):
-    pid = os.fork()
-    if pid == 0:
-        block = bytearray(150 * 2**20)
-        block[::4096] = b'x' * (len(block) // 4096)
-        time.sleep(30)
-        os._exit(0)
-    children.append(pid)
-time.sleep(3)
-alive = [pid for pid in children if os.waitpid(pid, os.WNOHANG) == (0, 0)]
-for pid in children:
-    try:
-        os.kill(pid, 9)
-        os.waitpid(pid, 0)
-    except (ProcessLookupError, ChildProcessError):
-        pass
-print(len(alive))
-"""
 
 
 async def test_a_sandboxs_processes_share_its_memory_limit() -> None:
@@ -109,7 +88,7 @@ async def test_a_sandboxs_processes_share_its_memory_limit() -> None:
         assert int((cgroup.memory / "memory.limit_in_bytes").read_text()) == 512 * 2**20
         for directory in cgroup.dirs:
             assert [int(p) for p in (directory / "cgroup.procs").read_text().split()] == [box._proc.pid]
-        held = await box.run(FORKED_HOLDERS, timeout=30)
+        held = await box.run(forked_holders_cell(6, 150, 3), timeout=30)
         assert held.error is None and int(held.output) * 150 < 512, held.output
         after = await box.run("print(6 * 7)", timeout=10)
         assert after.output == "42\n"
@@ -292,25 +271,6 @@ async def test_cgroups_removed_under_a_collector_are_made_again() -> None:
             assert box._cgroup is not None and all(d.is_dir() for d in box._cgroup.dirs)
 
 
-SPINNERS = r"""
-import os, resource, time
-def cpu():
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-before, start = cpu(), time.monotonic()
-children = []
-for _ in range(3):
-    pid = os.fork()
-    if pid == 0:
-        end = time.monotonic() + 1.5
-        while time.monotonic() < end:
-            pass
-        os._exit(0)
-    children.append(pid)
-for pid in children:
-    os.waitpid(pid, 0)
-print(round((cpu() - before) / (time.monotonic() - start), 2))
-"""
 
 
 async def test_a_sandboxs_processes_share_its_cpus() -> None:
@@ -319,7 +279,7 @@ async def test_a_sandboxs_processes_share_its_cpus() -> None:
     cgroups = _cgroups()
     require("cpu" in cgroups.parents, f"a CPU cgroup per local sandbox: {cgroup_scope().detail}")
     async with LocalSandbox(SandboxConfig(cpus=0.5, kill_grace_s=1.0)) as box:
-        used = await box.run(SPINNERS, timeout=30)
+        used = await box.run(spinners_cell(3, 1.5), timeout=30)
         assert used.error is None and float(used.output) <= 0.5 * 1.25, used.output
         assert box._cgroup is not None
         assert int((box._cgroup.dirs[1] / "cpu.cfs_quota_us").read_text()) == 50_000

@@ -17,7 +17,7 @@ from pathlib import Path
 from string import Template
 
 from battery import CONFIG, SECRET, Battery, Host, report
-from support import require
+from support import forked_holders_cell, require, spinners_cell
 
 from trajkit.collect.sandbox.cgroup import cgroup_scope
 from trajkit.schemas import ErrorKind
@@ -198,32 +198,11 @@ async def test_memory_held_across_forked_processes(battery: Battery, host: Host)
     if battery.backend == "local":
         scope = cgroup_scope()
         require(scope.memory, f"a memory cgroup per local sandbox: {scope.detail}")
-    code = cell("""
-        import os, time
-        children = []
-        for _ in range(8):
-            pid = os.fork()
-            if pid == 0:
-                block = bytearray(300 * 2**20)
-                block[::4096] = bytes(len(block) // 4096)  # every page written
-                block[::4096] = b'x' * (len(block) // 4096)
-                time.sleep(30)
-                os._exit(0)
-            children.append(pid)
-        time.sleep(4)
-        alive = [pid for pid in children if os.waitpid(pid, os.WNOHANG) == (0, 0)]
-        for pid in children:
-            try:
-                os.kill(pid, 9)
-                os.waitpid(pid, 0)
-            except (ProcessLookupError, ChildProcessError):
-                pass
-        print(len(alive), 'of 8 children hold 300 MB together')
-    """)
-    out = await battery.attack(code, timeout=30)
-    held = out.attack.output.split(" of 8")[0]
+    out = await battery.attack(forked_holders_cell(8, 300, 4), timeout=30)
+    held = out.attack.output.strip()
     assert held.isdigit() and int(held) * 300 < CONFIG.memory_mb, out.attack.output[:300]
-    report(out, "hold 8 × 300 MB in forked processes (memory_mb 1024)", out.attack.output.strip())
+    report(out, "hold 8 × 300 MB in forked processes (memory_mb 1024)", f"{held} of 8 children hold 300 MB together")
+
 
 async def test_cpu_taken_by_forked_processes(battery: Battery, host: Host) -> None:
     """Four processes spinning for 2 s, each within its own RLIMIT_CPU, took every core of
@@ -233,29 +212,10 @@ async def test_cpu_taken_by_forked_processes(battery: Battery, host: Host) -> No
     if battery.backend == "local":
         scope = cgroup_scope()
         require(scope.cpu, f"a CPU cgroup per local sandbox: {scope.detail}")
-    code = cell("""
-        import os, resource, time
-        def cpu():
-            usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-            return usage.ru_utime + usage.ru_stime
-        before, start = cpu(), time.monotonic()
-        children = []
-        for _ in range(4):
-            pid = os.fork()
-            if pid == 0:
-                end = time.monotonic() + 2
-                while time.monotonic() < end:
-                    pass
-                os._exit(0)
-            children.append(pid)
-        for pid in children:
-            os.waitpid(pid, 0)
-        print(f'{(cpu() - before) / (time.monotonic() - start):.2f} CPUs for 4 spinning processes')
-    """)
-    out = await battery.attack(code, timeout=30)
-    used = float(out.attack.output.split()[0])
+    out = await battery.attack(spinners_cell(4, 2), timeout=30)
+    used = float(out.attack.output)
     assert used <= 1.25 * CONFIG.cpus, out.attack.output
-    report(out, "4 processes spinning for 2 s (cpus 1)", out.attack.output.strip())
+    report(out, "4 processes spinning for 2 s (cpus 1)", f"{used:.2f} CPUs for 4 spinning processes")
 
 async def test_filling_the_disk(battery: Battery, host: Host) -> None:
     code = cell("""
