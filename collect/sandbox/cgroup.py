@@ -121,10 +121,6 @@ class SandboxCgroups:
         self._busy: list[Path] = []
         self._spares: dict[Limits, list[SandboxCgroup]] = {}
 
-    @property
-    def controllers(self) -> tuple[str, ...]:
-        return tuple(self.parents)
-
     def _directories(self) -> dict[str, Path]:
         """``trajkit-<pid>`` per controller, made on first use (after removing dead
         collectors' ones); a forked child makes its own, since the parent's removes its own

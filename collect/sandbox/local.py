@@ -124,24 +124,24 @@ class LocalSandbox(WorkerSession):
         config = self._jail_config(env, python)
         self._proc = await server.spawn(config, pool=self.pool_depth)
         if not self._proc.pooled:
-            self._bound_memory()
+            self._move_into_cgroup()
             await self._handshake()
             return
         try:
-            self._bound_memory()
+            self._move_into_cgroup()
             await self._handshake()
         except ProtocolError:
             await self._kill()
             self._proc = await server.spawn(config, pool=self.pool_depth, fresh=True)
-            self._bound_memory()
+            self._move_into_cgroup()
             await self._handshake()
 
-    def _bound_memory(self) -> None:
-        """Start putting the worker in a memory cgroup of its own, where this machine allows
-        one (``cgroup.py``): everything it forks then shares ``memory_mb``. It runs in a
-        thread, beside the handshake, because moving a process waits out an RCU grace period
-        (~8 ms measured when starts are sparse); :meth:`_before_cell` waits for it before the
-        worker is sent any code."""
+    def _move_into_cgroup(self) -> None:
+        """Start putting the worker in a cgroup of its own, where this machine allows one
+        (``cgroup.py``): everything it forks then shares ``memory_mb`` and ``cpus``. It runs
+        in a thread, beside the handshake, because moving a process waits out an RCU grace
+        period (~8 ms measured when starts are sparse); :meth:`_before_cell` waits for it
+        before the worker is sent any code."""
         cgroups = sandbox_cgroups()
         if cgroups is None or self._proc.returncode is not None:
             return
@@ -166,7 +166,7 @@ class LocalSandbox(WorkerSession):
             raise
         except OSError as exc:
             await self._kill()
-            raise SandboxError(f"cannot bound the sandbox's memory: {exc}") from exc
+            raise SandboxError(f"cannot put the sandbox in its cgroup (memory, CPU limits): {exc}") from exc
 
     def _jail_config(self, env: dict[str, str], python: SandboxPython) -> dict[str, Any]:
         cfg = self.config

@@ -30,6 +30,7 @@ from trajkit.collect.sandbox.cgroup import (
 from trajkit.collect.sandbox.config import SandboxConfig
 from trajkit.collect.sandbox.local import LocalSandbox
 from trajkit.collect.sandbox.python_env import sandbox_python
+from trajkit.core.errors import SandboxError
 
 V1_MOUNTS = """\
 31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755
@@ -283,3 +284,23 @@ async def test_a_sandboxs_processes_share_its_cpus() -> None:
         assert used.error is None and float(used.output) <= 0.5 * 1.25, used.output
         assert box._cgroup is not None
         assert int((box._cgroup.dirs[1] / "cpu.cfs_quota_us").read_text()) == 50_000
+
+
+async def test_a_worker_that_cannot_be_bounded_never_runs_a_cell(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where the cgroups were found but a move fails (here: a "hierarchy" that is a plain
+    directory, so no limit file exists), the cell is refused with a one-line sandbox error
+    and the worker killed: never run unbounded where a bound was expected."""
+    require_isolation()
+    from trajkit.collect.sandbox import local
+
+    broken = SandboxCgroups({"memory": tmp_path})
+    monkeypatch.setattr(local, "sandbox_cgroups", lambda: broken)
+    box = LocalSandbox(SandboxConfig(kill_grace_s=1.0))
+    await box.start()
+    pid = box._proc.pid
+    with pytest.raises(SandboxError, match=r"cannot put the sandbox in its cgroup .*memory.limit_in_bytes"):
+        await box.run("print('ran')", timeout=10)
+    assert box._proc is None and not Path(f"/proc/{pid}").exists()
+    await box.close()
