@@ -50,7 +50,7 @@ def env_cmd(
     """
     import json
 
-    from trajkit.collect.sandbox.cgroup import cgroup_scope
+    from trajkit.collect.sandbox.cgroup import cgroup_scope, per_sandbox_limits
     from trajkit.collect.sandbox.python_env import forget, prepare, sandbox_python
 
     def body() -> None:
@@ -64,7 +64,7 @@ def env_cmd(
             forget()
             resolved = sandbox_python(None if python is None else str(directory))
             where = str(directory)
-        env = resolved.describe("local")
+        env = resolved.describe("local").model_copy(update={"per_sandbox_limits": per_sandbox_limits()})
         scope = cgroup_scope()
         if json_:
             bounds = {"memory": scope.memory, "cpu": scope.cpu, "detail": scope.detail}

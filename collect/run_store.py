@@ -371,7 +371,11 @@ def sandbox_environment_of(config: dict) -> SandboxEnvironment | None:
 def environment_summary(env: SandboxEnvironment) -> str:
     """``local, Python 3.11.7, numpy 2.2.6, ...`` for a one-line message."""
     packages = ", ".join(f"{n} {v or 'absent'}" for n, v in env.packages.items())
-    return f"{env.backend}, Python {env.python}" + (f", {packages}" if packages else "")
+    text = f"{env.backend}, Python {env.python}" + (f", {packages}" if packages else "")
+    if env.per_sandbox_limits is not None:
+        limits = " and ".join(env.per_sandbox_limits)
+        text += f", {limits} per sandbox" if limits else ", limits per process only"
+    return text
 
 
 def record_line(traj: Trajectory) -> tuple[bytes, Trajectory]:

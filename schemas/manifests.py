@@ -92,6 +92,12 @@ class SandboxEnvironment(BaseModel):
     content_sha256: str
     stack: str | None = None
     image_id: str | None = None
+    #: The limits that bound the sandbox as a whole rather than each of its processes:
+    #: ``memory`` (``memory_mb``) and ``cpus``. Docker: both; local: what its cgroup bounds
+    #: on that machine (``[]`` without one, ``trajkit sandbox env``). A memory-hungry cell can
+    #: end differently under the two, so a run records which it had; ``None``: recorded
+    #: before trajkit said.
+    per_sandbox_limits: list[str] | None = None
 
 
 class NodeCounts(BaseModel):

@@ -317,3 +317,9 @@ def sandbox_cgroups() -> SandboxCgroups | None:
 def cgroup_scope() -> CgroupScope:
     """What a local sandbox's cgroup bounds here (memory, CPU), and how or why not."""
     return _probe()[1]
+
+
+def per_sandbox_limits() -> list[str]:
+    """The limits a local sandbox's cgroup bounds as a whole here: ``memory``, ``cpus``."""
+    scope = cgroup_scope()
+    return ["memory"] * scope.memory + ["cpus"] * scope.cpu

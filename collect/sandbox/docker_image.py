@@ -324,7 +324,7 @@ def describe_image(tag: str) -> SandboxEnvironment:
             info = _DESCRIBED[image.id] = _probe_image(client, image.id, tag)
     return environment_from_probe(
         info, backend="docker", stack_id=(image.labels or {}).get(STACK_LABEL), image_id=image.id
-    )
+    ).model_copy(update={"per_sandbox_limits": ["memory", "cpus"]})  # the container's cgroup
 
 
 def _probe_image(client: Any, image_id: str, tag: str) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from trajkit.collect.sandbox.cgroup import (
     Limits,
     SandboxCgroup,
     SandboxCgroups,
+    per_sandbox_limits,
     sandbox_cgroups,
 )
 from trajkit.collect.sandbox.config import SandboxConfig, tmpfs_files
@@ -302,5 +303,8 @@ class LocalBackend(SandboxBackend):
         return lambda tools: LocalSandbox(config, tools)
 
     def describe(self, config: SandboxConfig) -> SandboxEnvironment | None:
-        """Versions and hash read by the sandbox's interpreter itself (once per run)."""
-        return sandbox_python(config.python, prepare_default=True).describe("local")
+        """Versions and hash read by the sandbox's interpreter itself (once per run), and
+        which limits bound the whole sandbox on this machine (its cgroup's)."""
+        env = sandbox_python(config.python, prepare_default=True).describe("local")
+        limits = per_sandbox_limits() if config.isolation else []
+        return env.model_copy(update={"per_sandbox_limits": limits})

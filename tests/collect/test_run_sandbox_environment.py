@@ -15,6 +15,7 @@ from support import require_docker, require_isolation
 
 from trajkit.collect.run_store import RUN_JSON, RunStore
 from trajkit.collect.sandbox import stack
+from trajkit.collect.sandbox.cgroup import cgroup_scope
 from trajkit.schemas import RunManifest
 from trajkit.schemas.manifests import SandboxEnvironment
 from trajkit.sources.math import MathSource
@@ -40,8 +41,16 @@ def test_a_local_run_records_its_environment(tmp_path: Path) -> None:
     assert env.packages == stack.STACK
     assert env.python == ".".join(map(str, sys.version_info[:3]))
     assert len(env.content_sha256) == 64
+    scope = cgroup_scope()  # what bounds the whole sandbox on this machine (its cgroup)
+    assert env.per_sandbox_limits == ["memory"] * scope.memory + ["cpus"] * scope.cpu
     again = collect(tmp_path / "out", "local")  # a resume in the same environment: still one
     assert again.sandbox_environments == [env]
+
+
+def test_an_unisolated_run_records_no_per_sandbox_limit(tmp_path: Path) -> None:
+    """``--no-isolation`` puts no worker in a cgroup, whatever the machine allows."""
+    [env] = collect(tmp_path / "out", "open", "--no-isolation").sandbox_environments
+    assert env.backend == "local" and env.per_sandbox_limits == []
 
 
 def test_a_docker_run_records_its_image(tmp_path: Path) -> None:
@@ -50,6 +59,7 @@ def test_a_docker_run_records_its_image(tmp_path: Path) -> None:
     [env] = manifest.sandbox_environments
     assert env.backend == "docker" and env.packages == stack.STACK
     assert env.image_id is not None and env.image_id.startswith("sha256:")
+    assert env.per_sandbox_limits == ["memory", "cpus"]  # the container's cgroup
     raw = json.loads((tmp_path / "out" / "runs" / "docker" / RUN_JSON).read_text())
     assert raw["sandbox_environments"][0]["image_id"] == env.image_id
 
@@ -77,6 +87,25 @@ def test_a_resume_in_another_environment_keeps_both_and_says_so(
     store = RunStore(tmp_path / "r", "r", {"source": "math"}, sandbox_environment=first)
     assert store.write_manifest("completed", 3).sandbox_environments == [first, second]
     store.close()
+
+
+def test_a_resume_on_a_machine_bounding_sandboxes_otherwise_says_so(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The same Python on a machine where the local sandbox has no cgroup: a memory-hungry
+    cell can end differently, so the run records both and the warning names the difference."""
+    bounded = _env("3.11.7", "2.2.6").model_copy(update={"per_sandbox_limits": ["memory", "cpus"]})
+    unbounded = bounded.model_copy(update={"per_sandbox_limits": []})
+    store = RunStore(tmp_path / "r", "r", {"source": "math"}, sandbox_environment=bounded)
+    store.write_manifest("interrupted", 3)
+    store.close()
+    with caplog.at_level(logging.WARNING):
+        store = RunStore(tmp_path / "r", "r", {"source": "math"}, sandbox_environment=unbounded)
+        manifest = store.write_manifest("completed", 3)
+        store.close()
+    assert manifest.sandbox_environments == [bounded, unbounded]
+    [warning] = [r.getMessage() for r in caplog.records]
+    assert "limits per process only" in warning and "memory and cpus per sandbox" in warning
 
 
 def test_a_config_without_a_sandbox_records_none(tmp_path: Path) -> None:

@@ -152,6 +152,7 @@ def test_sandbox_env_says_what_bounds_a_sandbox() -> None:
     assert f"cgroups: {scope.detail}" in text.output
     data = json.loads(CliRunner().invoke(app, ["sandbox", "env", "--show", python, "--json"]).output)
     assert data["cgroup"] == {"memory": scope.memory, "cpu": scope.cpu, "detail": scope.detail}
+    assert data["per_sandbox_limits"] == ["memory"] * scope.memory + ["cpus"] * scope.cpu
     assert os.path.samefile(data["path"], python)
 
 
