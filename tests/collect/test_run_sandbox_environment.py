@@ -70,10 +70,10 @@ def _env(python: str, numpy: str) -> SandboxEnvironment:
     )
 
 
-def test_a_resume_in_another_environment_keeps_both_and_says_so(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
-    first, second = _env("3.11.7", "2.2.6"), _env("3.12.3", "1.26.4")
+def _resume_in(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, first: SandboxEnvironment, second: SandboxEnvironment
+) -> tuple[RunManifest, str]:
+    """Run ``r`` interrupted in ``first``, resumed in ``second``: its manifest, the warning."""
     store = RunStore(tmp_path / "r", "r", {"source": "math"}, sandbox_environment=first)
     store.write_manifest("interrupted", 3)
     store.close()
@@ -81,8 +81,16 @@ def test_a_resume_in_another_environment_keeps_both_and_says_so(
         store = RunStore(tmp_path / "r", "r", {"source": "math"}, sandbox_environment=second)
         manifest = store.write_manifest("completed", 3)
         store.close()
-    assert manifest.sandbox_environments == [first, second]
     [warning] = [r.getMessage() for r in caplog.records]
+    return manifest, warning
+
+
+def test_a_resume_in_another_environment_keeps_both_and_says_so(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    first, second = _env("3.11.7", "2.2.6"), _env("3.12.3", "1.26.4")
+    manifest, warning = _resume_in(tmp_path, caplog, first, second)
+    assert manifest.sandbox_environments == [first, second]
     assert "resumes in another sandbox environment" in warning and "numpy 1.26.4" in warning
     store = RunStore(tmp_path / "r", "r", {"source": "math"}, sandbox_environment=first)
     assert store.write_manifest("completed", 3).sandbox_environments == [first, second]
@@ -96,15 +104,8 @@ def test_a_resume_on_a_machine_bounding_sandboxes_otherwise_says_so(
     cell can end differently, so the run records both and the warning names the difference."""
     bounded = _env("3.11.7", "2.2.6").model_copy(update={"per_sandbox_limits": ["memory", "cpus"]})
     unbounded = bounded.model_copy(update={"per_sandbox_limits": []})
-    store = RunStore(tmp_path / "r", "r", {"source": "math"}, sandbox_environment=bounded)
-    store.write_manifest("interrupted", 3)
-    store.close()
-    with caplog.at_level(logging.WARNING):
-        store = RunStore(tmp_path / "r", "r", {"source": "math"}, sandbox_environment=unbounded)
-        manifest = store.write_manifest("completed", 3)
-        store.close()
+    manifest, warning = _resume_in(tmp_path, caplog, bounded, unbounded)
     assert manifest.sandbox_environments == [bounded, unbounded]
-    [warning] = [r.getMessage() for r in caplog.records]
     assert "limits per process only" in warning and "memory and cpus per sandbox" in warning
 
 
