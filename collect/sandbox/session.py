@@ -16,7 +16,9 @@ U+FFFD), so no later encode of a record, a cache key or a message can fail on it
 A backend subclasses :class:`WorkerSession` and provides ``start()`` (set ``self._proc`` to
 an object with ``stdin`` — ``write/drain/close``, and ``transport`` if it can tell how much
 is still unsent — and ``stdout`` — ``readline`` —, then call ``_handshake()``),
-``_kill(grace)`` and ``_raise_start_failure(exc)``.
+``_kill(grace)`` and ``_raise_start_failure(exc)``; it may also override ``_before_cell()``
+(set-up ``start()`` left running that must end before code runs: the local sandbox's cgroup
+move) and ``_death_note(status)`` (why a worker died, e.g. out of memory, for the teacher).
 """
 
 from __future__ import annotations
